@@ -1,0 +1,85 @@
+"""Shared timing harness for the benchmark scripts.
+
+Every figure is a median over repeats, measured beside its baseline in the same run, and
+reported as a ratio so it survives a noisy machine.  ``--json PATH`` writes
+``{"<figure>": {"seconds": s, "baseline_seconds": b, "ratio": r}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+
+def median_seconds(fn: Callable[[], object], *, repeats: int, warmup: int = 2) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def interleaved(
+    fn: Callable[[], object], baseline: Callable[[], object], *, repeats: int, warmup: int = 2
+) -> tuple[float, float]:
+    """Medians of ``fn`` and ``baseline``, timed alternately so drifts in load hit both."""
+    for _ in range(warmup):
+        fn()
+        baseline()
+    a, b = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        a.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        baseline()
+        b.append(time.perf_counter() - t0)
+    return statistics.median(a), statistics.median(b)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--repeats", type=int, default=15, help="timed repeats per figure")
+    return p
+
+
+def report(figures: dict[str, dict], *, title: str, notes: list[str], json_path: str | None):
+    """Print a readable table and optionally write the JSON file atomically."""
+    print(title)
+    print(f"{'figure':<28}{'seconds':>12}{'baseline s':>12}{'ratio':>9}  baseline")
+    for name, f in figures.items():
+        print(
+            f"{name:<28}{f['seconds']:>12.3e}{f['baseline_seconds']:>12.3e}"
+            f"{f['ratio']:>9.2f}  {f.get('baseline', '')}"
+        )
+    for note in notes:
+        print(f"note: {note}")
+    if json_path:
+        slim = {
+            k: {key: v[key] for key in ("seconds", "baseline_seconds", "ratio")}
+            for k, v in figures.items()
+        }
+        directory = os.path.dirname(os.path.abspath(json_path))
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(slim, fh, indent=2)
+        os.replace(tmp, json_path)
+
+
+def figure(seconds: float, baseline_seconds: float, baseline: str) -> dict:
+    return {
+        "seconds": seconds,
+        "baseline_seconds": baseline_seconds,
+        "ratio": seconds / baseline_seconds,
+        "baseline": baseline,
+    }

@@ -1,0 +1,102 @@
+"""Crossbar read and pulse update against a plain NumPy ``x @ W`` of the same shape.
+
+256 x 256 array, batch of 1024 inputs, RRAM preset with every nonideality on (d2d
+variation, stuck devices, read noise re-drawn every read, 8-bit DAC and ADC with input
+noise, drift at an age of one day, 330 K).  Baseline: ``x @ W`` in float64 (our dtype)
+under the same BLAS settings, timed alternately with the figure.
+
+Figures
+-------
+read            one batched read, effective conductances cached (state and environment
+                unchanged since the last read, as between the reads of one epoch)
+read_env_change a read right after the environment changed (effective conductances
+                recomputed: drift and temperature law over every device)
+update          one pulse-programming update of the whole array from a batch of inputs and
+                errors (outer product by BLAS, then pulses per device)
+
+Usage: ``python benchmarks/crossbar.py [--json PATH] [--repeats N]``
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _harness import figure, interleaved, parser, report  # noqa: E402
+
+import neuromorph as nm  # noqa: E402
+from neuromorph.periphery import AdcParams, DacParams, Periphery  # noqa: E402
+
+
+def main(argv=None) -> dict:
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    rows, cols, batch = 256, 256, 1024
+    rng = np.random.default_rng(0)
+    env = nm.Environment(temperature_k=300.0)
+    periphery = Periphery(dac=DacParams(bits=8), adc=AdcParams(bits=8, noise_v=1e-3))
+    xbar = nm.Crossbar.fabricate(
+        rows, cols, rng=rng, device=nm.RRAM_HFO2, periphery=periphery, environment=env
+    )
+    w = rng.uniform(-0.8, 0.8, (rows, cols))
+    xbar.program(w)
+    env.advance(days=1)
+    env.set_temperature(330.0)
+    x = rng.uniform(-1.0, 1.0, (batch, rows))
+    d = rng.normal(0.0, 1.0, (batch, cols))
+    w_plain = xbar.effective_weights()
+    dtype = np.float64
+    xb, wb = x.astype(dtype), w_plain.astype(dtype)
+
+    def baseline():
+        return xb @ wb
+
+    figures = {}
+    s, b = interleaved(lambda: xbar.read(x), baseline, repeats=args.repeats)
+    figures["read"] = figure(s, b, "numpy x @ W, float64")
+
+    temps = iter(np.tile([330.0, 331.0], 10_000))
+
+    def read_env_change():
+        env.set_temperature(next(temps))
+        return xbar.read(x)
+
+    s, b = interleaved(read_env_change, baseline, repeats=args.repeats)
+    figures["read_env_change"] = figure(s, b, "numpy x @ W, float64")
+
+    def update():
+        return xbar.update(x, d, learning_rate=1e-5)
+
+    s, b = interleaved(update, baseline, repeats=args.repeats)
+    figures["update"] = figure(s, b, "numpy x @ W, float64")
+    pulses = xbar.update(x, d, learning_rate=1e-5).pulses
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = ", ".join(
+            f"{i.get('internal_api')} {i.get('num_threads')} threads" for i in threadpool_info()
+        )
+    except ImportError:  # pragma: no cover
+        blas = "unknown"
+    notes = [
+        f"shape {rows}x{cols}, batch {batch}; both sides float64; BLAS: {blas}",
+        "read noise: exact column statistics (one extra BLAS product v**2 @ var), one normal "
+        "per column current; see neuromorph/crossbar.py",
+        f"update sends {pulses} pulses per call (learning rate 1e-5, N(0,1) errors)",
+        f"numba threads: {nm_threads()}",
+    ]
+    report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
+    return figures
+
+
+def nm_threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
+
+
+if __name__ == "__main__":
+    main()

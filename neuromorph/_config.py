@@ -1,0 +1,30 @@
+"""Numba options in one place (layer 0 support).
+
+Every kernel module decorates with :data:`njit` / :data:`njit_parallel` from here, so the
+caching and floating-point policy is set once.  ``fastmath`` stays off: kernels must be
+bit-for-bit reproducible and agree with their NumPy twins.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+
+# Measured on 2 cores: with Numba's default OpenMP layer, a parallel kernel run right after an
+# OpenBLAS product waits ~8 ms for cores that OpenBLAS's spinning threads still hold (the kernel
+# alone takes 0.1 ms).  The workqueue layer does not contend.  A user's explicit choice
+# (NUMBA_THREADING_LAYER) wins.  Workqueue must not be entered from two Python threads at once;
+# neuromorph parallelises across processes, never threads.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+
+#: Options shared by every kernel. ``cache=True`` keeps compile time out of second runs.
+NUMBA_OPTIONS: dict = {"cache": True, "fastmath": False, "nogil": True}
+
+njit = numba.njit(**NUMBA_OPTIONS)
+njit_parallel = numba.njit(parallel=True, **NUMBA_OPTIONS)
+
+#: Fixed chunk length for parallel loops.  Work is split by this size, never by the thread
+#: count, so results are identical on any number of threads.
+CHUNK = 4096

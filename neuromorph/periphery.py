@@ -1,0 +1,191 @@
+"""Mixed-signal periphery of a crossbar: DAC, transimpedance amplifier, ADC (layer 1).
+
+Conventions
+-----------
+Both converters are **signed and symmetric** (sign-magnitude): a ``bits``-bit converter
+has the codes ``-(2**(bits-1) - 1) .. 2**(bits-1) - 1``, so zero is exact and the grid is
+symmetric about it; ``bits`` counts the sign bit and must be >= 2.  ``bits=None`` is an
+ideal converter of infinite resolution (for tests and ideal references).
+
+* DAC: a dimensionless input ``x`` in ``[-input_full_scale, input_full_scale]`` becomes the
+  row voltage ``v = v_max_v * q(x / input_full_scale)``; inputs beyond full scale clip.
+* TIA: a column current ``I`` becomes ``V = gain_ohm * I``.
+* ADC: ``V`` plus optional input-referred Gaussian noise (``noise_v`` std, per conversion)
+  becomes ``lsb * clip(round(V / lsb), -max_code, max_code)`` with
+  ``lsb = full_scale_v / max_code``; values beyond full scale saturate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neuromorph import _kernels
+from neuromorph import _validate as check
+
+
+def _check_bits(name: str, bits) -> int | None:
+    if bits is None:
+        return None
+    bits = check.integer(name, bits)
+    if bits < 2:
+        raise ValueError(
+            f"{name} must be >= 2 (one sign bit and at least one magnitude bit) or None for an "
+            f"ideal converter; got {name}={bits}."
+        )
+    if bits > 32:
+        raise ValueError(f"{name} must be <= 32; got {name}={bits}.")
+    return bits
+
+
+def max_code(bits: int | None) -> int:
+    """Largest code magnitude of a signed ``bits``-bit converter (0 means ideal)."""
+    return 0 if bits is None else 2 ** (bits - 1) - 1
+
+
+@dataclass(frozen=True)
+class DacParams:
+    """Input digital-to-analog converter driving the rows.
+
+    Parameters
+    ----------
+    bits : int >= 2 or None
+        Resolution including the sign bit; None is ideal.
+    v_max_v : float > 0
+        Row voltage at full-scale input, volts.  Default 0.2 V, a read voltage well below
+        the set/reset thresholds of HfO2 RRAM (Yao et al., Nature 577, 641 (2020) read at
+        0.2 V).
+    input_full_scale : float > 0
+        Input value that maps to ``v_max_v`` (dimensionless).
+    """
+
+    bits: int | None = 8
+    v_max_v: float = 0.2
+    input_full_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_bits("bits", self.bits)
+        check.positive("v_max_v", self.v_max_v)
+        check.positive("input_full_scale", self.input_full_scale)
+
+    @property
+    def lsb_v(self) -> float:
+        """Voltage step, volts (0 for an ideal DAC)."""
+        return 0.0 if self.bits is None else self.v_max_v / max_code(self.bits)
+
+    def convert(self, x) -> NDArray[np.float64]:
+        """Row voltages for inputs ``x`` (any shape), volts."""
+        x = check.array("x", x)
+        v = np.empty_like(x)
+        _kernels.dac_convert(
+            x=x.reshape(-1),
+            scale=1.0 / self.input_full_scale,
+            v_max=self.v_max_v,
+            levels=max_code(self.bits),
+            v_out=v.reshape(-1),
+            v2_out=np.empty(0, dtype=np.float32),
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class TiaParams:
+    """Transimpedance amplifier at the foot of each column.
+
+    Parameters
+    ----------
+    gain_ohm : float > 0 or None
+        Transimpedance, volts per ampere.  None lets the crossbar choose the gain that maps
+        its ``output_full_scale`` onto the ADC's full scale.
+    """
+
+    gain_ohm: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.gain_ohm is not None:
+            check.positive("gain_ohm", self.gain_ohm)
+
+
+@dataclass(frozen=True)
+class AdcParams:
+    """Column analog-to-digital converter.
+
+    Parameters
+    ----------
+    bits : int >= 2 or None
+        Resolution including the sign bit; None is ideal.
+    full_scale_v : float > 0
+        Largest magnitude converted without saturation, volts.
+    noise_v : float >= 0
+        Input-referred Gaussian noise std per conversion, volts.
+    """
+
+    bits: int | None = 8
+    full_scale_v: float = 1.0
+    noise_v: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_bits("bits", self.bits)
+        check.positive("full_scale_v", self.full_scale_v)
+        check.non_negative("noise_v", self.noise_v)
+
+    @property
+    def lsb_v(self) -> float:
+        """Voltage of one code, volts (0 for an ideal ADC)."""
+        return 0.0 if self.bits is None else self.full_scale_v / max_code(self.bits)
+
+    def convert(self, v, *, rng: np.random.Generator | None = None) -> NDArray[np.float64]:
+        """Quantised voltages for analog inputs ``v`` (volts, any shape).
+
+        ``rng`` is required when ``noise_v > 0``.
+        """
+        v = check.array("v", v)
+        key = _noise_key(rng, needed=self.noise_v > 0, name="rng")
+        out = np.zeros_like(v)
+        flat = v.reshape(1, -1)
+        _kernels.adc_accumulate(
+            mu=flat,
+            var=np.empty((0, 0), dtype=np.float32),
+            key=key,
+            counter_base=0,
+            gain=1.0,
+            noise_v=self.noise_v,
+            lsb=self.lsb_v,
+            max_code=float(max_code(self.bits)),
+            out_scale=1.0,
+            out=out.reshape(1, -1),
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class Periphery:
+    """The converters and amplifier around one crossbar."""
+
+    dac: DacParams = field(default_factory=DacParams)
+    tia: TiaParams = field(default_factory=TiaParams)
+    adc: AdcParams = field(default_factory=AdcParams)
+
+    def __post_init__(self) -> None:
+        for name, kind in (("dac", DacParams), ("tia", TiaParams), ("adc", AdcParams)):
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} must be a {kind.__name__}; got {type(value).__name__}.")
+
+
+#: Periphery of infinite resolution and no noise: with the IDEAL device it reproduces x @ W.
+IDEAL_PERIPHERY = Periphery(DacParams(bits=None), TiaParams(), AdcParams(bits=None))
+
+
+def _noise_key(rng, *, needed: bool, name: str) -> np.uint64:
+    """Draw a 64-bit key for the counter-based noise of one call from ``rng``."""
+    if rng is None:
+        if needed:
+            raise TypeError(
+                f"{name} must be a numpy.random.Generator when noise is on; got None."
+            )
+        return np.uint64(0)
+    check.generator(name, rng)
+    return np.uint64(rng.integers(0, 2**63, dtype=np.int64))

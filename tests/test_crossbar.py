@@ -1,0 +1,265 @@
+"""Crossbar invariants, physics and error paths."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import neuromorph as nm
+from neuromorph.devices import NoiseParams
+from neuromorph.periphery import AdcParams, DacParams, Periphery
+
+
+def _noisy(seed=0, shape=(40, 12), **kw):
+    return nm.Crossbar.fabricate(*shape, rng=np.random.default_rng(seed), **kw)
+
+
+@pytest.mark.parametrize("tile_shape", [(256, 256), (8, 5), (1, 1)])
+def test_ideal_device_reproduces_matmul(ideal_crossbar, tile_shape):
+    xbar = ideal_crossbar(33, 9, tile_shape=tile_shape)
+    rng = np.random.default_rng(1)
+    w = rng.uniform(-1, 1, (33, 9))
+    xbar.program(w, method="direct")
+    x = rng.uniform(-1, 1, (17, 33))
+    y = xbar.read(x)
+    assert np.linalg.norm(y - x @ w) <= 1e-12 * np.linalg.norm(x @ w)
+    np.testing.assert_allclose(xbar.read(x[0]), y[0])
+
+
+def test_zero_input_gives_zero_output_with_noise_on():
+    xbar = _noisy()  # read noise, d2d, stuck devices, quantisation; no ADC input noise
+    xbar.program(np.random.default_rng(1).uniform(-1, 1, xbar.shape))
+    xbar.environment.advance(days=3)
+    xbar.environment.set_temperature(350.0)
+    np.testing.assert_array_equal(xbar.read(np.zeros((4, 40))), 0.0)
+
+
+def test_reads_are_reproducible_for_a_seed_and_redraw_noise():
+    a, b = _noisy(seed=3), _noisy(seed=3)
+    w = np.random.default_rng(1).uniform(-1, 1, a.shape)
+    assert a.program(w) == b.program(w)
+    x = np.random.default_rng(2).uniform(-1, 1, (5, 40))
+    ya1, ya2 = a.read(x), a.read(x)
+    np.testing.assert_array_equal(ya1, b.read(x))
+    np.testing.assert_array_equal(ya2, b.read(x))
+    assert not np.array_equal(ya1, ya2), "read noise must be re-drawn every read"
+
+
+def test_two_seeds_give_two_different_chips():
+    a, b = _noisy(seed=1), _noisy(seed=2)
+    assert not np.array_equal(a.state["g_hi"], b.state["g_hi"])
+    assert not np.array_equal(a.state["s_up"], b.state["s_up"])
+
+
+def test_bit_identical_on_one_and_two_threads():
+    x = np.random.default_rng(2).uniform(-1, 1, (300, 40))
+    d = np.random.default_rng(3).normal(0, 1, (300, 12))
+    results = []
+    original = numba.get_num_threads()
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            xbar = _noisy(seed=5, shape=(40, 12))
+            rep = xbar.program(np.random.default_rng(1).uniform(-0.9, 0.9, xbar.shape))
+            xbar.update(x, d, learning_rate=0.01)
+            xbar.environment.advance(hours=5)
+            results.append((rep, xbar.state["g_prog"].copy(), xbar.read(x)))
+    finally:
+        numba.set_num_threads(original)
+    (r1, g1, y1), (r2, g2, y2) = results
+    assert r1 == r2
+    np.testing.assert_array_equal(g1, g2)
+    np.testing.assert_array_equal(y1, y2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    steps=st.lists(st.floats(-50, 50, allow_nan=False), min_size=1, max_size=6),
+    preset=st.sampled_from(["rram", "pcm", "ideal"]),
+)
+def test_conductances_never_leave_bounds(seed, steps, preset):
+    xbar = nm.Crossbar.fabricate(6, 5, rng=np.random.default_rng(seed), device=nm.preset(preset))
+    rng = np.random.default_rng(seed + 1)
+    for scale in steps:
+        xbar.apply_delta(scale * rng.standard_normal(xbar.shape), max_pulses=200)
+        g, lo, hi = xbar.state["g_prog"], xbar.state["g_lo"], xbar.state["g_hi"]
+        assert np.all(g >= lo) and np.all(g <= hi), f"seed={seed}"
+    xbar.program(rng.uniform(-1, 1, xbar.shape))
+    g = xbar.state["g_prog"]
+    assert np.all(g >= xbar.state["g_lo"]) and np.all(g <= xbar.state["g_hi"])
+
+
+def test_update_moves_weights_in_the_desired_direction():
+    xbar = _noisy(seed=4, shape=(30, 10))
+    xbar.program(np.zeros(xbar.shape))
+    before = xbar.effective_weights()
+    delta = np.where(np.random.default_rng(0).random(xbar.shape) < 0.5, 0.2, -0.2)
+    report = xbar.apply_delta(delta)
+    change = xbar.effective_weights() - before
+    movable = (xbar.state["stuck"] == 0).all(axis=0).reshape(xbar.shape)
+    agree = np.sign(change[movable]) == np.sign(delta[movable])
+    assert agree.mean() > 0.9
+    assert report.pulses > 0 and report.devices_pulsed > 0
+
+
+def test_write_verify_reaches_targets_on_good_devices():
+    device = nm.RRAM_HFO2
+    xbar = _noisy(seed=6, shape=(32, 16), device=device)
+    w = np.random.default_rng(0).uniform(-0.9, 0.9, xbar.shape)
+    report = xbar.program(w, max_iterations=40)
+    good = (xbar.state["stuck"] == 0).all(axis=0).reshape(xbar.shape)
+    err = (xbar.effective_weights() - w)[good]
+    tol_w = 2 * device.step_s / xbar.g_unit
+    assert np.sqrt(np.mean(err**2)) < tol_w
+    assert report.pulses > 0 and report.verify_reads >= 2 * w.size
+
+
+def test_drift_lowers_conductance_and_heat_accelerates_it():
+    device = nm.PCM_GST
+    cold, hot = _noisy(seed=7, device=device), _noisy(seed=7, device=device)
+    for xbar in (cold, hot):
+        xbar.program(np.full(xbar.shape, 0.5), method="direct")
+    g0 = cold.effective_conductances()
+    cold.environment.advance(days=1)
+    hot.environment.set_temperature(330.0)
+    hot.environment.advance(days=1)
+    hot.environment.set_temperature(300.0)
+    g_cold, g_hot = cold.effective_conductances(), hot.effective_conductances()
+    drifting = cold.state["nu"].reshape(g0.shape) > 1e-3
+    assert np.all(g_cold[drifting] < g0[drifting])
+    assert np.all(g_hot[drifting] < g_cold[drifting])
+
+
+def test_temperature_law_applies_to_reads():
+    device = nm.IDEAL.with_(
+        temperature=nm.devices.TemperatureParams(alpha_low_per_k=2e-3, alpha_high_per_k=2e-3)
+    )
+    xbar = nm.Crossbar.fabricate(
+        10, 4, rng=np.random.default_rng(0), device=device, periphery=nm.IDEAL_PERIPHERY
+    )
+    w = np.random.default_rng(1).uniform(-1, 1, xbar.shape)
+    xbar.program(w, method="direct")
+    x = np.random.default_rng(2).uniform(-1, 1, (3, 10))
+    xbar.environment.set_temperature(350.0)
+    np.testing.assert_allclose(xbar.read(x), (1 + 2e-3 * 50) * (x @ w), rtol=1e-12)
+
+
+def test_tiles_digitise_partial_sums():
+    periphery = Periphery(dac=DacParams(bits=None), adc=AdcParams(bits=3))
+    kw = dict(device=nm.IDEAL, periphery=periphery, output_full_scale=4.0)
+    one = nm.Crossbar.fabricate(16, 3, rng=np.random.default_rng(0), **kw)
+    four = nm.Crossbar.fabricate(16, 3, rng=np.random.default_rng(0), tile_shape=(4, 3), **kw)
+    w = np.random.default_rng(1).uniform(-1, 1, (16, 3))
+    x = np.random.default_rng(2).uniform(-1, 1, (50, 16))
+    for xbar in (one, four):
+        xbar.program(w, method="direct")
+    lsb = 4.0 / 3
+    y1, y4 = one.read(x), four.read(x)
+    assert np.allclose(y1 / lsb, np.round(y1 / lsb))  # one quantised sum
+    assert not np.allclose(y1, y4)  # four partial sums quantised separately
+    assert np.abs(y4 - x @ w).max() <= 4 * lsb / 2 + 1e-12
+    assert four.n_tiles == (4, 1)
+
+
+def test_environment_is_shared_and_caches_follow_it():
+    env = nm.Environment()
+    a = nm.Crossbar.fabricate(5, 3, rng=np.random.default_rng(0), environment=env)
+    b = nm.Crossbar.fabricate(5, 3, rng=np.random.default_rng(1), environment=env)
+    a.program(np.full((5, 3), 0.5), method="direct")
+    b.program(np.full((5, 3), 0.5), method="direct")
+    ga, gb = a.effective_conductances(), b.effective_conductances()
+    env.set_temperature(340.0)
+    assert not np.array_equal(ga, a.effective_conductances())
+    assert not np.array_equal(gb, b.effective_conductances())
+
+
+# ---------------------------------------------------------------- error paths
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (dict(n_in=0, n_out=3), ValueError, "n_in must be >= 1"),
+        (dict(n_in=2.5, n_out=3), TypeError, "n_in must be an integer"),
+        (dict(n_in=3, n_out=3, w_max=-1.0), ValueError, "w_max must be > 0"),
+        (dict(n_in=3, n_out=3, tile_shape=(0, 4)), ValueError, r"tile_shape\[0\] must be >= 1"),
+        (dict(n_in=3, n_out=3, tile_shape=5), TypeError, "tile_shape must be a"),
+        (dict(n_in=3, n_out=3, device="rram"), TypeError, "device must be a DeviceModel"),
+        (dict(n_in=3, n_out=3, periphery=1), TypeError, "periphery must be a Periphery"),
+        (dict(n_in=3, n_out=3, output_full_scale=float("nan")), ValueError, "must be finite"),
+        (dict(n_in=3, n_out=3, environment=300), TypeError, "environment must be"),
+    ],
+)
+def test_fabricate_errors(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        nm.Crossbar.fabricate(rng=np.random.default_rng(0), **kwargs)
+
+
+def test_fabricate_requires_a_generator():
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        nm.Crossbar.fabricate(3, 3, rng=42)
+
+
+def test_read_errors():
+    xbar = _noisy()
+    with pytest.raises(ValueError, match=r"x must have 40 inputs .* got shape \(3, 41\)"):
+        xbar.read(np.zeros((3, 41)))
+    with pytest.raises(ValueError, match="x must have 1 or 2 dimension"):
+        xbar.read(np.zeros((2, 2, 40)))
+    bad = np.zeros((2, 40))
+    bad[1, 7] = np.nan
+    with pytest.raises(ValueError, match=r"x must be finite .* index \(1, 7\)"):
+        xbar.read(bad)
+    with pytest.raises(TypeError, match="x must be an array of numbers"):
+        xbar.read("abc")
+
+
+def test_read_outside_the_temperature_law_range_is_refused():
+    device = nm.IDEAL.with_(
+        temperature=nm.devices.TemperatureParams(alpha_high_per_k=-5e-3)
+    )
+    xbar = nm.Crossbar.fabricate(3, 3, rng=np.random.default_rng(0), device=device)
+    xbar.environment.set_temperature(600.0)
+    with pytest.raises(ValueError, match=r"temperature_k must be in \(0, 500\) K"):
+        xbar.read(np.zeros(3))
+
+
+def test_program_and_update_errors():
+    xbar = _noisy()
+    with pytest.raises(ValueError, match=r"weights must have shape \(40, 12\)"):
+        xbar.program(np.zeros((12, 40)))
+    with pytest.raises(ValueError, match=r"weights must lie in \[-w_max, w_max\]"):
+        xbar.program(np.full((40, 12), 1.5))
+    with pytest.raises(ValueError, match="method must be 'write_verify' or 'direct'"):
+        xbar.program(np.zeros((40, 12)), method="magic")
+    with pytest.raises(ValueError, match="tolerance must be > 0"):
+        xbar.program(np.zeros((40, 12)), tolerance=0.0)
+    with pytest.raises(ValueError, match=r"x and d must have shapes \(batch, 40\)"):
+        xbar.update(np.zeros((3, 40)), np.zeros((4, 12)), learning_rate=0.1)
+    with pytest.raises(TypeError, match="learning_rate must be a real number"):
+        xbar.update(np.zeros((3, 40)), np.zeros((3, 12)), learning_rate="fast")
+    with pytest.raises(ValueError, match="max_pulses must be >= 1"):
+        xbar.apply_delta(np.zeros((40, 12)), max_pulses=0)
+
+
+def test_errors_lose_nothing():
+    xbar = _noisy()
+    before = {k: v.copy() for k, v in xbar.state.items()}
+    for call in (
+        lambda: xbar.program(np.full((40, 12), 2.0)),
+        lambda: xbar.apply_delta(np.full((40, 12), np.nan)),
+        lambda: xbar.update(np.zeros((3, 40)), np.zeros((3, 11)), learning_rate=1.0),
+    ):
+        with pytest.raises(ValueError):
+            call()
+    for k, v in xbar.state.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_noise_free_device_with_quantisation_only():
+    device = nm.RRAM_HFO2.with_(noise=NoiseParams())
+    xbar = nm.Crossbar.fabricate(8, 4, rng=np.random.default_rng(0), device=device)
+    x = np.random.default_rng(1).uniform(-1, 1, (3, 8))
+    np.testing.assert_array_equal(xbar.read(x), xbar.read(x))

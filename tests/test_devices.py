@@ -1,0 +1,97 @@
+"""Parameter classes: validation and presets."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import neuromorph as nm
+from neuromorph import devices as d
+from neuromorph.environment import Environment
+
+
+@pytest.mark.parametrize(
+    ("factory", "exc", "match"),
+    [
+        (lambda: d.ConductanceRange(2e-4, 1e-4), ValueError,
+         r"g_min_s must be >= 0 and < g_max_s; got g_min_s=0.0002, g_max_s=0.0001"),
+        (lambda: d.ConductanceRange(-1e-6, 1e-4), ValueError, "g_min_s must be >= 0"),
+        (lambda: d.ConductanceRange(0.0, float("nan")), ValueError, "g_max_s must be finite"),
+        (lambda: d.ConductanceRange("a", 1e-4), TypeError, "g_min_s must be a real number"),
+        (lambda: d.PulseParams(n_states=0), ValueError, "n_states must be >= 1"),
+        (lambda: d.PulseParams(n_states=10, nonlinearity_up=1.5), ValueError,
+         r"nonlinearity_up must be in \[0, 1\]"),
+        (lambda: d.PulseParams(n_states=10, c2c_rel=-0.1), ValueError, "c2c_rel must be >= 0"),
+        (lambda: d.PulseParams(n_states=10, step_up_scale=0), ValueError,
+         "step_up_scale must be > 0"),
+        (lambda: d.VariationParams(stuck_at_min_fraction=0.7, stuck_at_max_fraction=0.6),
+         ValueError, "stuck_at_min_fraction \\+ stuck_at_max_fraction must be <= 1"),
+        (lambda: d.VariationParams(bounds_rel=0.7), ValueError, "bounds_rel must be < 0.5"),
+        (lambda: d.NoiseParams(read_noise_rel=-1), ValueError, "read_noise_rel must be >= 0"),
+        (lambda: d.DriftParams(t0_s=0), ValueError, "t0_s must be > 0"),
+        (lambda: d.TemperatureParams(t_ref_k=-3), ValueError, "t_ref_k must be > 0 K"),
+        (lambda: d.TemperatureParams(ea_low_ev=-0.1), ValueError, "ea_low_ev must be >= 0"),
+        (lambda: nm.RRAM_HFO2.with_(pulse=3), TypeError, "pulse must be a PulseParams"),
+        (lambda: d.preset("flash"), ValueError,
+         r"preset must be one of \['ideal', 'pcm', 'rram'\]"),
+    ],
+)  # fmt: skip
+def test_parameter_errors(factory, exc, match):
+    with pytest.raises(exc, match=match):
+        factory()
+
+
+@pytest.mark.parametrize("model", [nm.RRAM_HFO2, nm.PCM_GST, nm.IDEAL])
+def test_presets_cite_their_sources(model):
+    assert len(model.source) > 60
+    if model is not nm.IDEAL:
+        assert any(ch.isdigit() for ch in model.source)  # years, volumes, pages
+    assert model.step_s > 0
+
+
+def test_ideal_turns_every_effect_off():
+    m = nm.IDEAL
+    assert m.noise.read_noise_rel == m.noise.program_noise_rel == 0
+    assert m.pulse.c2c_rel == m.pulse.nonlinearity_up == m.pulse.nonlinearity_down == 0
+    assert m.variation == d.VariationParams()
+    assert m.drift.nu_mean == m.drift.nu_std == 0
+    assert m.temperature == d.TemperatureParams()
+
+
+def test_temperature_valid_range():
+    tp = d.TemperatureParams(alpha_low_per_k=2e-3, alpha_high_per_k=-1e-3)
+    lo, hi = tp.valid_range_k()
+    assert math.isclose(lo, 300 - 500) is False and lo == 0.0
+    assert math.isclose(hi, 1300.0)
+    with pytest.raises(ValueError, match="temperature_k must be > 0 K"):
+        tp.check_temperature(-1.0)
+
+
+def test_environment_equivalent_time_is_arrhenius():
+    env = Environment(temperature_k=300.0)
+    env.advance(hours=1)
+    env.set_temperature(350.0)
+    env.advance(hours=2)
+    ea = 0.8
+    factor = math.exp(ea / d.K_B_EV * (1 / 300 - 1 / 350))
+    assert math.isclose(env.equivalent_time(ea, 300.0), 3600 + 7200 * factor, rel_tol=1e-12)
+    assert env.equivalent_time(0.0, 300.0) == env.time_s == 3 * 3600
+
+
+def test_environment_round_trip_and_errors():
+    env = Environment(temperature_k=310.0, time_s=5.0)
+    env.advance(minutes=2)
+    env.set_temperature(320.0)
+    env.advance(days=1)
+    again = Environment.from_dict(env.to_dict())
+    assert again.to_dict() == env.to_dict()
+    assert again.equivalent_time(1.0, 300.0) == env.equivalent_time(1.0, 300.0)
+    with pytest.raises(ValueError, match="temperature_k must be > 0 K"):
+        env.set_temperature(0.0)
+    with pytest.raises(ValueError, match="hours must be >= 0"):
+        env.advance(hours=-1)
+    with pytest.raises(ValueError, match="environment history must be"):
+        Environment.from_dict({"time_s": 0.0, "starts_s": [5.0, 1.0], "temps_k": [300, 310]})
+    with pytest.raises(ValueError, match="environment must have numeric"):
+        Environment.from_dict({"time_s": "x"})

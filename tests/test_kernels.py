@@ -1,0 +1,179 @@
+"""Every kernel against its naive twin, and the random streams' statistics."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+from neuromorph import _kernels as K
+from tests import naive
+
+SEEDS = range(5)
+
+
+@numba.njit
+def _normals(key, n):
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = K.normal(key, i)
+    return out
+
+
+@numba.njit
+def _uniforms(key, n):
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = K.uniform(key, i)
+    return out
+
+
+def test_uniform_matches_splitmix_twin():
+    key = 0x1234_5678_9ABC_DEF0
+    got = _uniforms(np.uint64(key), 64)
+    want = [naive.splitmix_uniform(key, i) for i in range(64)]
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_normal_is_standard_normal(seed):
+    z = _normals(np.uint64(seed * 7919 + 1), 200_000)
+    assert abs(z.mean()) < 5 * 1 / math.sqrt(z.size), f"seed={seed}"
+    assert abs(z.std() - 1) < 0.01, f"seed={seed}"
+    assert stats.kstest(z, "norm").pvalue > 1e-4, f"seed={seed}"
+    # The tail beyond the ziggurat's base strip (r = 3.44) must be populated correctly.
+    tail = np.mean(np.abs(z) > 3.5)
+    assert abs(tail - 2 * stats.norm.sf(3.5)) < 5 * math.sqrt(2 * stats.norm.sf(3.5) / z.size)
+
+
+def test_normal_streams_differ_by_key():
+    a, b = _normals(np.uint64(1), 1000), _normals(np.uint64(2), 1000)
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.15
+
+
+@pytest.mark.parametrize("bits", [None, 2, 4, 8])
+def test_dac_convert_matches_twin(bits):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, 1000)
+    v, v2 = np.empty_like(x), np.empty(x.size, dtype=np.float32)
+    levels = 0 if bits is None else 2 ** (bits - 1) - 1
+    K.dac_convert(x=x, scale=1 / 2.0, v_max=0.3, levels=levels, v_out=v, v2_out=v2)
+    want = naive.dac(x, input_full_scale=2.0, v_max=0.3, bits=bits)
+    np.testing.assert_allclose(v, want, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(v2, want**2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bits", [None, 3, 8])
+def test_adc_accumulate_noiseless_matches_twin(bits):
+    rng = np.random.default_rng(1)
+    mu = rng.normal(0, 1e-4, (7, 5))
+    out = np.full((7, 5), 0.25)
+    levels = 0 if bits is None else 2 ** (bits - 1) - 1
+    lsb = 0.0 if bits is None else 1.0 / levels
+    K.adc_accumulate(
+        mu=mu, var=np.empty((0, 0), np.float32), key=np.uint64(0), counter_base=0,
+        gain=5e3, noise_v=0.0, lsb=lsb, max_code=float(levels), out_scale=2.0, out=out,
+    )  # fmt: skip
+    want = 0.25 + 2.0 * naive.adc(5e3 * mu, full_scale=1.0, bits=bits)
+    np.testing.assert_allclose(out, want, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_adc_accumulate_noise_statistics(seed):
+    n = 100_000
+    mu = np.full((1, n), 2e-5)
+    var = np.full((1, n), (1e-6) ** 2, dtype=np.float32)
+    out = np.zeros((1, n))
+    K.adc_accumulate(
+        mu=mu, var=var, key=np.uint64(seed), counter_base=0, gain=1e4, noise_v=3e-3,
+        lsb=0.0, max_code=0.0, out_scale=1.0, out=out,
+    )  # fmt: skip
+    expected_std = math.hypot(1e4 * 1e-6, 3e-3)
+    assert abs(out.mean() - 0.2) < 5 * expected_std / math.sqrt(n), f"seed={seed}"
+    assert abs(out.std() / expected_std - 1) < 0.02, f"seed={seed}"
+
+
+def test_effective_conductance_matches_twin():
+    rng = np.random.default_rng(2)
+    n = 300
+    g_prog = rng.uniform(1e-6, 1e-4, (2, n))
+    tau_prog = rng.uniform(0, 50, (2, n))
+    nu = rng.uniform(0, 0.1, (2, n))
+    g_eff, gdiff, gvar = np.empty((2, n)), np.empty(n), np.empty(n)
+    args = dict(tau_now=100.0, t0=20.0, g_min=1e-6, g_max=1e-4, temp=350.0, tref=300.0,
+                alo=2e-3, ahi=-1e-3, elo=0.2, ehi=0.01)  # fmt: skip
+    K.effective_conductance(
+        g_prog=g_prog, tau_prog=tau_prog, nu=nu, tau_now=100.0, t0=20.0, g_min=1e-6,
+        g_range=1e-4 - 1e-6, alpha_lo=2e-3, alpha_hi=-1e-3, ea_lo=0.2, ea_hi=0.01,
+        delta_t=50.0, arrhenius_x=(1 / 350 - 1 / 300) / 8.617333262e-5, read_rel=0.02,
+        g_eff_out=g_eff, gdiff_out=gdiff, gvar_out=gvar,
+    )  # fmt: skip
+    want = naive.effective(g_prog, tau_prog, nu, **args)
+    np.testing.assert_allclose(g_eff, want, rtol=1e-13)
+    np.testing.assert_allclose(gdiff, want[0] - want[1], rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(gvar, 0.02**2 * (want[0] ** 2 + want[1] ** 2), rtol=1e-12)
+
+
+def test_effective_conductance_is_identity_at_programming():
+    """Drift at age 0 and temperature at T_ref leave conductances unchanged, bit for bit."""
+    rng = np.random.default_rng(3)
+    g_prog = rng.uniform(1e-6, 1e-4, (2, 50))
+    g_eff = np.empty_like(g_prog)
+    K.effective_conductance(
+        g_prog=g_prog, tau_prog=np.full((2, 50), 7.0), nu=rng.uniform(0, 0.1, (2, 50)),
+        tau_now=7.0, t0=20.0, g_min=1e-6, g_range=9.9e-5, alpha_lo=1e-3, alpha_hi=1e-3,
+        ea_lo=0.3, ea_hi=0.3, delta_t=0.0, arrhenius_x=0.0, read_rel=0.0,
+        g_eff_out=g_eff, gdiff_out=np.empty(50), gvar_out=np.empty(50),
+    )  # fmt: skip
+    np.testing.assert_array_equal(g_eff, g_prog)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pulse_update_matches_loop_twin(seed):
+    rng = np.random.default_rng(seed)
+    n = 200
+    lo = rng.uniform(0.5e-6, 1.5e-6, (2, n))
+    hi = rng.uniform(0.9e-4, 1.1e-4, (2, n))
+    g = rng.uniform(lo, hi)
+    s_up, s_down = rng.uniform(5e-7, 1e-6, (2, n)), rng.uniform(5e-7, 1.5e-6, (2, n))
+    desired = rng.normal(0, 4, n)
+    desired[::17] = 0.0
+    key = int(rng.integers(0, 2**63))
+    want_g, want_p = naive.pulse_update_loop(
+        g, lo, hi, s_up, s_down, desired, a_up=0.3, a_down=0.6, key=key, max_pulses=8
+    )
+    got_g, tau = g.copy(), np.zeros((2, n))
+    got_p = np.empty((2, n), dtype=np.int64)
+    K.pulse_update(
+        g_prog=got_g, tau_prog=tau, nu=np.zeros((2, n)), stuck=np.zeros((2, n), np.int8),
+        g_lo=lo, g_hi=hi, s_up=s_up, s_down=s_down, desired=desired, a_up=0.3, a_down=0.6,
+        c2c=0.0, tau_now=5.0, t0=1.0, key=np.uint64(key), max_pulses=8, pulses_out=got_p,
+    )  # fmt: skip
+    np.testing.assert_array_equal(got_p, want_p)
+    np.testing.assert_allclose(got_g, want_g, rtol=1e-14)
+    assert np.all(tau[got_p > 0] == 5.0) and np.all(tau[got_p == 0] == 0.0)
+
+
+def test_write_verify_noiseless_converges_within_tolerance():
+    rng = np.random.default_rng(4)
+    n = 500
+    lo, hi = np.full((2, n), 1e-6), np.full((2, n), 1e-4)
+    target = rng.uniform(2e-6, 9.5e-5, (2, n))
+    g, tau = lo.copy(), np.zeros((2, n))
+    step = (1e-4 - 1e-6) / 128
+    pulses, reads, err = (np.empty((2, n), np.int64), np.empty((2, n), np.int64), np.empty((2, n)))
+    K.write_verify(
+        g_prog=g, tau_prog=tau, nu=np.zeros((2, n)), stuck=np.zeros((2, n), np.int8),
+        g_lo=lo, g_hi=hi, s_up=np.full((2, n), step), s_down=np.full((2, n), step),
+        target=target, a_up=0.0, a_down=0.0, c2c=0.0, step_up=step, step_down=step,
+        read_rel=0.0, tol_s=step / 2, max_iter=10, max_pulses=200, tau_now=0.0, t0=1.0,
+        key=np.uint64(9), pulses_out=pulses, reads_out=reads, error_out=err,
+    )  # fmt: skip
+    # A linear device with exact reads lands within half a step after one correction.
+    assert np.all(np.abs(err) <= step / 2 + 1e-18)
+    np.testing.assert_allclose(g, target - err, rtol=1e-15)
+    np.testing.assert_array_equal(pulses, np.round((target - lo) / step).astype(int))
+    assert np.all(reads == 2)
