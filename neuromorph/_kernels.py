@@ -281,24 +281,40 @@ def pulse_update(
 def write_verify(
     g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, target,
     a_up, a_down, c2c, step_up, step_down, read_rel, tol_s, max_iter, max_pulses,
-    tau_now, t0, key, pulses_out, reads_out, error_out,
+    g_floor, g_ceil, compensate, tau_now, t0, key, pulses_out, reads_out,
 ):  # fmt: skip
-    """Program every device towards ``target`` by program-and-verify.
+    """Program every differential pair towards ``target`` by program-and-verify.
 
     Each iteration reads the device once (read noise ``read_rel``), stops if
     ``|target - read| <= tol_s``, else sends ``max(1, round(|err| / nominal step))`` pulses
     (at most ``max_pulses``) of the needed polarity.  The verify read sees the device at the
     reference temperature, freshly programmed (the programmer compensates temperature).
 
+    The pair's larger target is programmed first.  With ``compensate``, the second device is
+    then retargeted to ``last read of the first -/+ (target+ - target-)``, clipped to
+    [g_floor, g_ceil]: the difference, which is the weight, absorbs the first device's error,
+    even a stuck device's when the window allows.  Only verify reads inform this.
+
     IN/OUT g_prog, tau_prog (2, n); IN nu, stuck, g_lo, g_hi, s_up, s_down, target (2, n)
-    OUT pulses_out, reads_out (2, n) int64; error_out (2, n) final true error target - G (S)
+    OUT pulses_out, reads_out (2, n) int64
     """
     n = target.shape[1]
     per_iter = np.uint64(max_pulses + 2)
     per_dev = np.uint64(max_iter) * per_iter
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            for s in range(2):
+            diff = target[0, i] - target[1, i]
+            first = 0 if diff >= 0.0 else 1
+            last_read = 0.0
+            for order in range(2):
+                s = first if order == 0 else 1 - first
+                goal = target[s, i]
+                if order == 1 and compensate:
+                    goal = last_read - diff if s == 1 else last_read + diff
+                    if goal < g_floor:
+                        goal = g_floor
+                    elif goal > g_ceil:
+                        goal = g_ceil
                 g = g_prog[s, i] * _drift_factor(tau_now, tau_prog[s, i], nu[s, i], t0)
                 ctr = (np.uint64(i) * np.uint64(2) + np.uint64(s)) * per_dev
                 pulses = 0
@@ -309,7 +325,8 @@ def write_verify(
                     if read_rel > 0.0:
                         measured = g * (1.0 + read_rel * normal(key, base))
                     reads += 1
-                    err = target[s, i] - measured
+                    last_read = measured
+                    err = goal - measured
                     if abs(err) <= tol_s:
                         break
                     up = err > 0.0
@@ -330,4 +347,3 @@ def write_verify(
                     tau_prog[s, i] = tau_now
                 pulses_out[s, i] = pulses
                 reads_out[s, i] = reads
-                error_out[s, i] = target[s, i] - g

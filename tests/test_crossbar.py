@@ -263,3 +263,18 @@ def test_noise_free_device_with_quantisation_only():
     xbar = nm.Crossbar.fabricate(8, 4, rng=np.random.default_rng(0), device=device)
     x = np.random.default_rng(1).uniform(-1, 1, (3, 8))
     np.testing.assert_array_equal(xbar.read(x), xbar.read(x))
+
+
+def test_write_verify_compensates_a_stuck_device_through_its_partner():
+    device = nm.IDEAL.with_(noise=NoiseParams(read_noise_rel=0.0))
+    xbar = nm.Crossbar.fabricate(1, 2, rng=np.random.default_rng(0), device=device)
+    c = device.conductance
+    xbar.state["stuck"][0, 0] = 2  # G+ of the first pair stuck at g_max
+    xbar.state["g_prog"][0, 0] = xbar.state["g_hi"][0, 0]
+    w = np.array([[0.3, 0.3]])
+    xbar.program(w, compensate=False)
+    assert abs(xbar.effective_weights()[0, 0] - 0.3) > 0.5
+    xbar.program(w, compensate=True)
+    tol_w = 2 * device.step_s / xbar.g_unit
+    np.testing.assert_allclose(xbar.effective_weights(), w, atol=tol_w)
+    assert xbar.state["g_prog"][1, 0] > c.g_max_s * 0.6  # the partner moved up to compensate

@@ -164,16 +164,16 @@ def test_write_verify_noiseless_converges_within_tolerance():
     target = rng.uniform(2e-6, 9.5e-5, (2, n))
     g, tau = lo.copy(), np.zeros((2, n))
     step = (1e-4 - 1e-6) / 128
-    pulses, reads, err = (np.empty((2, n), np.int64), np.empty((2, n), np.int64), np.empty((2, n)))
+    pulses, reads = np.empty((2, n), np.int64), np.empty((2, n), np.int64)
     K.write_verify(
         g_prog=g, tau_prog=tau, nu=np.zeros((2, n)), stuck=np.zeros((2, n), np.int8),
         g_lo=lo, g_hi=hi, s_up=np.full((2, n), step), s_down=np.full((2, n), step),
         target=target, a_up=0.0, a_down=0.0, c2c=0.0, step_up=step, step_down=step,
-        read_rel=0.0, tol_s=step / 2, max_iter=10, max_pulses=200, tau_now=0.0, t0=1.0,
-        key=np.uint64(9), pulses_out=pulses, reads_out=reads, error_out=err,
+        read_rel=0.0, tol_s=step / 2, max_iter=10, max_pulses=200, g_floor=1e-6, g_ceil=1e-4,
+        compensate=False, tau_now=0.0, t0=1.0, key=np.uint64(9), pulses_out=pulses,
+        reads_out=reads,
     )  # fmt: skip
     # A linear device with exact reads lands within half a step after one correction.
-    assert np.all(np.abs(err) <= step / 2 + 1e-18)
-    np.testing.assert_allclose(g, target - err, rtol=1e-15)
+    assert np.all(np.abs(g - target) <= step / 2 + 1e-18)
     np.testing.assert_array_equal(pulses, np.round((target - lo) / step).astype(int))
     assert np.all(reads == 2)
