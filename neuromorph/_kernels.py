@@ -129,20 +129,23 @@ def adc_accumulate(mu, var, key, counter_base, gain, noise_v, lsb, max_code, out
         key (uint64), counter_base (element offset of this tile in the noise stream)
         gain (V/A), noise_v (ADC input noise std, V), lsb (V, 0 = ideal), max_code
         out_scale: factor from quantised volts to output units
-    OUT out (batch, cols) += out_scale * ADC(gain * (mu + sqrt(var) z1) + noise_v z2)
+    OUT out (batch, cols) += out_scale * ADC(gain * mu + sqrt(gain**2 var + noise_v**2) z)
     """
     batch, cols = mu.shape
     has_var = var.shape[0] == batch
+    noise_v2 = noise_v * noise_v
+    gain2 = gain * gain
     base = np.uint64(counter_base)
     for b in prange(batch):
         for j in range(cols):
-            idx = (base + np.uint64(b * cols + j)) * np.uint64(2)
-            current = mu[b, j]
+            v = gain * mu[b, j]
+            # Read noise (through the TIA) and ADC input noise are independent Gaussians:
+            # their sum is one Gaussian of the summed variance, drawn with one normal.
+            total_var = noise_v2
             if has_var:
-                current += math.sqrt(var[b, j]) * normal(key, idx)
-            v = gain * current
-            if noise_v > 0.0:
-                v += noise_v * normal(key, idx + np.uint64(1))
+                total_var += gain2 * var[b, j]
+            if total_var > 0.0:
+                v += math.sqrt(total_var) * normal(key, base + np.uint64(b * cols + j))
             if lsb > 0.0:
                 code = np.round(v / lsb)
                 if code > max_code:
@@ -224,25 +227,25 @@ def apply_pulses(g, count, up, lo, hi, s_up, s_down, a_up, a_down, c2c, key, cou
 
 @njit_parallel
 def pulse_update(
-    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, desired,
+    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, desired, scale,
     a_up, a_down, c2c, tau_now, t0, key, max_pulses, pulses_out,
 ):  # fmt: skip
-    """Apply a desired update, in signed pulse units, to every differential pair.
+    """Apply a desired update, ``scale * desired`` in signed pulse units, to every pair.
 
-    For pair i, ``n = stochastic_round(|desired[i]|)`` (capped at max_pulses); a positive
+    For pair i, ``n = stochastic_round(|scale * desired[i]|)`` (capped at max_pulses); a positive
     update sends ceil(n/2) up-pulses to G+ and floor(n/2) down-pulses to G-, a negative one
     the mirror.  A pulsed device first settles to its drifted conductance (the new base) and
     restarts its drift clock at ``tau_now``.  Stuck devices receive pulses but do not move.
 
     IN/OUT g_prog, tau_prog (2, n); IN nu, stuck (int8), g_lo, g_hi, s_up, s_down (2, n),
-           desired (n,)
+           desired (n,), scale (pulses per unit of desired)
     OUT pulses_out (2, n) int64: pulses sent to each device
     """
     n = desired.size
     stride = np.uint64(2 * (max_pulses + 1))
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            p = desired[i]
+            p = scale * desired[i]
             pulses_out[0, i] = 0
             pulses_out[1, i] = 0
             if p == 0.0:

@@ -389,7 +389,7 @@ class Crossbar:
                 f"x and d must have shapes (batch, {self.n_in}) and (batch, {self.n_out}); "
                 f"got x {x.shape} and d {d.shape}."
             )
-        return self.apply_delta(learning_rate * (x.T @ d))
+        return self._pulse(x.T @ d, learning_rate, max_pulses=64)
 
     def apply_delta(self, delta_w, *, max_pulses: int = 64) -> UpdateReport:
         """Pulse-program a desired weight change ``delta_w`` of shape (n_in, n_out).
@@ -401,7 +401,11 @@ class Crossbar:
         """
         delta_w = check.array("delta_w", delta_w, shape=self.shape)
         max_pulses = check.integer("max_pulses", max_pulses, minimum=1)
-        desired = (delta_w / self.weight_per_pulse).reshape(-1)
+        return self._pulse(delta_w, 1.0, max_pulses=max_pulses)
+
+    def _pulse(self, delta, scale: float, *, max_pulses: int) -> UpdateReport:
+        """Pulse-program ``scale * delta`` (weight units; delta C-contiguous float64)."""
+        desired = np.ascontiguousarray(delta).reshape(-1)
         pulses = np.empty((2, desired.size), dtype=np.int64)
         p = self.device.pulse
         _kernels.pulse_update(
@@ -414,6 +418,7 @@ class Crossbar:
             s_up=self.state["s_up"],
             s_down=self.state["s_down"],
             desired=desired,
+            scale=scale / self.weight_per_pulse,
             a_up=p.nonlinearity_up,
             a_down=p.nonlinearity_down,
             c2c=p.c2c_rel,

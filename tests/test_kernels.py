@@ -149,7 +149,8 @@ def test_pulse_update_matches_loop_twin(seed):
     got_p = np.empty((2, n), dtype=np.int64)
     K.pulse_update(
         g_prog=got_g, tau_prog=tau, nu=np.zeros((2, n)), stuck=np.zeros((2, n), np.int8),
-        g_lo=lo, g_hi=hi, s_up=s_up, s_down=s_down, desired=desired, a_up=0.3, a_down=0.6,
+        g_lo=lo, g_hi=hi, s_up=s_up, s_down=s_down, desired=desired / 2, scale=2.0,
+        a_up=0.3, a_down=0.6,
         c2c=0.0, tau_now=5.0, t0=1.0, key=np.uint64(key), max_pulses=8, pulses_out=got_p,
     )  # fmt: skip
     np.testing.assert_array_equal(got_p, want_p)
