@@ -262,6 +262,14 @@ class Crossbar:
         """
         return self._effective()[1] / self.g_unit
 
+    def row_conductance_s(self) -> NDArray[np.float64]:
+        """Total effective conductance on each row (both devices of every pair), siemens.
+
+        For energy metering (a row at voltage v dissipates v**2 times this); hidden state.
+        """
+        g_eff = self._effective()[0]
+        return g_eff.reshape(2, *self.shape).sum(axis=(0, 2))
+
     def _effective(self) -> tuple[NDArray, NDArray, NDArray]:
         env = self.environment
         key = (self._state_version, env.version)

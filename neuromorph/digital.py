@@ -1,0 +1,122 @@
+"""The immortal copy: a network of plain float weights with a chip's forward (layer 2).
+
+Forward of every neuromorph network, chip or digital: for each layer ``l``
+``a_l = [x_l, b] @ W_l`` (the last row of ``W_l`` is the bias, driven by the constant ``b``),
+``h_l = relu(a_l)``, and the next layer's input is ``x_{l+1} = h_l / rms(h_l)``: length
+normalisation without mean subtraction, as Forward-Forward needs (Hinton 2022).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neuromorph import _io
+from neuromorph import _validate as check
+
+_KIND, _VERSION = "neuromorph.digital", 1
+#: Added to the mean square before the square root, so an all-zero layer stays zero.
+RMS_EPS = 1e-12
+
+
+def rms_normalize(h: NDArray) -> NDArray:
+    """Rows of ``h`` scaled to unit root-mean-square (no mean subtraction)."""
+    return h / np.sqrt(np.mean(h * h, axis=1, keepdims=True) + RMS_EPS)
+
+
+def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
+    if not isinstance(layer_sizes, tuple | list) or len(layer_sizes) < 2:
+        raise ValueError(
+            f"layer_sizes must list at least two widths (inputs, outputs...); got {layer_sizes!r}."
+        )
+    return tuple(check.integer(f"layer_sizes[{i}]", s, minimum=1) for i, s in enumerate(layer_sizes))
+
+
+class DigitalNetwork:
+    """Float weights, one ``(n_in + 1, n_out)`` matrix per layer (last row: bias).
+
+    Parameters
+    ----------
+    weights : list of ndarray
+    bias_input : float
+        Constant driven on each layer's bias row.
+    """
+
+    def __init__(self, weights: list[NDArray], *, bias_input: float = 1.0) -> None:
+        self.weights = weights
+        self.bias_input = bias_input
+
+    @classmethod
+    def from_weights(cls, weights, *, bias_input: float = 1.0) -> DigitalNetwork:
+        """Validate and copy a list of weight matrices into a network."""
+        if not isinstance(weights, list | tuple) or not weights:
+            raise TypeError(f"weights must be a non-empty list of arrays; got {type(weights).__name__}.")
+        ws = [check.array(f"weights[{i}]", w, ndim=2).copy() for i, w in enumerate(weights)]
+        for i in range(1, len(ws)):
+            if ws[i].shape[0] != ws[i - 1].shape[1] + 1:
+                raise ValueError(
+                    f"weights[{i}] must have {ws[i - 1].shape[1] + 1} rows (layer {i - 1}'s "
+                    f"{ws[i - 1].shape[1]} outputs + bias); got shape {ws[i].shape}."
+                )
+        return cls(ws, bias_input=check.real("bias_input", bias_input))
+
+    @classmethod
+    def initialize(cls, layer_sizes, *, rng: np.random.Generator, scale: float = 1.0,
+                   bias_input: float = 1.0) -> DigitalNetwork:  # fmt: skip
+        """Gaussian weights of std ``scale / sqrt(n_in + 1)``, zero-mean; biases included."""
+        sizes = check_layer_sizes(layer_sizes)
+        check.generator("rng", rng)
+        ws = [
+            rng.normal(0.0, scale / np.sqrt(a + 1), (a + 1, b))
+            for a, b in zip(sizes[:-1], sizes[1:], strict=False)
+        ]
+        return cls(ws, bias_input=bias_input)
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return (self.weights[0].shape[0] - 1, *(w.shape[1] for w in self.weights))
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+    def augment(self, x: NDArray) -> NDArray:
+        """``x`` with the bias column appended."""
+        return np.hstack([x, np.full((x.shape[0], 1), self.bias_input)])
+
+    def layer(self, index: int, x) -> NDArray:
+        """Pre-activations of layer ``index`` for inputs ``x`` of shape (batch, n_in)."""
+        return self.augment(x) @ self.weights[index]
+
+    def forward(self, x) -> list[NDArray]:
+        """Activities ``h_l`` of every layer for inputs ``x`` of shape (batch, n_inputs)."""
+        x = check.array("x", x, ndim=2)
+        if x.shape[1] != self.layer_sizes[0]:
+            raise ValueError(
+                f"x must have {self.layer_sizes[0]} features; got shape {x.shape}."
+            )
+        hs = []
+        for i in range(self.n_layers):
+            h = np.maximum(self.layer(i, x), 0.0)
+            hs.append(h)
+            x = rms_normalize(h)
+        return hs
+
+    def save(self, path) -> str:
+        """Write the network atomically to ``path`` (``.npz`` + JSON metadata)."""
+        arrays = {f"w{i}": w for i, w in enumerate(self.weights)}
+        return _io.save(path, kind=_KIND, version=_VERSION,
+                        meta={"bias_input": self.bias_input, "n_layers": self.n_layers},
+                        arrays=arrays)  # fmt: skip
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> DigitalNetwork:
+        """Read a network saved by :meth:`save`."""
+        meta, arrays = _io.load(path, kind=_KIND, version=_VERSION)
+        n = int(meta["n_layers"])
+        return cls.from_weights([arrays[f"w{i}"] for i in range(n)], bias_input=meta["bias_input"])
+
+    def __repr__(self) -> str:
+        return f"DigitalNetwork(layer_sizes={self.layer_sizes})"

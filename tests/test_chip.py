@@ -1,0 +1,187 @@
+"""The chip: fabrication, ports and their meter, hidden state, files."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+
+import neuromorph as nm
+from neuromorph.chip import Chip, ChipDesign, ChipPorts
+from neuromorph.digital import DigitalNetwork
+from neuromorph.errors import ChipFileError, PortAccessError
+
+SMALL = (6, 5, 4)
+
+
+def _design(**kw):
+    return ChipDesign(layer_sizes=kw.pop("layer_sizes", SMALL), **kw)
+
+
+def test_two_seeds_two_dies_same_seed_same_die():
+    a, b, c = (Chip.fabricate(_design(), seed=s) for s in (1, 2, 1))
+    assert not np.array_equal(a.crossbars[0].state["s_up"], b.crossbars[0].state["s_up"])
+    for k in a.crossbars[0].state:
+        np.testing.assert_array_equal(a.crossbars[0].state[k], c.crossbars[0].state[k])
+
+
+def test_ideal_chip_forward_equals_digital_network():
+    # Ideal converters with a DAC range wide enough that no activity clips.
+    wide = nm.Periphery(nm.DacParams(bits=None, input_full_scale=100.0), nm.TiaParams(),
+                        nm.AdcParams(bits=None))  # fmt: skip
+    design = _design(device=nm.IDEAL, periphery=wide)
+    chip = Chip.fabricate(design, seed=0)
+    net = DigitalNetwork.initialize(SMALL, rng=np.random.default_rng(1), scale=0.9)
+    for i, w in enumerate(net.weights):
+        chip.crossbars[i].program(w, method="direct")
+    x = np.random.default_rng(2).uniform(0, 1, (9, 6))
+    for h_chip, h_net in zip(chip.ports().run(x), net.forward(x), strict=True):
+        np.testing.assert_allclose(h_chip, h_net, rtol=1e-10, atol=1e-12)
+
+
+def test_ports_meter_a_known_sequence():
+    design = _design(layer_sizes=(6, 5, 4), tile_shape=(4, 3))
+    chip = Chip.fabricate(design, seed=0)
+    ports = chip.ports()
+    ports.drive(0, np.zeros((3, 6)))  # layer 0: 7 rows (6 + bias) -> 2 row tiles, 5 cols -> 2
+    m = ports.meter
+    assert (m.queries, m.dac_conversions, m.adc_conversions, m.array_reads) == (3, 21, 30, 12)
+    assert m.chip_seconds == pytest.approx(3 * design.cost.t_read_s)
+    assert m.energy_adc_j == pytest.approx(30 * design.cost.adc_fom_j_per_step * 2**8)
+    assert m.energy_read_j > 0  # the bias row is driven even for zero inputs
+    ports.run(np.zeros((2, 6)))  # layer 1: 6 rows -> 2 row tiles, 4 cols -> 2 col tiles
+    m = ports.meter
+    assert m.queries == 5 and m.dac_conversions == 21 + 14 + 12
+    assert m.adc_conversions == 30 + 2 * 5 * 2 + 2 * 4 * 2
+    report = ports.program(0, np.full((7, 5), 0.3))
+    m2 = ports.meter
+    assert m2.pulses == report["pulses"] > 0 and m2.verify_reads == report["verify_reads"]
+    pulses = ports.apply_delta(1, np.full((6, 4), 0.05))
+    assert ports.meter.pulses == m2.pulses + pulses
+    assert ports.meter.energy_j > m2.energy_j
+
+
+def test_ports_expose_no_hidden_state():
+    ports = Chip.fabricate(_design(), seed=0).ports()
+    assert isinstance(ports, ChipPorts)
+    assert not hasattr(ports, "__dict__")
+    for name in ("chip", "_chip", "crossbars", "effective_weights", "state"):
+        assert not hasattr(ports, name)
+    with pytest.raises(AttributeError, match="read-only"):
+        ports.chip = 1
+
+
+def test_taps_that_only_read():
+    ports = Chip.fabricate(_design(inputs_drivable=False), seed=0).ports()
+    ports.drive(0, np.zeros((1, 6)))
+    with pytest.raises(PortAccessError, match="layer 1's inputs cannot be driven"):
+        ports.drive(1, np.zeros((1, 5)))
+    assert len(ports.run(np.zeros((1, 6)))) == 2
+
+
+def test_port_errors():
+    ports = Chip.fabricate(_design(), seed=0).ports()
+    with pytest.raises(ValueError, match=r"layer must be in 0..1; got layer=2"):
+        ports.drive(2, np.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"x must have 6 columns for layer 0; got shape \(1, 7\)"):
+        ports.run(np.zeros((1, 7)))
+    with pytest.raises(ValueError, match="x must be finite"):
+        ports.run(np.full((1, 6), np.nan))
+    with pytest.raises(ValueError, match=r"delta_w must have shape \(7, 5\)"):
+        ports.apply_delta(0, np.zeros((6, 5)))
+
+
+def test_design_errors():
+    with pytest.raises(ValueError, match="layer_sizes must list at least two widths"):
+        ChipDesign(layer_sizes=(5,))
+    with pytest.raises(ValueError, match=r"layer_sizes\[1\] must be >= 1"):
+        ChipDesign(layer_sizes=(5, 0))
+    with pytest.raises(TypeError, match="device must be a DeviceModel"):
+        ChipDesign(layer_sizes=(5, 3), device="rram")
+    with pytest.raises(ValueError, match="adc_full_scale must be > 0"):
+        ChipDesign(layer_sizes=(5, 3), adc_full_scale=-1)
+    with pytest.raises(TypeError, match="design must be a ChipDesign"):
+        Chip.fabricate((5, 3), seed=0)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        Chip.fabricate(ChipDesign(layer_sizes=(5, 3)), seed=-1)
+
+
+def test_save_load_round_trip(tmp_path):
+    chip = Chip.fabricate(_design(device=nm.PCM_GST), seed=3)
+    ports = chip.ports()
+    ports.program(0, np.full((7, 5), -0.2))
+    chip.environment.set_temperature(320.0)
+    chip.environment.advance(hours=2)
+    path = chip.save(tmp_path / "chip")
+    assert path.endswith(".npz")
+    again = Chip.load(path)
+    assert again.design == chip.design
+    assert again.meter == chip.meter
+    assert again.environment.to_dict() == chip.environment.to_dict()
+    x = np.random.default_rng(0).uniform(0, 1, (4, 6))
+    for a, b in zip(chip.ports().run(x), again.ports().run(x), strict=True):
+        np.testing.assert_array_equal(a, b)  # same state, same noise streams
+
+
+def test_corrupt_files_fail_clearly(tmp_path):
+    chip = Chip.fabricate(_design(), seed=0)
+    path = chip.save(tmp_path / "chip.npz")
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    (tmp_path / "trunc.npz").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ChipFileError, match="truncated or corrupted"):
+        Chip.load(tmp_path / "trunc.npz")
+    # Alter one array but keep the metadata: the checksum catches it.
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["layer0_g_prog"] = arrays["layer0_g_prog"] * 1.01
+    np.savez(tmp_path / "altered.npz", **arrays)
+    with pytest.raises(ChipFileError, match="array 'layer0_g_prog' fails its checksum"):
+        Chip.load(tmp_path / "altered.npz")
+    with pytest.raises(FileNotFoundError, match="file not found"):
+        Chip.load(tmp_path / "missing.npz")
+    net_path = DigitalNetwork.initialize((3, 2), rng=np.random.default_rng(0)).save(
+        tmp_path / "net.npz"
+    )
+    with pytest.raises(ChipFileError, match="must be a 'neuromorph.chip' file"):
+        Chip.load(net_path)
+    with zipfile.ZipFile(tmp_path / "plain.npz", "w") as z:
+        z.writestr("a.npy", b"junk")
+    with pytest.raises(ChipFileError):
+        Chip.load(tmp_path / "plain.npz")
+
+
+def test_save_is_atomic_and_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    chip = Chip.fabricate(_design(), seed=0)
+    path = chip.save(tmp_path / "chip.npz")
+    with open(path, "rb") as fh:
+        before = fh.read()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        chip.save(path)
+    with open(path, "rb") as fh:
+        assert fh.read() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["chip.npz"]
+
+
+def test_digital_network_round_trip_and_errors(tmp_path):
+    net = DigitalNetwork.initialize((4, 3, 2), rng=np.random.default_rng(0))
+    again = DigitalNetwork.load(net.save(tmp_path / "n.npz"))
+    for a, b in zip(net.weights, again.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"weights\[1\] must have 4 rows"):
+        DigitalNetwork.from_weights([np.zeros((5, 3)), np.zeros((3, 2))])
+    with pytest.raises(ValueError, match="x must have 4 features"):
+        net.forward(np.zeros((1, 5)))
+
+
+def test_a_plain_npy_is_not_a_chip(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    (tmp_path / "x.npy").rename(tmp_path / "x.npz")
+    with pytest.raises(ChipFileError, match="not an .npz archive"):
+        Chip.load(tmp_path / "x.npz")
