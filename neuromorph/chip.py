@@ -28,6 +28,7 @@ from neuromorph.crossbar import DEFAULT_TILE_SHAPE, Crossbar
 from neuromorph.digital import DigitalNetwork, check_layer_sizes, rms_normalize
 from neuromorph.environment import Environment
 from neuromorph.errors import ChipFileError, PortAccessError
+from neuromorph.parasitics import WireParams
 from neuromorph.periphery import AdcParams, DacParams, Periphery, TiaParams
 
 _KIND, _VERSION = "neuromorph.chip", 1
@@ -130,6 +131,8 @@ class ChipDesign:
         If False, only the first layer's DAC can be driven from outside: the taps of deeper
         layers only read (a design option that makes copy-out harder).
     cost : CostModel
+    wires : WireParams, optional
+        Wire resistances of every tile (exact IR drop in every read); None is ideal wiring.
     """
 
     layer_sizes: tuple[int, ...]
@@ -143,6 +146,7 @@ class ChipDesign:
     bias_input: float = 1.0
     inputs_drivable: bool = True
     cost: CostModel = field(default_factory=CostModel)
+    wires: WireParams | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))
@@ -155,6 +159,8 @@ class ChipDesign:
         check.positive("bias_input", self.bias_input)
         if not isinstance(self.cost, CostModel):
             raise TypeError(f"cost must be a CostModel; got {type(self.cost).__name__}.")
+        if self.wires is not None and not isinstance(self.wires, WireParams):
+            raise TypeError(f"wires must be a WireParams or None; got {type(self.wires).__name__}.")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -184,6 +190,7 @@ class ChipDesign:
             bias_input=d["bias_input"],
             inputs_drivable=d["inputs_drivable"],
             cost=CostModel(**d["cost"]),
+            wires=None if d.get("wires") is None else WireParams(**d["wires"]),
         )
 
 
@@ -213,6 +220,7 @@ class Chip:
                 sizes[i] + 1, sizes[i + 1], rng=rngs[i], device=design.device,
                 periphery=design.periphery, w_max=design.w_max, tile_shape=design.tile_shape,
                 output_full_scale=design.adc_full_scale, environment=environment,
+                wires=design.wires,
             )  # fmt: skip
             for i in range(len(sizes) - 1)
         ]
@@ -319,7 +327,7 @@ class Chip:
                     device=design.device, periphery=design.periphery, state=state,
                     shape=(sizes[i] + 1, sizes[i + 1]), w_max=design.w_max,
                     tile_shape=design.tile_shape, output_full_scale=meta["output_full_scale"][i],
-                    environment=env, rngs=rngs,
+                    environment=env, rngs=rngs, wires=design.wires,
                 ))  # fmt: skip
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ChipFileError(f"{os.fspath(path)!r} has inconsistent chip metadata: {exc}") from exc

@@ -22,6 +22,13 @@ products):
    cost batch x rows x cols normals).
 5. TIA gain, ADC input noise, quantisation and saturation; partial sums added.
 
+With wires (``wires=WireParams(...)``) each physical tile holds its pairs in adjacent
+columns (G+ of weight column j in physical column 2j, G- in 2j+1, sharing the row wires), and
+step 3 becomes the exact nodal solution of that tile with its wire, driver and sense
+resistances (:class:`~neuromorph.parasitics.WiredArray`: one transfer matrix per tile, kept
+exact by low-rank updates as programming changes conductances).  Read noise keeps the
+wire-free variance (first order in the fluctuations).
+
 Randomness: a crossbar owns independent child streams (fabrication, writes, reads) spawned
 from the Generator given at fabrication, so a seed reproduces every read and write.
 """
@@ -38,6 +45,7 @@ from neuromorph import _kernels
 from neuromorph import _validate as check
 from neuromorph.devices import K_B_EV, RRAM_HFO2, DeviceModel
 from neuromorph.environment import Environment
+from neuromorph.parasitics import WiredArray, WireParams
 from neuromorph.periphery import Periphery, _noise_key, max_code
 
 #: Default physical array size (rows, cols); aihwkit's default tile is 512 x 512, NeuroSim's
@@ -116,8 +124,12 @@ class Crossbar:
         output_full_scale: float,
         environment: Environment,
         rngs: dict[str, np.random.Generator],
+        wires: WireParams | None = None,
     ) -> None:
         self.device = device
+        self.wires = wires
+        self._wired_key: tuple | None = None
+        self._wired_tiles: dict[tuple[int, int], WiredArray] = {}
         self.periphery = periphery
         self.state = state
         self.shape = shape
@@ -144,6 +156,7 @@ class Crossbar:
         tile_shape: tuple[int, int] = DEFAULT_TILE_SHAPE,
         output_full_scale: float | None = None,
         environment: Environment | None = None,
+        wires: WireParams | None = None,
     ) -> Crossbar:
         """Fabricate a crossbar: sample device-to-device variation and stuck-at faults once.
 
@@ -169,6 +182,8 @@ class Crossbar:
             deviations of a tile's output for uniform random inputs and weights.
         environment : Environment, optional
             Shared clock and temperature; a new one at 300 K and t = 0 by default.
+        wires : WireParams, optional
+            Row/column wire, driver and sense resistances of every tile; None is ideal wiring.
         """
         n_in = check.integer("n_in", n_in, minimum=1)
         n_out = check.integer("n_out", n_out, minimum=1)
@@ -191,6 +206,8 @@ class Crossbar:
                 f"environment must be an Environment; got {type(environment).__name__}."
             )
         device.temperature.check_temperature(environment.temperature_k)
+        if wires is not None and not isinstance(wires, WireParams):
+            raise TypeError(f"wires must be a WireParams or None; got {type(wires).__name__}.")
         fab, write, read = rng.spawn(3)
         state = _sample_devices(device, n_in * n_out, fab)
         xbar = cls(
@@ -203,6 +220,7 @@ class Crossbar:
             output_full_scale=output_full_scale,
             environment=environment,
             rngs={"write": write, "read": read},
+            wires=wires,
         )
         state["tau_prog"][:] = xbar._tau_now()
         return xbar
@@ -308,6 +326,53 @@ class Crossbar:
     def _touch(self) -> None:
         self._state_version += 1
 
+    def tiles(self) -> list[tuple[int, int, int, int]]:
+        """Physical tiles as (row0, row1, col0, col1) ranges of the weight matrix."""
+        rows, cols = self.tile_shape
+        return [(r0, min(self.n_in, r0 + rows), c0, min(self.n_out, c0 + cols))
+                for r0 in range(0, self.n_in, rows) for c0 in range(0, self.n_out, cols)]  # fmt: skip
+
+    def tile_conductances(self, tile: tuple[int, int] = (0, 0)) -> NDArray[np.float64]:
+        """Effective conductances of one physical tile as laid out, siemens.
+
+        Shape (rows, 2 * cols): G+ of weight column j in physical column 2j, G- in 2j + 1.
+        ``tile`` is (row-tile index, column-tile index).  Hidden state: for scorers, SPICE
+        export and tests.
+        """
+        ranges = self.tiles()
+        n_ct = self.n_tiles[1]
+        try:
+            r0, r1, c0, c1 = ranges[tile[0] * n_ct + tile[1]]
+            if not (0 <= tile[0] < self.n_tiles[0] and 0 <= tile[1] < n_ct):
+                raise IndexError
+        except (IndexError, TypeError):
+            raise ValueError(
+                f"tile must be a (row, col) index within {self.n_tiles}; got {tile!r}."
+            ) from None
+        g = self._effective()[0].reshape(2, *self.shape)
+        out = np.empty((r1 - r0, 2 * (c1 - c0)))
+        out[:, 0::2] = g[0, r0:r1, c0:c1]
+        out[:, 1::2] = g[1, r0:r1, c0:c1]
+        return out
+
+    def _wired(self) -> dict[tuple[int, int], WiredArray]:
+        """Per-tile wired arrays for the current state and environment (kept incrementally)."""
+        key = (self._state_version, self.environment.version)
+        if self._wired_key != key:
+            temperature_k = self.environment.temperature_k
+            n_ct = self.n_tiles[1]
+            for idx, (r0, _, c0, _) in enumerate(self.tiles()):
+                g_phys = self.tile_conductances((idx // n_ct, idx % n_ct))
+                wa = self._wired_tiles.get((r0, c0))
+                if wa is None or wa.temperature_k != temperature_k:
+                    self._wired_tiles[(r0, c0)] = WiredArray(
+                        g_phys, self.wires, temperature_k=temperature_k
+                    )
+                else:
+                    wa.update(g_phys)
+            self._wired_key = key
+        return self._wired_tiles
+
     # ------------------------------------------------------------------ read
     def read(self, x) -> NDArray[np.float64]:
         """Analog matrix-vector products ``x @ W`` as the hardware computes them.
@@ -354,10 +419,18 @@ class Crossbar:
         out = np.zeros((x.shape[0], self.n_out))
         rows = self.tile_shape[0]
         none = np.empty((0, 0), dtype=np.float32)
+        wired = self._wired() if self.wires is not None else None
         for t, r0 in enumerate(range(0, self.n_in, rows)):
             r1 = min(self.n_in, r0 + rows)
             whole = r0 == 0 and r1 == self.n_in
-            mu = v @ gdiff if whole else v[:, r0:r1] @ gdiff[r0:r1]
+            if wired is not None:
+                mu = np.empty((x.shape[0], self.n_out))
+                for (tr0, c0), wa in wired.items():
+                    if tr0 == r0:
+                        cur = wa.currents(v[:, r0:r1])
+                        mu[:, c0 : c0 + cur.shape[1] // 2] = cur[:, 0::2] - cur[:, 1::2]
+            else:
+                mu = v @ gdiff if whole else v[:, r0:r1] @ gdiff[r0:r1]
             if noisy:
                 var = v2 @ gvar if whole else v2[:, r0:r1] @ gvar[r0:r1]
             else:

@@ -52,7 +52,9 @@ __all__ = [
     "K_B_EV_PER_K",
     "MEMRISTOR_TEMP_LIB",
     "TIA_LIB",
+    "CrossbarExport",
     "TemperatureLaw",
+    "export_crossbar",
     "run_ngspice",
     "safe_name",
     "simulate",
@@ -529,3 +531,63 @@ def simulate(
         temperature_law=temperature_law, tia_gain=tia_gain, tia_rf_ohm=tia_rf_ohm,
     )
     return run_ngspice(netlist)
+
+
+# --------------------------------------------------------------------------- crossbars
+@dataclass(frozen=True)
+class CrossbarExport:
+    """A crossbar tile as an ngspice netlist, with the simulator's own answer beside it.
+
+    Attributes
+    ----------
+    netlist : str
+    voltages : ndarray (rows,), volts: the DAC outputs written as sources
+    expected_currents : ndarray (2 * cols,), amperes: the simulator's exact solution of the
+        same circuit (physical columns: G+ of weight column j at 2j, G- at 2j + 1)
+    temperature_k : float
+    """
+
+    netlist: str
+    voltages: NDArray[np.float64]
+    expected_currents: NDArray[np.float64]
+    temperature_k: float
+
+    @staticmethod
+    def differential(currents: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Weight-column currents ``I+ - I-`` from physical column currents."""
+        return currents[..., 0::2] - currents[..., 1::2]
+
+
+def export_crossbar(
+    xbar,
+    x,
+    *,
+    tile: tuple[int, int] = (0, 0),
+    sense: SenseT | None = None,
+    name: str = "xbar",
+    path: str | os.PathLike | None = None,
+) -> CrossbarExport:
+    """Write one physical tile of a :class:`~neuromorph.crossbar.Crossbar` as it is now.
+
+    Every device at its effective conductance at the crossbar's current environment (drift
+    and temperature law applied), the wires at that temperature, the rows driven by the DAC
+    outputs for inputs ``x`` (the tile's rows of a full input vector of shape (n_in,)).
+    """
+    from neuromorph.crossbar import Crossbar
+    from neuromorph.parasitics import solve
+
+    if not isinstance(xbar, Crossbar):
+        raise TypeError(f"xbar must be a Crossbar; got {type(xbar).__name__}.")
+    x = val.array("x", x, shape=(xbar.n_in,))
+    g = xbar.tile_conductances(tile)
+    r0 = tile[0] * xbar.tile_shape[0]
+    v = xbar.periphery.dac.convert(x)[r0 : r0 + g.shape[0]]
+    temperature_k = xbar.environment.temperature_k
+    netlist = write_netlist(g, v, xbar.wires, temperature_k=temperature_k, sense=sense,
+                            name=name, path=path)  # fmt: skip
+    if xbar.wires is None:
+        expected = v @ g
+    else:
+        expected = solve(g, v, xbar.wires, temperature_k=temperature_k)
+    return CrossbarExport(netlist=netlist, voltages=v, expected_currents=expected,
+                          temperature_k=temperature_k)  # fmt: skip

@@ -27,3 +27,46 @@ def test_demo_bad_temperature_is_a_clear_error():
     out = _run("demo", "--hot-k", "-5")
     assert out.returncode == 2
     assert "temperature_k must be > 0 K" in out.stderr
+
+
+def test_train_then_spice_round_trip(tmp_path):
+    import json
+
+    out = _run("train", "--mode", "in-place", "--epochs", "1", "--hidden", "16", "--quiet",
+               "--eval-every", "1", "--out", str(tmp_path / "run"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    for key in ("test_accuracy", "train_accuracy", "mode", "preset", "seed", "epochs", "pulses",
+                "energy_j"):  # fmt: skip
+        assert key in metrics
+    assert metrics["pulses"] > 0 and 0 <= metrics["test_accuracy"] <= 1
+    assert (tmp_path / "run" / "training_curve.png").stat().st_size > 1000
+    out = _run("spice", str(tmp_path / "run" / "chip.npz"), "--layer", "0", "--temperature",
+               "330", "--out", str(tmp_path / "net.cir"), "--run")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "ngspice agrees" in out.stdout
+    rel = float(out.stdout.split("solution to ")[1].split()[0])
+    assert rel < 1e-9
+
+
+def test_train_is_reproducible(tmp_path):
+    import json
+
+    runs = []
+    for name in ("a", "b"):
+        out = _run("train", "--mode", "in-place", "--epochs", "1", "--hidden", "8", "--quiet",
+                   "--eval-every", "0", "--seed", "3", "--out", str(tmp_path / name))  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        runs.append((tmp_path / name / "metrics.json").read_text())
+    assert runs[0] == runs[1]
+    assert json.loads(runs[0])["seed"] == 3
+
+
+def test_cli_errors(tmp_path):
+    out = _run("spice", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "n.cir"))
+    assert out.returncode == 2 and "file not found" in out.stderr
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04garbage")
+    out = _run("spice", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "n.cir"))
+    assert out.returncode == 2 and "truncated or corrupted" in out.stderr
+    out = _run("train", "--preset", "flash", "--out", str(tmp_path / "r"))
+    assert out.returncode == 2 and "invalid choice: 'flash'" in out.stderr

@@ -278,3 +278,54 @@ def test_write_verify_compensates_a_stuck_device_through_its_partner():
     tol_w = 2 * device.step_s / xbar.g_unit
     np.testing.assert_allclose(xbar.effective_weights(), w, atol=tol_w)
     assert xbar.state["g_prog"][1, 0] > c.g_max_s * 0.6  # the partner moved up to compensate
+
+
+# ---------------------------------------------------------------- wires
+def _wired(wires, shape=(12, 5), tile_shape=(256, 256), seed=0):
+    xbar = nm.Crossbar.fabricate(*shape, rng=np.random.default_rng(seed), device=nm.IDEAL,
+                                 periphery=nm.IDEAL_PERIPHERY, wires=wires,
+                                 tile_shape=tile_shape)  # fmt: skip
+    w = np.random.default_rng(seed + 1).uniform(-1, 1, shape)
+    xbar.program(w, method="direct")
+    return xbar, w
+
+
+def test_zero_resistance_wires_reduce_to_the_matmul():
+    from neuromorph.parasitics import WireParams
+
+    xbar, w = _wired(WireParams(r_row_ohm=0.0, r_col_ohm=0.0))
+    x = np.random.default_rng(5).uniform(-1, 1, (6, 12))
+    assert np.linalg.norm(xbar.read(x) - x @ w) <= 1e-12 * np.linalg.norm(x @ w)
+
+
+@pytest.mark.parametrize("tile_shape", [(256, 256), (5, 2)])
+def test_wired_reads_are_the_exact_nodal_solution_and_stay_exact(tile_shape):
+    from neuromorph.parasitics import WireParams, solve
+
+    wires = WireParams(r_row_ohm=2.0, r_col_ohm=2.0, r_driver_ohm=5.0)
+    xbar, w = _wired(wires, tile_shape=tile_shape)
+    x = np.random.default_rng(5).uniform(-1, 1, (4, 12))
+
+    def expected():
+        v = xbar.periphery.dac.convert(x)
+        out = np.zeros((4, xbar.n_out))
+        n_ct = xbar.n_tiles[1]
+        for idx, (r0, r1, c0, c1) in enumerate(xbar.tiles()):
+            cur = solve(xbar.tile_conductances((idx // n_ct, idx % n_ct)), v[:, r0:r1], wires,
+                        temperature_k=xbar.environment.temperature_k)  # fmt: skip
+            out[:, c0:c1] += cur[:, 0::2] - cur[:, 1::2]
+        gain = xbar.tia_gain_ohm
+        return out * gain / (gain * xbar.periphery.dac.v_max_v * xbar.g_unit)
+
+    y = xbar.read(x)
+    np.testing.assert_allclose(y, expected(), rtol=1e-10, atol=1e-13)
+    assert np.linalg.norm(y - x @ w) > 1e-6 * np.linalg.norm(x @ w)  # the wires matter
+    xbar.apply_delta(np.where(np.arange(60).reshape(12, 5) % 7 == 0, 0.3, 0.0))
+    np.testing.assert_allclose(xbar.read(x), expected(), rtol=1e-10, atol=1e-13)
+    xbar.environment.set_temperature(358.0)
+    np.testing.assert_allclose(xbar.read(x), expected(), rtol=1e-10, atol=1e-13)
+
+
+def test_wires_must_be_wire_params():
+    with pytest.raises(TypeError, match="wires must be a WireParams or None"):
+        nm.Crossbar.fabricate(3, 3, rng=np.random.default_rng(0), wires=2.0)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neuromorph import spice
 from neuromorph.errors import NeuromorphError, NgspiceNotFoundError
 from neuromorph.parasitics import WireParams, solve
 from neuromorph.spice import (
@@ -242,3 +243,36 @@ def test_missing_library_raises_with_install_hint():
     assert "RAISED" in out.stdout, out.stderr
     assert "apt-get install -y ngspice libngspice0-dev" in out.stdout
     assert NgspiceNotFoundError.__name__ == "NgspiceNotFoundError"
+
+
+def test_export_crossbar_of_a_chip_agrees_with_ngspice(tmp_path):
+    """A heated, programmed RRAM layer with wires, exported and run in the real ngspice."""
+    from neuromorph.chip import Chip, ChipDesign
+
+    design = ChipDesign(layer_sizes=(23, 9), wires=WireParams(r_row_ohm=2.0, r_col_ohm=2.0))
+    chip = Chip.fabricate(design, seed=4)
+    chip.ports().program(0, np.random.default_rng(0).uniform(-0.5, 0.5, (24, 9)))
+    chip.environment.set_temperature(358.0)
+    x = np.random.default_rng(1).uniform(0, 4, 24)
+    export = spice.export_crossbar(chip.crossbars[0], x, path=tmp_path / "layer.cir")
+    assert (tmp_path / "layer.cir").read_text() == export.netlist
+    got = spice.run_ngspice(export.netlist)
+    np.testing.assert_allclose(got, export.expected_currents, rtol=1e-9,
+                               atol=1e-9 * np.abs(export.expected_currents).max())  # fmt: skip
+    assert got.shape == (18,) and export.differential(got).shape == (9,)
+
+
+def test_export_crossbar_errors():
+    xbar = nm_crossbar()
+    with pytest.raises(TypeError, match="xbar must be a Crossbar"):
+        spice.export_crossbar("xbar", np.zeros(3))
+    with pytest.raises(ValueError, match=r"x must have shape \(4\)"):
+        spice.export_crossbar(xbar, np.zeros(3))
+    with pytest.raises(ValueError, match=r"tile must be a \(row, col\) index within \(1, 1\)"):
+        spice.export_crossbar(xbar, np.zeros(4), tile=(1, 0))
+
+
+def nm_crossbar():
+    import neuromorph as nm
+
+    return nm.Crossbar.fabricate(4, 3, rng=np.random.default_rng(0))
