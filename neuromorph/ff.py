@@ -156,13 +156,73 @@ def goodness_table(model, x: NDArray, *, n_classes: int, config: FFConfig,
     return out
 
 
-def predict(model, x, *, n_classes: int, config: FFConfig = FFConfig()) -> NDArray:
-    """Labels with the largest goodness, shape (n,)."""
+@dataclass(frozen=True)
+class SoftmaxHead:
+    """A linear softmax classifier on the activities of a neutral-label pass (Hinton 2022).
+
+    The input carries the neutral label (``label_scale / n_classes`` in every label slot);
+    the features are every layer's RMS-normalised activities, concatenated.  One pass per
+    input instead of one per label.  Lives in digital periphery: on a chip it is float.
+    """
+
+    weights: NDArray[np.float64]
+    bias: NDArray[np.float64]
+
+    def logits(self, features: NDArray) -> NDArray:
+        return features @ self.weights + self.bias
+
+
+def neutral_features(model, x: NDArray, *, n_classes: int, config: FFConfig) -> NDArray:
+    """Concatenated RMS-normalised activities of every layer for neutral-label inputs."""
+    target = _target(model)
+    x = check.array("x", x, ndim=2)
+    onehot = np.full((x.shape[0], n_classes), config.label_scale / n_classes)
+    hs = target.run(np.hstack([rms_normalize(x), onehot]))
+    return np.hstack([rms_normalize(h) for h in hs])
+
+
+def fit_head(model, data: Dataset, *, config: FFConfig, l2: float = 1e-3,
+             max_iter: int = 500) -> SoftmaxHead:  # fmt: skip
+    """Fit a :class:`SoftmaxHead` on the training set's neutral-label activities (L-BFGS).
+
+    Costs one pass of the training set through the model (metered on a chip).
+    """
+    from scipy.optimize import minimize
+
+    feats = neutral_features(model, data.x_train, n_classes=data.n_classes, config=config)
+    n, d = feats.shape
+    c = data.n_classes
+    onehot = np.zeros((n, c))
+    onehot[np.arange(n), data.y_train] = 1.0
+
+    def loss(theta):
+        w = theta[: d * c].reshape(d, c)
+        b = theta[d * c :]
+        z = feats @ w + b
+        z -= z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        p = np.exp(logp)
+        value = -np.mean(np.sum(onehot * logp, axis=1)) + 0.5 * l2 * np.sum(w * w)
+        g = (p - onehot) / n
+        return value, np.concatenate([(feats.T @ g + l2 * w).ravel(), g.sum(axis=0)])
+
+    res = minimize(loss, np.zeros(d * c + c), jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter})  # fmt: skip
+    return SoftmaxHead(res.x[: d * c].reshape(d, c), res.x[d * c :])
+
+
+def predict(model, x, *, n_classes: int, config: FFConfig = FFConfig(),
+            head: SoftmaxHead | None = None) -> NDArray:  # fmt: skip
+    """Labels with the largest goodness summed over layers, shape (n,); or, given a
+    ``head``, the head's choice from one neutral-label pass."""
+    if head is not None:
+        return head.logits(neutral_features(model, x, n_classes=n_classes, config=config)).argmax(1)
     return goodness_table(model, x, n_classes=n_classes, config=config).argmax(axis=1)
 
 
-def accuracy(model, x, y, *, n_classes: int, config: FFConfig = FFConfig()) -> float:
-    return float(np.mean(predict(model, x, n_classes=n_classes, config=config) == y))
+def accuracy(model, x, y, *, n_classes: int, config: FFConfig = FFConfig(),
+             head: SoftmaxHead | None = None) -> float:  # fmt: skip
+    return float(np.mean(predict(model, x, n_classes=n_classes, config=config, head=head) == y))
 
 
 def negative_labels(y: NDArray, n_classes: int, rng: np.random.Generator,

@@ -106,3 +106,15 @@ def test_ff_errors(small_digits):
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         ff.train(net, small_digits, rng=3)
     assert nm.__version__
+
+
+def test_softmax_head_on_neutral_label_pass(small_digits):
+    cfg = ff.FFConfig(epochs=4)
+    rng = np.random.default_rng(1)
+    net = DigitalNetwork.initialize((74, 48, 48), rng=rng)
+    ff.train(net, small_digits, cfg, rng=rng, progress=False)
+    head = ff.fit_head(net, small_digits, config=cfg)
+    assert head.weights.shape == (96, 10) and head.bias.shape == (10,)
+    acc = ff.accuracy(net, small_digits.x_test, small_digits.y_test, n_classes=10, config=cfg,
+                      head=head)  # fmt: skip
+    assert acc > 0.6
