@@ -142,6 +142,8 @@ class Crossbar:
         self._cache_key: tuple | None = None
         self._cache: tuple[NDArray, NDArray, NDArray] | None = None
         self._gdiff32_key: tuple | None = None
+        self._rowsum_key: tuple | None = None
+        self._rowsum: NDArray | None = None
         self._gdiff32_cache: NDArray | None = None
 
     # ------------------------------------------------------------------ construction
@@ -287,8 +289,11 @@ class Crossbar:
 
         For energy metering (a row at voltage v dissipates v**2 times this); hidden state.
         """
-        g_eff = self._effective()[0]
-        return g_eff.reshape(2, *self.shape).sum(axis=(0, 2))
+        key = (self._state_version, self.environment.version)
+        if self._rowsum_key != key:
+            self._rowsum = self._effective()[0].reshape(2, *self.shape).sum(axis=(0, 2))
+            self._rowsum_key = key
+        return self._rowsum
 
     def _effective(self) -> tuple[NDArray, NDArray, NDArray]:
         env = self.environment
