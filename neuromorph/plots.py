@@ -1,11 +1,41 @@
-"""Figures (beside the stack, used by layers 3-5).  Each function returns a Figure."""
+"""Figures (beside the stack, used by layers 3-5).  Each function returns a Figure.
+
+Every function builds a :class:`matplotlib.figure.Figure` directly (object API, no pyplot
+state, constrained layout) and returns it; save it with ``fig.savefig(path)`` or show it
+by leaving it as a notebook cell's value.  Inputs follow the package's SI units; figures
+show convenient multiples (microsiemens, millivolts, microamperes, percent) and say so on
+their axes.
+
+* :func:`training_curve`: Forward-Forward loss and test accuracy per epoch.
+* :func:`conductance_maps`: G+ and G- of a crossbar, stuck devices marked.
+* :func:`ir_drop_map`: wire voltages over an array and the column-current error they cause.
+* :func:`spice_agreement`: ngspice's column currents against the simulator's.
+* :func:`accuracy_vs_condition`: accuracy against temperature or time, with spread.
+* :func:`copyout_curves`: fidelity of copies against queries and energy.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+from neuromorph import _validate as check  # noqa: E402
+from neuromorph.crossbar import Crossbar  # noqa: E402
+from neuromorph.parasitics import WireParams, node_voltages, solve  # noqa: E402
+
+__all__ = ["accuracy_vs_condition", "conductance_maps", "copyout_curves", "ir_drop_map",
+           "spice_agreement", "training_curve"]  # fmt: skip
+
+#: ``Crossbar.state["stuck"]`` codes: stuck at the device's lower / upper bound.
+_STUCK_LO, _STUCK_HI = 1, 2
 
 
 def training_curve(history, *, title: str = "Forward-Forward training") -> Figure:
@@ -23,4 +53,444 @@ def training_curve(history, *, title: str = "Forward-Forward training") -> Figur
                  color="tab:orange", label="test accuracy")  # fmt: skip
         ax2.set_ylabel("test accuracy (%)", color="tab:orange")
     ax.grid(alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------- helpers
+def _finite_1d(name: str, values) -> NDArray[np.float64]:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a 1-D array of real numbers; got {type(values).__name__}."
+        ) from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got {np.count_nonzero(~np.isfinite(arr))} "
+                         "NaN or infinite entries.")  # fmt: skip
+    return arr
+
+
+def _current_unit(largest_a: float) -> tuple[float, str]:
+    """A scale factor and unit name that put ``largest_a`` (amperes) in [1, 1000)."""
+    for scale, unit in ((1.0, "A"), (1e3, "mA"), (1e6, "µA"), (1e9, "nA")):
+        if largest_a * scale >= 1.0:
+            return scale, unit
+    return 1e12, "pA"
+
+
+def _diverging(data: NDArray) -> dict:
+    """imshow colour arguments: diverging around 0 when ``data`` changes sign."""
+    lo, hi = float(np.min(data)), float(np.max(data))
+    if lo < 0.0 < hi:
+        m = max(-lo, hi)
+        return {"cmap": "RdBu_r", "vmin": -m, "vmax": m}
+    return {"cmap": "magma" if hi > 0 else "magma_r", "vmin": lo, "vmax": hi}
+
+
+def _integer_ticks(ax) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+
+
+# --------------------------------------------------------------------------- crossbars
+def conductance_maps(crossbar: Crossbar, *, title: str | None = None) -> Figure:
+    """G+ and G- of a crossbar as two maps on one colour scale, stuck devices marked.
+
+    Parameters
+    ----------
+    crossbar : Crossbar
+        Its effective conductances now (:meth:`Crossbar.effective_conductances`, drift and
+        temperature applied) are shown in microsiemens; rows are inputs ``i``, columns
+        outputs ``j`` of the weight matrix.  Devices stuck at their lower bound are marked
+        with downward triangles, those stuck at their upper bound with upward ones (hidden
+        state: this is the scorer's view of a chip).
+    title : str, optional
+        Figure title; default names the device and the temperature.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not isinstance(crossbar, Crossbar):
+        raise TypeError(f"crossbar must be a Crossbar; got {type(crossbar).__name__}.")
+    n_in, n_out = crossbar.shape
+    g_us = crossbar.effective_conductances() * 1e6
+    stuck = np.asarray(crossbar.state["stuck"]).reshape(2, n_in, n_out)
+    panel_h = 3.6
+    panel_w = float(np.clip(panel_h * n_out / n_in, 2.6, 7.0))
+    fig = Figure(figsize=(2 * panel_w + 1.6, panel_h + 1.5), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True, sharey=True)
+    vmin, vmax = float(g_us.min()), float(g_us.max())
+    # Panels follow the matrix's shape within limits; cells stretch only beyond them.
+    aspect = "auto"
+    # Marker area (points^2) follows the cell size so markers stay inside their cells.
+    cell_pt = 72.0 * min(panel_w / n_out, panel_h / n_in)
+    # (at least 6 points^2, so that they stay visible on large arrays, where they overlap).
+    area = float(np.clip((0.7 * cell_pt) ** 2, 6.0, 40.0))
+    kinds = ((_STUCK_LO, "v", "white", r"stuck at $g_{lo}$"),
+             (_STUCK_HI, "^", "tab:red", r"stuck at $g_{hi}$"))  # fmt: skip
+    image = None
+    names = ("G+ (positive devices)", "G− (negative devices)")
+    edge = 0.5 if cell_pt > 6 else 0.0  # an outline helps on large cells, hides small markers
+    for k, (ax, name) in enumerate(zip(axes, names, strict=True)):
+        image = ax.imshow(g_us[k], cmap="viridis", vmin=vmin, vmax=vmax, aspect=aspect,
+                          interpolation="nearest")  # fmt: skip
+        for code, marker, color, _ in kinds:
+            i, j = np.nonzero(stuck[k] == code)
+            ax.scatter(j, i, s=area, marker=marker, facecolor=color, edgecolor="black",
+                       linewidth=edge)  # fmt: skip
+        ax.set_title(name)
+        ax.set_xlabel("output column j")
+        _integer_ticks(ax)
+    axes[0].set_ylabel("input row i")
+    fig.colorbar(image, ax=axes, label="effective conductance (µS)", shrink=0.9)
+    handles = [Line2D([], [], linestyle="none", marker=marker, markersize=8, markerfacecolor=color,
+                      markeredgecolor="black", markeredgewidth=0.7,
+                      label=f"{label} ({int(np.count_nonzero(stuck == code))} devices)")
+               for code, marker, color, label in kinds]  # fmt: skip
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+    if title is None:
+        title = (f"{crossbar.device.name}: effective conductances at "
+                 f"{crossbar.environment.temperature_k:g} K ({n_in} x {n_out} pairs)")  # fmt: skip
+    fig.suptitle(title)
+    return fig
+
+
+def ir_drop_map(
+    g,
+    v,
+    wires: WireParams,
+    *,
+    temperature_k: float = 300.0,
+    paired: bool = False,
+    title: str | None = None,
+) -> Figure:
+    """Where the IR drop bites: wire voltages over the array and the column-current error.
+
+    Three panels: the voltage lost along the row wires (source voltage minus row-wire node
+    voltage, ``v[i] - V_row[i, j]``), the voltage the column wires rise above the sense
+    (``V_col[i, j]``), both in millivolts from :func:`~neuromorph.parasitics.node_voltages`;
+    and, per column, the relative deviation of the wired column current from the ideal
+    ``v @ g`` in percent (columns whose ideal current is below 1e-9 of the largest are
+    left out: their relative deviation is undefined).  Rows are driven at the left (column
+    0) and columns sensed at the bottom (the last row), as in :mod:`neuromorph.parasitics`.
+
+    Parameters
+    ----------
+    g : array_like of shape (n_rows, n_cols), siemens
+        Device conductances of one physical array (e.g. :meth:`Crossbar.tile_conductances`).
+    v : array_like of shape (n_rows,), volts
+        Row input voltages.
+    wires : WireParams
+    temperature_k : float, default 300.0
+        Chip temperature, kelvin (scales the wire resistances).
+    paired : bool, default False
+        The columns are differential pairs laid out as a crossbar tile (G+ of weight column
+        ``k`` in column ``2k``, G- in ``2k + 1``): colour the bars by device sign.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    g = check.array("g", g, ndim=2)
+    v = check.array("v", v, ndim=1)
+    v_row, v_col = node_voltages(g, v, wires, temperature_k=temperature_k)
+    n_rows, n_cols = g.shape
+    wired = solve(g, v, wires, temperature_k=temperature_k)
+    ideal = v @ g
+    ok = np.abs(ideal) > 1e-9 * max(float(np.max(np.abs(ideal))), np.finfo(float).tiny)
+    dev = np.full(n_cols, np.nan)
+    dev[ok] = 100.0 * (wired[ok] - ideal[ok]) / np.abs(ideal[ok])
+    row_drop_mv = 1e3 * (v[:, None] - v_row)
+    col_mv = 1e3 * v_col
+
+    panel_h = 3.2
+    panel_w = float(np.clip(panel_h * n_cols / n_rows, 2.2, 5.5))
+    fig = Figure(figsize=(2 * panel_w + 2.4, panel_h + 3.6), layout="constrained")
+    axd = fig.subplot_mosaic([["row", "col"], ["bar", "bar"]], height_ratios=[panel_h, 2.2])
+    aspect = "equal" if 0.25 <= n_cols / n_rows <= 4 else "auto"
+    for key, data, name, label in (
+        ("row", row_drop_mv, "voltage lost along the row wires", r"$v_i - V_{row}$ (mV)"),
+        ("col", col_mv, "column wires above the sense", r"$V_{col}$ (mV)"),
+    ):
+        ax = axd[key]
+        im = ax.imshow(data, aspect=aspect, interpolation="nearest", **_diverging(data))
+        fig.colorbar(im, ax=ax, label=label, shrink=0.9)
+        ax.set_title(name)
+        ax.set_xlabel("column j (rows driven at j = 0)")
+        ax.set_ylabel(f"row i (sensed at i = {n_rows - 1})")
+        _integer_ticks(ax)
+    ax = axd["bar"]
+    cols = np.arange(n_cols)
+    if paired:
+        for start, color, label in ((0, "tab:blue", "G+ columns"), (1, "tab:orange", "G− columns")):
+            ax.bar(cols[start::2], dev[start::2], width=0.85, color=color, label=label)
+        ax.legend(loc="best", frameon=False, ncols=2)
+        ax.set_xlabel("physical column (G+ of weight column k at 2k, G− at 2k + 1)")
+    else:
+        ax.bar(cols, dev, width=0.85, color="tab:blue")
+        ax.set_xlabel("column j")
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_ylabel("current vs ideal v @ g (%)")
+    ax.set_xlim(-0.7, n_cols - 0.3)
+    ax.grid(alpha=0.3, axis="y")
+    worst = float(np.nanmax(np.abs(dev))) if np.any(ok) else float("nan")
+    ax.set_title(f"column currents with wires: worst deviation {worst:.3g} %")
+    if title is None:
+        w = wires
+        title = (f"IR drop in a {n_rows} x {n_cols} array at {temperature_k:g} K "
+                 f"(row segment {w.r_row_ohm:g} Ω, column segment {w.r_col_ohm:g} Ω at "
+                 f"{w.t_ref_k:g} K)")  # fmt: skip
+    fig.suptitle(title)
+    return fig
+
+
+def spice_agreement(
+    expected,
+    got,
+    *,
+    labels: Sequence[str] | None = None,
+    title: str = "ngspice against neuromorph",
+) -> Figure:
+    """ngspice's column currents against the simulator's: scatter and relative error.
+
+    Parameters
+    ----------
+    expected, got : array_like of shape (n_cols,), amperes, or sequences of such arrays
+        The simulator's column currents and ngspice's for the same circuit
+        (:attr:`~neuromorph.spice.CrossbarExport.expected_currents` and
+        :func:`~neuromorph.spice.run_ngspice`).  Give lists (one array per case, e.g. per
+        temperature) to overlay several cases.
+    labels : sequence of str, optional
+        One name per case (default "case 1", "case 2", ... ; none for a single case).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: ngspice against neuromorph with the line y = x.  Right: the relative error
+        ``|got - expected| / |expected|`` per column on a log axis (denominators floored at
+        1e-9 of the largest current; errors below double-precision epsilon drawn at it).
+    """
+    multi = isinstance(expected, list | tuple) and len(expected) > 0 and np.ndim(expected[0]) == 1
+    exps = list(expected) if multi else [expected]
+    gots = list(got) if multi else [got]
+    if len(exps) != len(gots):
+        raise ValueError(f"got must hold one array per case of expected ({len(exps)}); "
+                         f"got {len(gots)}.")  # fmt: skip
+    exps = [_finite_1d("expected", e) for e in exps]
+    gots = [_finite_1d("got", g) for g in gots]
+    for k, (e, g) in enumerate(zip(exps, gots, strict=True)):
+        if e.shape != g.shape:
+            raise ValueError(f"got must have the shape of expected; got {g.shape} and "
+                             f"{e.shape} for case {k}.")  # fmt: skip
+    if labels is None:
+        labels = [f"case {k + 1}" for k in range(len(exps))] if multi else [None]
+    labels = list(labels)
+    if len(labels) != len(exps):
+        raise ValueError(f"labels must name each of the {len(exps)} cases; got {len(labels)}.")
+    largest = max(float(np.max(np.abs(np.concatenate([e, g])))) for e, g in zip(exps, gots, strict=True))
+    scale, unit = _current_unit(largest if largest > 0 else 1.0)
+    eps = np.finfo(np.float64).eps
+
+    fig = Figure(figsize=(10.5, 4.4), layout="constrained")
+    ax_s, ax_e = fig.subplots(1, 2)
+    lo, hi = np.inf, -np.inf
+    worst = 0.0
+    for k, (e, g, label) in enumerate(zip(exps, gots, labels, strict=True)):
+        color = f"C{k}"
+        denom = np.maximum(np.abs(e), 1e-9 * max(float(np.max(np.abs(e))), np.finfo(float).tiny))
+        rel = np.abs(g - e) / denom
+        worst = max(worst, float(rel.max()))
+        name = f"max relative error {rel.max():.2g}"
+        name = f"{label} ({name})" if label else name
+        ax_s.scatter(e * scale, g * scale, s=18, color=color, alpha=0.8, label=name,
+                     edgecolor="none", zorder=3)  # fmt: skip
+        lo, hi = min(lo, e.min(), g.min()), max(hi, e.max(), g.max())
+        ax_e.plot(np.arange(e.size), np.maximum(rel, eps), "o", ms=3.5, color=color)
+    pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1e-30)
+    line = np.array([lo - pad, hi + pad]) * scale
+    ax_s.plot(line, line, "--", color="gray", linewidth=1, label="y = x", zorder=2)
+    ax_s.set_xlim(line)
+    ax_s.set_ylim(line)
+    ax_s.set_aspect("equal")
+    ax_s.set_xlabel(f"neuromorph column current ({unit})")
+    ax_s.set_ylabel(f"ngspice column current ({unit})")
+    ax_s.set_title("column currents")
+    ax_s.grid(alpha=0.3)
+    ax_s.legend(frameon=False, loc="upper left", fontsize="small")
+    ax_e.set_yscale("log")
+    ax_e.axhline(eps, color="gray", linestyle=":", linewidth=1)
+    ax_e.annotate("double-precision ε", (1.0, eps), xycoords=("axes fraction", "data"),
+                  xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom",
+                  color="gray", fontsize="small")  # fmt: skip
+    ax_e.set_xlabel("column")
+    ax_e.set_ylabel("|ngspice − neuromorph| / |neuromorph|")
+    ax_e.set_title(f"relative error per column (worst {worst:.2g})")
+    ax_e.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_e.grid(alpha=0.3, which="major")
+    fig.suptitle(title)
+    return fig
+
+
+# --------------------------------------------------------------------------- studies
+def _series_stats(name: str, n: int, accuracies, pct: float):
+    """Mean, std (0 for single values) and the points of each condition, in percent."""
+    if len(accuracies) != n:
+        raise ValueError(f"{name} must hold one entry per value ({n}); got {len(accuracies)}.")
+    mean, std, points = np.empty(n), np.zeros(n), []
+    for k, a in enumerate(accuracies):
+        arr = np.atleast_1d(np.asarray(a, dtype=np.float64)) * pct
+        if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name}[{k}] must be a finite number or a non-empty list of "
+                             f"them; got {a!r}.")  # fmt: skip
+        mean[k] = arr.mean()
+        std[k] = arr.std(ddof=1) if arr.size > 1 else 0.0
+        points.append(arr)
+    return mean, std, points
+
+
+def accuracy_vs_condition(
+    values,
+    accuracies,
+    *,
+    xlabel: str,
+    log_x: bool = False,
+    fraction: bool = True,
+    reference: float | None = None,
+    reference_label: str = "reference",
+    title: str | None = None,
+) -> Figure:
+    """Accuracy against a condition (temperature, time since programming...), with spread.
+
+    Parameters
+    ----------
+    values : array_like of shape (n,)
+        The condition, in the unit ``xlabel`` names (kelvin, hours...).
+    accuracies : sequence of n entries, or dict of label -> such a sequence
+        Each entry a number, or a list of numbers (repeats: other seeds or chips), drawn
+        as the mean with a mean ± standard deviation band and the repeats as dots.  A dict
+        overlays several series (e.g. "hot" and "retrained in place").
+    xlabel : str
+        Axis label with unit, e.g. ``"temperature (K)"`` or ``"time since programming (h)"``.
+    log_x : bool, default False
+        Logarithmic condition axis (for times; values must then be > 0).
+    fraction : bool, default True
+        Accuracies are fractions in [0, 1] (the package's convention) and are drawn in
+        percent; False if they already are percentages.
+    reference : float, optional
+        A horizontal dashed line (e.g. the software network's accuracy), same unit as the
+        accuracies.
+    reference_label : str
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not isinstance(xlabel, str) or not xlabel:
+        raise TypeError(f"xlabel must be a non-empty string with a unit; got {xlabel!r}.")
+    x = _finite_1d("values", values)
+    if log_x and not np.all(x > 0):
+        raise ValueError(f"values must be > 0 with log_x=True; got min {x.min():.6g}.")
+    series = dict(accuracies) if isinstance(accuracies, dict) else {None: accuracies}
+    pct = 100.0 if fraction else 1.0
+    order = np.argsort(x, kind="stable")
+    fig = Figure(figsize=(6.8, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for k, (label, acc) in enumerate(series.items()):
+        mean, std, points = _series_stats("accuracies", x.size, list(acc), pct)
+        color = f"C{k}"
+        ax.plot(x[order], mean[order], "o-", color=color, label=label, zorder=3)
+        if np.any(std > 0):
+            ax.fill_between(x[order], (mean - std)[order], (mean + std)[order], color=color,
+                            alpha=0.2, linewidth=0,
+                            label="mean ± std" if len(series) == 1 else None)  # fmt: skip
+            xs = np.concatenate([np.full(p.size, xv) for xv, p in zip(x, points, strict=True)])
+            ax.scatter(xs, np.concatenate(points), s=10, color=color, alpha=0.5, zorder=2,
+                       edgecolor="none")  # fmt: skip
+    if reference is not None:
+        ax.axhline(float(reference) * pct, color="gray", linestyle="--", linewidth=1,
+                   label=reference_label)  # fmt: skip
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(alpha=0.3, which="both" if log_x else "major")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, loc="best")
+    if title is not None:
+        ax.set_title(title)
+    return fig
+
+
+_COPYOUT_KEYS = ("method", "queries", "energy_j", "fidelity")
+
+
+def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
+                   title: str = "copying a chip out: fidelity against cost") -> Figure:
+    """Fidelity of copies against the queries and the energy they cost, one line per method.
+
+    Parameters
+    ----------
+    methods : sequence of dict
+        Rows as :func:`neuromorph.copyout` records them, each with at least ``method``
+        (str), ``queries`` (> 0), ``energy_j`` (joules, > 0) and ``fidelity`` (top-1
+        agreement of the copy with the chip); several rows of one method are several
+        budgets, joined in order of queries.  An optional ``self_agreement`` (the chip
+        against a second read of itself) is drawn as a dashed reference line.
+    fraction : bool, default True
+        Fidelities are fractions in [0, 1], drawn in percent; False if already percent.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: fidelity (%) against queries (log axis).  Right: against energy (J, log).
+    """
+    if isinstance(methods, Mapping) or not isinstance(methods, Sequence) or not methods:
+        raise TypeError("methods must be a non-empty list of dicts with keys "
+                        f"{_COPYOUT_KEYS}; got {type(methods).__name__}.")  # fmt: skip
+    pct = 100.0 if fraction else 1.0
+    groups: dict[str, list[tuple[float, float, float]]] = {}
+    selfs = []
+    for k, row in enumerate(methods):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"methods[{k}] must be a dict; got {type(row).__name__}.")
+        missing = [key for key in _COPYOUT_KEYS if key not in row]
+        if missing:
+            raise ValueError(f"methods[{k}] must have keys {_COPYOUT_KEYS}; got no {missing}.")
+        q, e, f = (float(row[key]) for key in ("queries", "energy_j", "fidelity"))
+        if not (q > 0 and e > 0 and np.isfinite(q) and np.isfinite(e) and np.isfinite(f)):
+            raise ValueError(f"methods[{k}] must have queries > 0, energy_j > 0 and a finite "
+                             f"fidelity (log axes); got queries={q:g}, energy_j={e:g}, "
+                             f"fidelity={f:g}.")  # fmt: skip
+        groups.setdefault(str(row["method"]), []).append((q, e, f * pct))
+        if row.get("self_agreement") is not None:
+            selfs.append(float(row["self_agreement"]) * pct)
+    fig = Figure(figsize=(10.5, 4.6), layout="constrained")
+    ax_q, ax_e = fig.subplots(1, 2, sharey=True)
+    for k, (name, pts) in enumerate(groups.items()):
+        q, e, f = np.array(sorted(pts)).T
+        ax_q.plot(q, f, "o-", color=f"C{k}", label=name)
+        ax_e.plot(e, f, "o-", color=f"C{k}")
+    for ax in (ax_q, ax_e):
+        if selfs:
+            ax.axhline(float(np.mean(selfs)), color="gray", linestyle="--", linewidth=1,
+                       label="chip against a second read of itself" if ax is ax_q else None)  # fmt: skip
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3, which="both")
+    ax_q.set_xlabel("queries to the chip (input vectors presented)")
+    ax_e.set_xlabel("chip energy spent on the copy (J)")
+    ax_q.set_ylabel("fidelity (% top-1 agreement with the chip)")
+    ax_e.tick_params(labelleft=True)
+    ax_q.set_title("against queries")
+    ax_e.set_title("against energy")
+    handles, labels = ax_q.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
+               frameon=False)  # fmt: skip
+    fig.suptitle(title)
     return fig

@@ -8,7 +8,10 @@ import pathlib
 import pytest
 
 EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("[0-9][0-9]_*.py"))
-SMALL = {"01_crossbar_temperature.py": ["--rows", "24", "--cols", "8"]}
+SMALL = {
+    "01_crossbar_temperature.py": ["--rows", "24", "--cols", "8"],
+    "02_ir_drop_and_spice.py": ["--rows", "12", "--cols", "6", "--reads", "20"],
+}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])

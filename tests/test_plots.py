@@ -1,0 +1,192 @@
+"""Every figure renders to PNG with labelled axes, nothing outside the canvas; bad input is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+import neuromorph as nm
+from neuromorph import plots
+from neuromorph.ff import History
+from neuromorph.parasitics import WireParams
+
+WIRES = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)
+
+
+def render(fig, tmp_path, name: str):
+    """Save ``fig`` to PNG and check what a reader needs: labels, units, nothing clipped."""
+    assert isinstance(fig, Figure)
+    path = tmp_path / name
+    fig.savefig(path, dpi=60)
+    assert path.stat().st_size > 1000
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    box = fig.bbox
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            assert ax.get_ylabel() or ax.get_xlabel(), "a colorbar carries its unit"
+        else:  # shared and twin axes may leave the label to their sibling
+            xs = ax.get_shared_x_axes().get_siblings(ax)
+            ys = ax.get_shared_y_axes().get_siblings(ax)
+            assert any(a.get_xlabel() for a in xs), f"no x label: {ax.get_title()!r}"
+            assert any(a.get_ylabel() for a in ys), f"no y label: {ax.get_title()!r}"
+        tight = ax.get_tightbbox(renderer)
+        assert tight.x0 >= box.x0 - 1 and tight.y0 >= box.y0 - 1, f"clipped: {ax.get_title()!r}"
+        assert tight.x1 <= box.x1 + 1 and tight.y1 <= box.y1 + 1, f"clipped: {ax.get_title()!r}"
+    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    for k, a in enumerate(titles):
+        assert not any(a.overlaps(b) for b in titles[k + 1:]), "panel titles overlap"
+    return path
+
+
+@pytest.fixture(scope="module")
+def wired_crossbar():
+    rng = np.random.default_rng(3)
+    xbar = nm.Crossbar.fabricate(10, 6, rng=rng, device=nm.RRAM_HFO2, wires=WIRES)
+    xbar.program(rng.uniform(-0.8, 0.8, xbar.shape))
+    return xbar
+
+
+def test_training_curve_still_renders(tmp_path):
+    history = History(loss=[1.0, 0.7, 0.5], test_epochs=[1, 3], test_accuracy=[0.5, 0.8])
+    render(plots.training_curve(history), tmp_path, "training.png")
+
+
+def test_conductance_maps_marks_stuck_devices(tmp_path, wired_crossbar):
+    xbar = wired_crossbar
+    saved = xbar.state["stuck"].copy()
+    try:
+        xbar.state["stuck"][0, 3] = 1
+        xbar.state["stuck"][1, 7] = 2
+        fig = plots.conductance_maps(xbar)
+        render(fig, tmp_path, "conductances.png")
+    finally:
+        xbar.state["stuck"][:] = saved
+    main = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(main) == 2
+    # G+ holds the stuck-low device, G- the stuck-high one: one marker each.
+    counts = [[len(c.get_offsets()) for c in ax.collections] for ax in main]
+    assert counts[0][0] >= 1 and counts[1][1] >= 1
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("stuck" in t for t in labels)
+    cbar = next(ax for ax in fig.axes if ax.get_label() == "<colorbar>")
+    assert "µS" in cbar.get_ylabel()
+
+
+def test_conductance_maps_narrow_crossbar(tmp_path):
+    xbar = nm.Crossbar.fabricate(40, 4, rng=np.random.default_rng(0), device=nm.RRAM_HFO2)
+    render(plots.conductance_maps(xbar, title="narrow"), tmp_path, "narrow.png")
+
+
+def test_conductance_maps_rejects_non_crossbar():
+    with pytest.raises(TypeError, match="crossbar must be a Crossbar"):
+        plots.conductance_maps(np.zeros((2, 3, 3)))
+
+
+def test_ir_drop_map(tmp_path, wired_crossbar):
+    g = wired_crossbar.tile_conductances()
+    v = np.linspace(0.05, 0.2, g.shape[0])
+    fig = plots.ir_drop_map(g, v, WIRES, temperature_k=330.0, paired=True)
+    render(fig, tmp_path, "ir_drop.png")
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 2
+    bars = [ax for ax in fig.axes if ax.patches]
+    heights = [p.get_height() for p in bars[0].patches]
+    assert all(h < 0 for h in heights), "wires only ever lower the column currents here"
+
+
+def test_ir_drop_map_mixed_signs_and_unpaired(tmp_path):
+    rng = np.random.default_rng(1)
+    g = rng.uniform(1e-6, 1e-4, (6, 5))
+    v = np.array([0.1, -0.1, 0.2, 0.0, -0.05, 0.1])
+    render(plots.ir_drop_map(g, v, WIRES), tmp_path, "ir_drop_signs.png")
+
+
+def test_ir_drop_map_rejects_a_batch():
+    with pytest.raises(ValueError, match="v must have 1 dimension"):
+        plots.ir_drop_map(np.full((3, 2), 1e-5), np.zeros((2, 3)), WIRES)
+    with pytest.raises(TypeError, match="wires must be a WireParams"):
+        plots.ir_drop_map(np.full((3, 2), 1e-5), np.zeros(3), None)
+
+
+def test_spice_agreement_one_and_several_cases(tmp_path):
+    rng = np.random.default_rng(2)
+    expected = rng.uniform(1e-5, 1e-4, 12)
+    got = expected * (1 + 1e-13 * rng.standard_normal(12))
+    render(plots.spice_agreement(expected, got), tmp_path, "spice1.png")
+    fig = plots.spice_agreement([expected, -expected], [got, -expected], labels=["300 K", "358 K"])
+    render(fig, tmp_path, "spice2.png")
+    left, right = fig.axes
+    assert "µA" in left.get_xlabel()
+    assert right.get_yscale() == "log"
+    texts = [t.get_text() for t in left.get_legend().get_texts()]
+    assert any(t.startswith("300 K") for t in texts) and "y = x" in texts
+
+
+def test_spice_agreement_rejects_mismatch():
+    with pytest.raises(ValueError, match="got must have the shape of expected"):
+        plots.spice_agreement(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="labels must name each"):
+        plots.spice_agreement([np.ones(3)], [np.ones(3)], labels=["a", "b"])
+    with pytest.raises(ValueError, match="expected must be finite"):
+        plots.spice_agreement(np.array([1.0, np.nan]), np.ones(2))
+
+
+def test_accuracy_vs_condition_spread_and_log_time(tmp_path):
+    temps = [300.0, 330.0, 358.0]
+    runs = {"hot": [[0.9, 0.92], [0.85, 0.8], [0.7, 0.74]], "retrained": [0.93, 0.91, 0.9]}
+    fig = plots.accuracy_vs_condition(temps, runs, xlabel="temperature (K)", reference=0.95,
+                                      reference_label="software")  # fmt: skip
+    render(fig, tmp_path, "acc_temp.png")
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "accuracy (%)"
+    assert max(ax.get_ylim()) > 90  # fractions drawn in percent
+    fig = plots.accuracy_vs_condition([0.1, 1.0, 10.0], [[90, 91], [88, 85], [80, 82]],
+                                      xlabel="time since programming (h)", log_x=True,
+                                      fraction=False)  # fmt: skip
+    render(fig, tmp_path, "acc_time.png")
+    assert fig.axes[0].get_xscale() == "log"
+
+
+def test_accuracy_vs_condition_rejects_bad_input():
+    with pytest.raises(ValueError, match="one entry per value"):
+        plots.accuracy_vs_condition([1, 2], [0.5], xlabel="temperature (K)")
+    with pytest.raises(ValueError, match="must be > 0 with log_x"):
+        plots.accuracy_vs_condition([0.0, 1.0], [0.5, 0.6], xlabel="time (h)", log_x=True)
+    with pytest.raises(TypeError, match="xlabel must be a non-empty string"):
+        plots.accuracy_vs_condition([1, 2], [0.5, 0.6], xlabel="")
+    with pytest.raises(ValueError, match=r"accuracies\[1\] must be a finite number"):
+        plots.accuracy_vs_condition([1, 2], [0.5, []], xlabel="temperature (K)")
+
+
+def copyout_rows():
+    rows = []
+    for method, base, energy in (("fd", 0.5, 1e-6), ("designed", 0.7, 2e-6), ("distill", 0.6, 5e-6)):
+        for budget in (4, 1, 2):  # unsorted on purpose
+            rows.append({"method": method, "queries": 100 * budget, "energy_j": energy * budget,
+                         "fidelity": base + 0.05 * budget, "self_agreement": 0.97})  # fmt: skip
+    return rows
+
+
+def test_copyout_curves(tmp_path):
+    fig = plots.copyout_curves(copyout_rows())
+    render(fig, tmp_path, "copyout.png")
+    ax_q, ax_e = fig.axes
+    assert ax_q.get_xscale() == ax_e.get_xscale() == "log"
+    assert "J" in ax_e.get_xlabel()
+    first = ax_q.get_lines()[0]
+    assert list(first.get_xdata()) == [100.0, 200.0, 400.0]  # joined in order of queries
+    assert first.get_ydata()[0] == pytest.approx(55.0)  # percent
+    dashed = [ln for ln in ax_q.get_lines() if ln.get_linestyle() == "--"]
+    assert dashed and dashed[0].get_ydata()[0] == pytest.approx(97.0)
+    assert len(fig.legends[0].get_texts()) == 4
+
+
+def test_copyout_curves_rejects_bad_rows():
+    with pytest.raises(TypeError, match="methods must be a non-empty list"):
+        plots.copyout_curves([])
+    with pytest.raises(ValueError, match=r"methods\[0\] must have keys"):
+        plots.copyout_curves([{"method": "fd", "queries": 10}])
+    with pytest.raises(ValueError, match="energy_j > 0"):
+        plots.copyout_curves([{"method": "fd", "queries": 10, "energy_j": 0.0, "fidelity": 0.5}])
