@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, help="netlist file to write")
     sp.add_argument("--run", action="store_true", help="run ngspice and compare")
     sp.set_defaults(func=_spice)
+
+    from neuromorph import sweep
+
+    sweep.register_cli(sub)
     return parser
 
 
