@@ -371,6 +371,12 @@ class ChipPorts:
         return self._call("inputs_drivable")
 
     @property
+    def design(self) -> ChipDesign:
+        """The public design (widths, device model, converters, ranges, tiles): a datasheet,
+        frozen, with no conductances in it."""
+        return self._call("design")
+
+    @property
     def bias_input(self) -> float:
         """Public design: the constant driven on every bias row."""
         return self._call("bias_input")
@@ -472,6 +478,7 @@ _PORT_OPS = {
     "inputs_drivable": lambda chip: chip.design.inputs_drivable,
     "w_max": lambda chip: chip.design.w_max,
     "bias_input": lambda chip: chip.design.bias_input,
+    "design": lambda chip: chip.design,
     "meter": lambda chip: chip.meter.copy(),
     "drive": _op_drive,
     "run": _op_run,

@@ -5,11 +5,14 @@ Commands
 demo    fabricate a crossbar, read it at two temperatures, print what changed
 train   train with Forward-Forward in software, in place on a chip, or ex-situ
 spice   export one crossbar tile of a saved chip as an ngspice netlist (and run it)
+copyout copy a saved chip out (finite differences, designed probes, distillation) and cost it
+sweep   Monte Carlo over dies, temperature, ADC bits, read noise and age on Dask
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from neuromorph import __version__
@@ -22,7 +25,21 @@ def _demo(args: argparse.Namespace) -> int:
     rows, info = temperature_demo(
         device=args.preset, hot_k=args.hot_k, age_s=args.age_hours * 3600.0, seed=args.seed
     )
+    print("0. One crossbar, read cold and hot:")
     print(format_table(rows, info))
+    if args.crossbar_only:
+        return 0
+    import time
+
+    from neuromorph.story import run_story
+
+    out = args.out or os.path.join("runs", time.strftime("demo-%Y%m%d-%H%M%S"))
+    print()
+    run_story(out, seed=args.seed, epochs=args.epochs,
+              hidden=tuple(int(h) for h in args.hidden.split(",")), hot_k=args.hot_k,
+              age_hours=args.age_hours, retrain_epochs=args.retrain_epochs,
+              distill_budgets=tuple(int(b) for b in args.distill_budgets.split(",")),
+              progress=not args.quiet)  # fmt: skip
     return 0
 
 
@@ -118,11 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"neuromorph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fabricate a crossbar and read it cold and hot")
-    demo.add_argument("--preset", default="rram", choices=["rram", "pcm", "ideal"])
+    demo = sub.add_parser("demo", help="the whole story: train in place, heat, copy out, SPICE")
+    demo.add_argument("--preset", default="rram", choices=["rram", "pcm", "ideal"],
+                      help="device of the opening crossbar demo (the story uses rram)")
     demo.add_argument("--hot-k", type=float, default=358.0, help="hot temperature, kelvin")
     demo.add_argument("--age-hours", type=float, default=24.0, help="hours aged while hot")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", default=None, help="run folder (default runs/demo-<time>)")
+    demo.add_argument("--epochs", type=int, default=30)
+    demo.add_argument("--hidden", default="200,200")
+    demo.add_argument("--retrain-epochs", type=int, default=2)
+    demo.add_argument("--distill-budgets", default="200,800", help="transfer inputs, comma list")
+    demo.add_argument("--crossbar-only", action="store_true", help="only the crossbar table")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
     train = sub.add_parser("train", help="train with Forward-Forward and write a run folder")
@@ -156,8 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", action="store_true", help="run ngspice and compare")
     sp.set_defaults(func=_spice)
 
-    from neuromorph import sweep
+    from neuromorph import copyout, sweep
 
+    copyout.register_cli(sub)
     sweep.register_cli(sub)
     return parser
 

@@ -494,3 +494,27 @@ def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
                frameon=False)  # fmt: skip
     fig.suptitle(title)
     return fig
+
+
+def accuracy_bars(labels, accuracies, *, title: str = "Accuracy", fraction: bool = True) -> Figure:
+    """Accuracy (%) for named conditions as labelled bars (e.g. cold, hot, aged, retrained)."""
+    values = [100.0 * a if fraction else float(a) for a in accuracies]
+    if len(labels) != len(values) or not values:
+        raise ValueError(
+            f"labels and accuracies must be non-empty and as long as each other; got "
+            f"{len(labels)} labels and {len(values)} accuracies."
+        )
+    fig = Figure(figsize=(1.6 * len(values) + 2.5, 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    bars = ax.bar(range(len(values)), values, color="tab:blue")
+    ax.set_xticks(range(len(values)), labels)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_xlabel("condition")
+    low = min(values)
+    ax.set_ylim(max(0.0, low - 10.0), min(100.0, max(values) + 3.0))
+    for bar, v in zip(bars, values, strict=True):
+        ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center",
+                    va="bottom", xytext=(0, 2), textcoords="offset points")  # fmt: skip
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return fig

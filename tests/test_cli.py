@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ def _run(*args):
 
 
 def test_demo_prints_the_temperature_table():
-    out = _run("demo", "--seed", "1")
+    out = _run("demo", "--seed", "1", "--crossbar-only")
     assert out.returncode == 0, out.stderr
     assert "programmed, 300 K" in out.stdout and "heated, 358 K" in out.stdout
     rows = [line for line in out.stdout.splitlines() if " K" in line and "%" in line]
@@ -70,3 +71,24 @@ def test_cli_errors(tmp_path):
     assert out.returncode == 2 and "truncated or corrupted" in out.stderr
     out = _run("train", "--preset", "flash", "--out", str(tmp_path / "r"))
     assert out.returncode == 2 and "invalid choice: 'flash'" in out.stderr
+
+
+def test_demo_tells_the_whole_story(tmp_path):
+    import json
+
+    out = _run("demo", "--quiet", "--epochs", "2", "--hidden", "16,16", "--retrain-epochs", "1",
+               "--distill-budgets", "20", "--out", str(tmp_path / "run"))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    run = tmp_path / "run"
+    summary = json.loads((run / "summary.json").read_text())
+    for key in ("training", "temperature", "copyout", "copy_in", "spice"):
+        assert key in summary
+    assert summary["spice"]["max_relative_error"] < 1e-9
+    methods = {m["method"] for m in summary["copyout"]["methods"]}
+    assert methods == {"fd", "designed", "distill"}
+    for name in ("chip_a.npz", "chip_b.npz", "layer0_tile0.cir", "training_curve.png",
+                 "temperature.png", "conductance_layer0.png", "spice_agreement.png"):  # fmt: skip
+        assert (run / name).exists(), name
+    for path in summary["files"]:
+        assert (tmp_path.parent / path).exists() or pathlib.Path(path).exists(), path
+    assert "Run folder:" in out.stdout

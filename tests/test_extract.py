@@ -1,0 +1,168 @@
+"""Extraction through the ports: exactness on an ideal chip, the noise floor, error paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neuromorph as nm
+from neuromorph import extract as ex
+from neuromorph.chip import Chip, ChipDesign
+from neuromorph.crossbar import Crossbar
+from neuromorph.periphery import AdcParams, DacParams, Periphery, TiaParams
+
+IDEAL_PERIPHERY = Periphery(DacParams(bits=None, input_full_scale=4.0), TiaParams(), AdcParams(bits=None))
+
+
+def make_chip(*, sizes=(12, 8, 6), device=nm.IDEAL, periphery=IDEAL_PERIPHERY, adc_full_scale=1e3,
+              drivable=True, seed=0, scale=1.0, tile_shape=(256, 256)):  # fmt: skip
+    design = ChipDesign(layer_sizes=sizes, device=device, periphery=periphery,
+                        adc_full_scale=adc_full_scale, inputs_drivable=drivable,
+                        tile_shape=tile_shape)  # fmt: skip
+    chip = Chip.fabricate(design, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    ports = chip.ports()
+    for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+        w = np.clip(rng.normal(0.0, scale / np.sqrt(a + 1), (a + 1, b)), -1.0, 1.0)
+        ports.program(layer, w)
+    return chip, design
+
+
+@pytest.mark.parametrize("method", ["fd", "designed"])
+def test_ideal_chip_exact_with_n_plus_1_queries(method):
+    chip, design = make_chip()
+    opts = {"amplitude": 1.0} if method == "designed" else {}
+    res = ex.extract(chip.ports(), method=method, budget=1, design=design,
+                     rng=np.random.default_rng(1), progress=False, **opts)  # fmt: skip
+    for rec, w_hat, w in zip(res.layers, res.network.weights, chip.effective_weights(), strict=True):
+        assert rec.queries == w.shape[0]  # N + 1
+        np.testing.assert_allclose(w_hat, w, atol=1e-9, rtol=0)
+    assert res.spent.queries == sum(w.shape[0] for w in chip.effective_weights())
+
+
+def test_ideal_undrivable_chip_reached_through_run():
+    chip, design = make_chip(drivable=False)
+    res = ex.extract(chip.ports(), method="fd", budget=1, design=design,
+                     rng=np.random.default_rng(2), progress=False)  # fmt: skip
+    assert [r.method for r in res.layers] == ["fd", "run"]
+    for w_hat, w in zip(res.network.weights, chip.effective_weights(), strict=True):
+        np.testing.assert_allclose(w_hat, w, atol=1e-9, rtol=0)
+
+
+def test_periphery_network_reproduces_ideal_forward():
+    chip, design = make_chip()
+    net = ex.PeripheryNetwork(chip.effective_weights(), design=design)
+    x = np.random.default_rng(0).uniform(-1, 1, (5, 12))
+    for a, b in zip(net.forward(x), chip.ports().run(x), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-9)
+
+
+NOISY = Periphery(DacParams(bits=8, input_full_scale=4.0), TiaParams(), AdcParams(bits=8))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_designed_variance_near_floor(seed):
+    chip, design = make_chip(sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY,
+                             adc_full_scale=8.0, seed=seed, scale=2.0)  # fmt: skip
+    w_true = chip.effective_weights()[0]
+    errs, floors = [], []
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        w, rec = ex.extract_layer_designed(chip.ports(), 0, probes=328, design=design, rng=rng)
+        errs.append(np.mean((w[:-1] - w_true[:-1]) ** 2))
+        floors.append(np.mean(ex.designed_floor(rec, design)))
+    ratio = np.mean(errs) / np.mean(floors)
+    assert 0.5 < ratio < 2.0, f"seed={seed}: measured/floor = {ratio:.3f}"
+
+
+def test_one_hot_worse_than_designed_at_same_budget():
+    chip, design = make_chip(sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY,
+                             adc_full_scale=8.0, scale=2.0)  # fmt: skip
+    w_true = chip.effective_weights()[0]
+    kw = {"design": design, "rng": np.random.default_rng(0), "progress": False}
+    fd = ex.extract(chip.ports(), method="fd", budget=4, step=0.5, **kw)
+    de = ex.extract(chip.ports(), method="designed", budget=4, **kw)
+    assert fd.spent.queries == de.spent.queries == 4 * 41
+    v_fd = np.mean((fd.network.weights[0][:-1] - w_true[:-1]) ** 2)
+    v_de = np.mean((de.network.weights[0][:-1] - w_true[:-1]) ** 2)
+    print(f"one-hot / designed variance at 4(N+1) queries: {v_fd / v_de:.1f}")
+    assert v_fd > 3.0 * v_de
+
+
+def test_multi_tile_layer(rng):
+    chip, design = make_chip(sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY,
+                             adc_full_scale=8.0, scale=2.0, tile_shape=(16, 16))  # fmt: skip
+    w, rec = ex.extract_layer_designed(chip.ports(), 0, probes=200, design=design, rng=rng)
+    w_true = chip.effective_weights()[0]
+    assert len(rec.tile_probes) == 3
+    assert np.sqrt(np.mean((w - w_true) ** 2) / np.mean(w_true**2)) < 0.05
+
+
+def test_only_ports_touch_the_chip(monkeypatch):
+    chip, design = make_chip()
+    ports = chip.ports()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("hidden state read during extraction")
+
+    monkeypatch.setattr(Chip, "effective_weights", forbidden)
+    monkeypatch.setattr(Chip, "effective_network", forbidden)
+    monkeypatch.setattr(Crossbar, "effective_weights", forbidden)
+    monkeypatch.setattr(Crossbar, "effective_conductances", forbidden)
+    for method in ("fd", "designed"):
+        ex.extract(ports, method=method, budget=2, design=design, rng=np.random.default_rng(0),
+                   progress=False)  # fmt: skip
+
+
+def test_error_paths():
+    chip, design = make_chip()
+    ports, rng = chip.ports(), np.random.default_rng(0)
+    with pytest.raises(TypeError, match="Only ports are allowed"):
+        ex.extract(chip, rng=rng)
+    with pytest.raises(TypeError, match="ChipPorts"):
+        ex.extract("chip", rng=rng)
+    with pytest.raises(ValueError, match="probes must be >= N \\+ 1 = 13"):
+        ex.extract_layer_designed(ports, 0, probes=12, amplitude=1.0, design=design, rng=rng)
+    with pytest.raises(ValueError, match="amplitude must be > 0"):
+        ex.extract_layer_designed(ports, 0, probes=20, amplitude=-1.0, design=design, rng=rng)
+    with pytest.raises(ValueError, match="budget must be a whole number"):
+        ex.extract(ports, method="fd", budget=1.5, design=design, rng=rng)
+    with pytest.raises(ValueError, match="budget must be >= 1"):
+        ex.extract(ports, method="designed", budget=0.5, design=design, rng=rng)
+    with pytest.raises(ValueError, match="method must be one of"):
+        ex.extract(ports, method="magic", design=design, rng=rng)
+    with pytest.raises(ValueError, match="step must be > 0"):
+        ex.extract_layer_fd(ports, 0, step=0.0, design=design)
+    with pytest.raises(ValueError, match="layer must be in 0..1"):
+        ex.extract_layer_fd(ports, 5, design=design)
+    other = ChipDesign(layer_sizes=(12, 8, 5), device=nm.IDEAL, periphery=IDEAL_PERIPHERY)
+    with pytest.raises(ValueError, match="design.layer_sizes must match"):
+        ex.extract(ports, design=other, rng=rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        ex.extract(ports, design=design, rng=0)
+
+
+def test_unreachable_layers():
+    chip, design = make_chip(drivable=False)
+    ports, rng = chip.ports(), np.random.default_rng(0)
+    with pytest.raises(nm.PortAccessError, match="layer 1 is unreachable"):
+        ex.extract(ports, method="fd", reach="drive", design=design, rng=rng, progress=False)
+    with pytest.raises(nm.PortAccessError, match="layer 1 is unreachable"):
+        ex.extract_layer_designed(ports, 1, probes=20, amplitude=1.0, design=design, rng=rng)
+    # A layer whose units are never active cannot be identified through its ReLU.
+    dead, dead_design = make_chip(drivable=False, seed=3)
+    w = np.zeros((9, 6))
+    w[-1] = -1.0
+    dead.ports().program(1, w)
+    with pytest.raises(ValueError, match="layer 1 is unreachable through the layers below"):
+        ex.extract(dead.ports(), method="fd", design=dead_design, rng=rng, progress=False)
+
+
+def test_hadamard_and_sign_design(rng):
+    h = ex.hadamard(8)
+    np.testing.assert_array_equal(h @ h.T, 8 * np.eye(8))
+    d = ex.sign_design(20, 7, rng=rng)
+    assert d.shape == (20, 7) and set(np.unique(d)) == {-1.0, 1.0}
+    np.testing.assert_array_equal(d[:8].sum(axis=0), 0)  # a whole block is balanced
+    with pytest.raises(ValueError, match="n must be a power of two"):
+        ex.hadamard(6)
