@@ -241,7 +241,14 @@ class Chip:
         return [xb.effective_weights() for xb in self.crossbars]
 
     def effective_network(self) -> DigitalNetwork:
-        """The digital network with the chip's effective weights now.  Hidden state."""
+        """The digital network with the chip's effective weights now.  Hidden state.
+
+        Its forward is the chip's without the periphery: no DAC clipping/quantisation, no
+        per-tile ADC saturation/quantisation, no read noise.  On a trained 74-500-500 digits
+        chip it agreed with the chip's predictions on about 97 % of test inputs, mostly
+        because of tap saturation; :class:`neuromorph.extract.PeripheryNetwork` emulates the
+        public periphery too.
+        """
         return DigitalNetwork(self.effective_weights(), bias_input=self.design.bias_input)
 
     # -------------------------------------------------------------- metered physics
