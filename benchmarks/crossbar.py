@@ -8,7 +8,8 @@ under the same BLAS settings, timed alternately with the figure.
 Figures
 -------
 read            one batched read, effective conductances cached (state and environment
-                unchanged since the last read, as between the reads of one epoch)
+                unchanged since the last read, as between the reads of one epoch); its products run in
+                float32 behind the 8-bit ADC, the baseline stays float64
 read_env_change a read right after the environment changed (effective conductances
                 recomputed: drift and temperature law over every device)
 update          one pulse-programming update of the whole array from a batch of inputs and
@@ -82,7 +83,8 @@ def main(argv=None) -> dict:
     except ImportError:  # pragma: no cover
         blas = "unknown"
     notes = [
-        f"shape {rows}x{cols}, batch {batch}; both sides float64; BLAS: {blas}",
+        f"shape {rows}x{cols}, batch {batch}; baseline float64; the read's products run in "
+        f"float32 behind the 8-bit ADC (float64 with an ideal ADC); BLAS: {blas}",
         "read noise: exact column statistics (one extra BLAS product v**2 @ var), one normal "
         "per column current; see neuromorph/crossbar.py",
         f"update sends {pulses} pulses per call (learning rate 1e-5, N(0,1) errors)",
