@@ -16,6 +16,12 @@ Figures (seconds are medians over repeats; Numba compilation is excluded by a wa
 * ``build_256``     building ``WiredArray`` (its exact transfer matrix) vs one spsolve of the
                     256x256 system.
 * ``update_step``   ``WiredArray.update`` after one device changed vs a fresh build.
+* ``train_step_sparse_128`` one in-place training step on a 128x128 RRAM crossbar with wires
+                    (a batch-50 read, then a pulse update touching 0.1 % of the pairs, then
+                    the next read) vs the same step without wires.
+* ``train_step_dense_128``  the same with an update touching ~6 % of the pairs (what a
+                    Forward-Forward step on the digits chip touches): beyond the low-rank
+                    limit the tile's transfer is rebuilt.
 
 ``ratio`` is ``seconds / baseline_seconds``: below 1 means faster than the baseline.
 """
@@ -119,6 +125,27 @@ def main(argv=None) -> dict:
 
     t_upd = median_time(one_update, k) / 2.0
     record("update_step", t_upd, t_build)
+
+    from neuromorph import RRAM_HFO2, Crossbar
+
+    for name, fraction in (("train_step_sparse_128", 0.001), ("train_step_dense_128", 0.06)):
+        times = {}
+        for wired in (True, False):
+            xbar = Crossbar.fabricate(128, 128, rng=np.random.default_rng(5), device=RRAM_HFO2,
+                                      wires=WIRES if wired else None)  # fmt: skip
+            xbar.program(np.random.default_rng(6).uniform(-0.5, 0.5, (128, 128)))
+            xs = np.random.default_rng(7).uniform(-1, 1, (50, 128))
+            drng = np.random.default_rng(8)
+
+            def step(xbar=xbar, xs=xs, drng=drng, fraction=fraction):
+                xbar.read(xs)
+                mask = drng.random((128, 128)) < fraction
+                xbar.apply_delta(np.where(mask, 0.05, 0.0))
+                xbar.read(xs)
+
+            step()
+            times[wired] = median_time(step, max(3, k // 2))
+        record(name, times[True], times[False])
 
     print(f"{'figure':<15}{'seconds':>12}{'baseline':>12}{'ratio':>10}")
     for name, row in out.items():
