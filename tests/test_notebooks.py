@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 SMALL = {
     "01_mortal_chip.ipynb": "EPOCHS = 2\nHIDDEN = (24, 24)\nSEED = 0\nHOT_K = 358.0\nRETRAIN_EPOCHS = 1\n",
+    "02_copy_out_cost.ipynb": "EPOCHS = 1\nHIDDEN = (12, 12)\nSEED = 0\nDESIGNED_BUDGETS = [2]\n"
+    "DISTILL_BUDGETS = [20]\n",
     "03_spice_crossbar.ipynb": "ROWS, COLS = 8, 6\nR_WIRE_OHM = 2.0\nHOT_K = 358.0\nN_READS = 50\nSEED = 0\n",
 }
 
