@@ -294,6 +294,7 @@ def _atomic_png(fig, path: str) -> None:
 def write_report(result: dict, out_dir: str) -> list[str]:
     """Write ``report.json`` and PNG figures into ``out_dir``; return the paths written."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     from neuromorph.experiments import write_json
 
@@ -317,6 +318,7 @@ def write_report(result: dict, out_dir: str) -> list[str]:
             ax.axhline(result["methods"][0]["self_agreement"], color="gray", ls="--",
                        label="chip vs itself (second read)")  # fmt: skip
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         if key == "weight_rel_rms":
             ax.set_yscale("log")
         ax.set_xlabel("queries to the chip (input vectors presented)")

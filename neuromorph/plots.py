@@ -24,7 +24,7 @@ matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
 from neuromorph import _validate as check  # noqa: E402
@@ -417,6 +417,7 @@ def accuracy_vs_condition(
                    label=reference_label)  # fmt: skip
     if log_x:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3, which="both" if log_x else "major")
@@ -482,6 +483,7 @@ def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
             ax.axhline(float(np.mean(selfs)), color="gray", linestyle="--", linewidth=1,
                        label="chip against a second read of itself" if ax is ax_q else None)  # fmt: skip
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
     ax_q.set_xlabel("queries to the chip (input vectors presented)")
     ax_e.set_xlabel("chip energy spent on the copy (J)")

@@ -765,6 +765,7 @@ def plot_accuracy_vs_temperature(rows: list[dict]):
 def plot_copyout(rows: list[dict]):
     """Copy-out fidelity against queries spent, one marker per method.  Returns a Figure."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
@@ -774,6 +775,7 @@ def plot_copyout(rows: list[dict]):
         if pts:
             ax.plot(*zip(*pts, strict=True), "o", color=f"C{i}", label=method, alpha=0.7)
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("copy-out queries to the chip")
     ax.set_ylabel("fidelity (agreement with the chip)")
     ax.set_title("copy-out cost and quality over points")
