@@ -158,11 +158,9 @@ def adc_accumulate(mu, var, key, counter_base, gain, noise_v, lsb, max_code, out
 
 @njit
 def _drift_factor(tau_now, tau_prog, nu, t0):
-    if nu == 0.0:
-        return 1.0
     age = tau_now - tau_prog
-    if age < 0.0:
-        age = 0.0
+    if nu == 0.0 or age <= 0.0:
+        return 1.0
     return ((age + t0) / t0) ** (-nu)
 
 

@@ -267,8 +267,7 @@ class Chip:
         m.energy_dac_j += batch * xb.n_in * cost.dac_fom_j_per_step * 2 ** (p.dac.bits or 16)
         m.energy_adc_j += (batch * xb.n_out * row_tiles * cost.adc_fom_j_per_step
                            * 2 ** (p.adc.bits or 16))  # fmt: skip
-        v = p.dac.convert(xa)
-        m.energy_read_j += cost.t_read_s * float(np.sum(v * v, axis=0) @ xb.row_conductance_s())
+        m.energy_read_j += cost.t_read_s * float(xb.last_row_v2 @ xb.row_conductance_s())
         return y
 
     def _meter_pulses(self, pulses: int, verify_reads: int = 0) -> None:

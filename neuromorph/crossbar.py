@@ -143,6 +143,8 @@ class Crossbar:
         self._cache: tuple[NDArray, NDArray, NDArray] | None = None
         self._gdiff32_key: tuple | None = None
         self._rowsum_key: tuple | None = None
+        #: Per-row sum over the last read's batch of v**2 (V**2), for energy metering.
+        self.last_row_v2: NDArray | None = None
         self._rowsum: NDArray | None = None
         self._gdiff32_cache: NDArray | None = None
 
@@ -431,6 +433,8 @@ class Crossbar:
             v_out=v.reshape(-1),
             v2_out=v2.reshape(-1),
         )
+        # Sum over the batch of each row's v**2, for the caller's read-energy meter.
+        self.last_row_v2 = np.einsum("bi,bi->i", v, v, dtype=np.float64)
         _, gdiff, gvar = self._effective()
         if fast:
             gdiff = self._gdiff32()
