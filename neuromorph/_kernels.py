@@ -282,9 +282,11 @@ def pulse_update(
 def write_verify(
     g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, target,
     a_up, a_down, c2c, step_up, step_down, read_rel, tol_s, max_iter, max_pulses,
-    g_floor, g_ceil, compensate, tau_now, t0, key, pulses_out, reads_out,
+    g_floor, g_ceil, compensate, active, tau_now, t0, key, pulses_out, reads_out,
 ):  # fmt: skip
-    """Program every differential pair towards ``target`` by program-and-verify.
+    """Program every active differential pair towards ``target`` by program-and-verify.
+
+    Pairs with ``active[i] == 0`` are left alone (no reads, no pulses).
 
     Each iteration reads the device once (read noise ``read_rel``), stops if
     ``|target - read| <= tol_s``, else sends ``max(1, round(|err| / nominal step))`` pulses
@@ -296,14 +298,20 @@ def write_verify(
     [g_floor, g_ceil]: the difference, which is the weight, absorbs the first device's error,
     even a stuck device's when the window allows.  Only verify reads inform this.
 
-    IN/OUT g_prog, tau_prog (2, n); IN nu, stuck, g_lo, g_hi, s_up, s_down, target (2, n)
-    OUT pulses_out, reads_out (2, n) int64
+    IN/OUT g_prog, tau_prog (2, n); IN nu, stuck, g_lo, g_hi, s_up, s_down, target (2, n),
+    active (n,) int8; OUT pulses_out, reads_out (2, n) int64
     """
     n = target.shape[1]
     per_iter = np.uint64(max_pulses + 2)
     per_dev = np.uint64(max_iter) * per_iter
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if active[i] == 0:
+                pulses_out[0, i] = 0
+                pulses_out[1, i] = 0
+                reads_out[0, i] = 0
+                reads_out[1, i] = 0
+                continue
             diff = target[0, i] - target[1, i]
             first = 0 if diff >= 0.0 else 1
             last_read = 0.0

@@ -418,6 +418,11 @@ class ChipPorts:
         """Outer-product pulse update ``learning_rate * [x, b].T @ d``; returns pulses sent."""
         return self._call("update", layer, x, d, learning_rate)
 
+    def refresh(self, layer: int, **options) -> dict:
+        """Re-centre pairs whose devices both climbed high, keeping each weight (verify reads
+        and pulses, metered); returns the report."""
+        return self._call("refresh", layer, options)
+
     def program(self, layer: int, weights, **options) -> dict:
         """Program-and-verify ``weights`` (n_in + 1, n_out) onto a layer; returns its report."""
         return self._call("program", layer, weights, options)
@@ -472,6 +477,13 @@ def _op_update(chip: Chip, layer, x, d, learning_rate):
     return report.pulses
 
 
+def _op_refresh(chip: Chip, layer, options):
+    layer = _layer_index(chip, layer)
+    report = chip.crossbars[layer].refresh(**options)
+    chip._meter_pulses(report.pulses, report.verify_reads)
+    return dataclasses.asdict(report)
+
+
 def _op_program(chip: Chip, layer, weights, options):
     layer = _layer_index(chip, layer)
     report = chip.crossbars[layer].program(weights, **options)
@@ -491,4 +503,5 @@ _PORT_OPS = {
     "apply_delta": _op_apply_delta,
     "update": _op_update,
     "program": _op_program,
+    "refresh": _op_refresh,
 }

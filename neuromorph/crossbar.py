@@ -35,6 +35,7 @@ from the Generator given at fabrication, so a seed reproduces every read and wri
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -604,11 +605,54 @@ class Crossbar:
                 weight_rms_error=float(np.sqrt(np.mean(err**2))) / self.g_unit,
                 unconverged=int(np.count_nonzero(~movable)),
             )
+        active = np.ones(flat.size, dtype=np.int8)
+        return self._write_verify(target, active, tolerance, max_iterations, max_pulses,
+                                  compensate)  # fmt: skip
+
+    def refresh(self, *, threshold: float = 0.4, tolerance: float | None = None,
+                max_iterations: int = 20) -> ProgramReport:  # fmt: skip
+        """Re-centre pairs whose two devices have both climbed high, keeping their weight.
+
+        Blind pulse updates (up on one device, down on its partner) let the common mode of
+        a pair wander up the window, where read noise and read energy grow with G.  A refresh
+        verify-reads every device once, and pairs whose lower device sits above
+        ``g_min + threshold (g_max - g_min)`` are re-programmed by write-verify to the same
+        *measured* weight with the lower device back at g_min (as PCM and RRAM training
+        controllers do; cf. aihwkit's refresh of PCM pairs).  All reads and pulses count.
+        """
+        threshold = check.fraction("threshold", threshold)
+        c = self.device.conductance
+        st = self.state
+        age = self._tau_now() - st["tau_prog"]
+        drift = np.where((st["nu"] > 0) & (age > 0),
+                         ((np.maximum(age, 0.0) + self.device.drift.t0_s)
+                          / self.device.drift.t0_s) ** -st["nu"], 1.0)  # fmt: skip
+        g = st["g_prog"] * drift  # as a verify read at the reference temperature sees it
+        n = g.shape[1]
+        read_rel = self.device.noise.read_noise_rel
+        rng = self.rngs["write"]
+        measured = g * (1.0 + read_rel * rng.standard_normal(g.shape)) if read_rel else g
+        low = np.minimum(measured[0], measured[1])
+        active = (low > c.g_min_s + threshold * (c.g_max_s - c.g_min_s)).astype(np.int8)
+        w = np.clip((measured[0] - measured[1]) / self.g_unit, -self.w_max, self.w_max)
+        target = np.empty((2, n))
+        target[0] = c.g_min_s + np.maximum(w, 0.0) * self.g_unit
+        target[1] = c.g_min_s + np.maximum(-w, 0.0) * self.g_unit
+        report = self._write_verify(target, active, tolerance, max_iterations, 64, True)
+        scan_reads = 2 * n
+        return dataclasses.replace(report, verify_reads=report.verify_reads + scan_reads)
+
+    def _write_verify(self, target, active, tolerance, max_iterations, max_pulses,
+                      compensate) -> ProgramReport:  # fmt: skip
+        c = self.device.conductance
+        st = self.state
+        flat_size = target.shape[1]
+        tau_now = self._tau_now()
         tol = self.device.step_s if tolerance is None else check.positive("tolerance", tolerance)
         max_iterations = check.integer("max_iterations", max_iterations, minimum=1)
         max_pulses = check.integer("max_pulses", max_pulses, minimum=1)
-        pulses = np.empty((2, flat.size), dtype=np.int64)
-        reads = np.empty((2, flat.size), dtype=np.int64)
+        pulses = np.empty((2, flat_size), dtype=np.int64)
+        reads = np.empty((2, flat_size), dtype=np.int64)
         p = self.device.pulse
         _kernels.write_verify(
             g_prog=st["g_prog"],
@@ -632,6 +676,7 @@ class Crossbar:
             g_floor=c.g_min_s,
             g_ceil=c.g_max_s,
             compensate=compensate,
+            active=active,
             tau_now=tau_now,
             t0=self.device.drift.t0_s,
             key=_noise_key(self.rngs["write"], needed=True, name="rng"),
@@ -640,7 +685,9 @@ class Crossbar:
         )
         self._touch()
         g = st["g_prog"]  # freshly programmed: no drift yet, reference temperature
-        werr = ((g[0] - g[1]) - (target[0] - target[1])) / self.g_unit
+        werr = (((g[0] - g[1]) - (target[0] - target[1])) / self.g_unit)[active == 1]
+        if werr.size == 0:
+            return ProgramReport(pulses=0, verify_reads=0, weight_rms_error=0.0, unconverged=0)
         return ProgramReport(
             pulses=int(pulses.sum()),
             verify_reads=int(reads.sum()),

@@ -61,6 +61,9 @@ class FFConfig:
     hard_negatives: bool = True
     init_scale: float = 1.0
     skip_first_layer: bool = False
+    #: On a chip, refresh every layer's pairs every this many epochs (0: never); see
+    #: :meth:`neuromorph.crossbar.Crossbar.refresh`.  A no-op in software.
+    refresh_every: int = 0
 
     def __post_init__(self) -> None:
         check.integer("epochs", self.epochs, minimum=0)
@@ -72,6 +75,7 @@ class FFConfig:
         check.positive("threshold", self.threshold)
         check.positive("label_scale", self.label_scale)
         check.positive("init_scale", self.init_scale)
+        check.integer("refresh_every", self.refresh_every, minimum=0)
 
 
 @dataclass
@@ -325,6 +329,11 @@ def train(model, data: Dataset, config: FFConfig = FFConfig(), *, rng: np.random
                 grad = xa.T @ dh
                 target.apply_delta(layer, opt.step(layer, grad, lr))
                 inputs = rms_normalize(h)
+        if config.refresh_every and isinstance(target, ChipPorts) and (
+            (epoch + 1) % config.refresh_every == 0
+        ):
+            for layer in range(len(sizes) - 1):
+                target.refresh(layer)
         hist.loss.append(float(np.mean(losses)))
         hist.wall_seconds.append(time.perf_counter() - t0)
         if meter0 is not None:

@@ -329,3 +329,21 @@ def test_wired_reads_are_the_exact_nodal_solution_and_stay_exact(tile_shape):
 def test_wires_must_be_wire_params():
     with pytest.raises(TypeError, match="wires must be a WireParams or None"):
         nm.Crossbar.fabricate(3, 3, rng=np.random.default_rng(0), wires=2.0)
+
+
+def test_refresh_recentres_high_pairs_and_keeps_weights():
+    device = nm.RRAM_HFO2.with_(variation=nm.devices.VariationParams(),
+                                noise=NoiseParams(read_noise_rel=0.0))  # fmt: skip
+    xbar = nm.Crossbar.fabricate(20, 10, rng=np.random.default_rng(0), device=device)
+    c = device.conductance
+    w = np.random.default_rng(1).uniform(-0.3, 0.3, xbar.shape).reshape(-1)
+    xbar.state["g_prog"][0] = 0.7 * c.g_max_s + np.maximum(w, 0) * xbar.g_unit
+    xbar.state["g_prog"][1] = 0.7 * c.g_max_s + np.maximum(-w, 0) * xbar.g_unit
+    xbar._touch()
+    before = xbar.effective_weights()
+    report = xbar.refresh()
+    g = xbar.state["g_prog"]
+    assert np.all(np.minimum(g[0], g[1]) < c.g_min_s + 0.1 * (c.g_max_s - c.g_min_s))
+    tol_w = 2 * device.step_s / xbar.g_unit
+    np.testing.assert_allclose(xbar.effective_weights(), before, atol=tol_w)
+    assert report.pulses > 0 and report.verify_reads >= 2 * 200

@@ -171,7 +171,8 @@ def test_write_verify_noiseless_converges_within_tolerance():
         g_lo=lo, g_hi=hi, s_up=np.full((2, n), step), s_down=np.full((2, n), step),
         target=target, a_up=0.0, a_down=0.0, c2c=0.0, step_up=step, step_down=step,
         read_rel=0.0, tol_s=step / 2, max_iter=10, max_pulses=200, g_floor=1e-6, g_ceil=1e-4,
-        compensate=False, tau_now=0.0, t0=1.0, key=np.uint64(9), pulses_out=pulses,
+        compensate=False, active=np.ones(n, np.int8), tau_now=0.0, t0=1.0, key=np.uint64(9),
+        pulses_out=pulses,
         reads_out=reads,
     )  # fmt: skip
     # A linear device with exact reads lands within half a step after one correction.
