@@ -62,8 +62,10 @@ class FFConfig:
     init_scale: float = 1.0
     skip_first_layer: bool = False
     #: On a chip, refresh every layer's pairs every this many epochs (0: never); see
-    #: :meth:`neuromorph.crossbar.Crossbar.refresh`.  A no-op in software.
-    refresh_every: int = 0
+    #: :meth:`neuromorph.crossbar.Crossbar.refresh`.  A no-op in software.  Measured on the
+    #: digits chip (seeds 0 and 4): 95.8 / 95.8 % without, 96.9 / 97.8 % every 5 epochs, for
+    #: twice the programming pulses.
+    refresh_every: int = 5
 
     def __post_init__(self) -> None:
         check.integer("epochs", self.epochs, minimum=0)
