@@ -10,6 +10,7 @@ altered file fails with :class:`~neuromorph.errors.ChipFileError`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,6 +23,28 @@ from numpy.typing import NDArray
 from neuromorph.errors import ChipFileError
 
 _META = "__meta__"
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs):
+    """Open a temporary file beside ``path``; on success move it onto ``path`` atomically.
+
+    On any error the temporary file is removed and ``path`` is left as it was.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _digest(a: NDArray) -> str:
@@ -45,17 +68,8 @@ def save(path: str | os.PathLike, *, kind: str, version: int, meta: dict,
     full_meta = dict(meta, format=kind, version=version,
                      checksums={k: _digest(v) for k, v in arrays.items()})  # fmt: skip
     payload = np.frombuffer(json.dumps(full_meta).encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{_META: payload}, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **{_META: payload}, **arrays)
     return path
 
 

@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from neuromorph import distill as dist
 from neuromorph import extract as ex
 from neuromorph import ff
+from neuromorph._io import atomic_open
 from neuromorph.chip import Chip, Meter
 from neuromorph.datasets import Dataset
 from neuromorph.digital import DigitalNetwork
@@ -286,9 +287,8 @@ def format_table(result: dict) -> str:
 
 
 def _atomic_png(fig, path: str) -> None:
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=120)
 
 
 def write_report(result: dict, out_dir: str) -> list[str]:

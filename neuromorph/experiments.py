@@ -9,14 +9,13 @@ the recovery.  Scorers here may read hidden state; the trainers they call may no
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
 
 from neuromorph import ff
+from neuromorph._io import atomic_open
 from neuromorph.chip import Chip, ChipDesign
 from neuromorph.datasets import Dataset
 from neuromorph.devices import preset
@@ -157,8 +156,5 @@ def temperature_study(
 
 def write_json(path: str, data: dict) -> None:
     """Write JSON atomically (temp file + rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
+    with atomic_open(path, "w") as fh:
         json.dump(data, fh, indent=2, sort_keys=True)
-    os.replace(tmp, path)

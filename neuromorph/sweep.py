@@ -75,7 +75,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Mapping
@@ -86,6 +85,7 @@ from typing import Any
 import numpy as np
 
 from neuromorph import _validate as check
+from neuromorph._io import atomic_open
 
 _VERSION = 1
 
@@ -662,19 +662,11 @@ def write_csv(rows: list[dict], path: str | os.PathLike) -> str:
     """Write ``rows`` as CSV atomically (lists as JSON text, None as empty)."""
     path = os.fspath(path)
     cols = columns(rows)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-",
-                               suffix=".csv")  # fmt: skip
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(cols)
-            for r in rows:
-                w.writerow([_cell(r.get(c)) for c in cols])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([_cell(r.get(c)) for c in cols])
     return path
 
 
@@ -795,9 +787,8 @@ def write_plots(rows: list[dict], out_dir: str | os.PathLike) -> list[str]:
     paths = []
     for name, make in figs:
         path = os.path.join(out_dir, name)
-        tmp = os.path.join(out_dir, f".tmp-{name}")
-        make(rows).savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, path)
+        with atomic_open(path, "wb") as fh:
+            make(rows).savefig(fh, dpi=110, format="png")
         paths.append(path)
     return paths
 
