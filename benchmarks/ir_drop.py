@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -39,6 +38,9 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import median_seconds  # noqa: E402
 
 from neuromorph.parasitics import WiredArray, WireParams, nodal_system, solve  # noqa: E402
 
@@ -46,12 +48,7 @@ WIRES = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)
 
 
 def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_seconds(fn, repeats=repeats, warmup=0)
 
 
 def realistic(n, seed, batch=None):

@@ -25,7 +25,7 @@ from neuromorph import _io
 from neuromorph import _validate as check
 from neuromorph import devices as dev
 from neuromorph.crossbar import DEFAULT_TILE_SHAPE, Crossbar
-from neuromorph.digital import DigitalNetwork, check_layer_sizes, rms_normalize
+from neuromorph.digital import DigitalNetwork, check_layer_sizes, propagate
 from neuromorph.environment import Environment
 from neuromorph.errors import ChipFileError, PortAccessError
 from neuromorph.parasitics import WireParams
@@ -283,12 +283,7 @@ class Chip:
         m.chip_seconds += pulses * cost.t_pulse_s + verify_reads * cost.t_read_s
 
     def forward(self, x: NDArray) -> list[NDArray]:
-        hs = []
-        for i in range(self.n_layers):
-            h = np.maximum(self._drive(i, x), 0.0)
-            hs.append(h)
-            x = rms_normalize(h)
-        return hs
+        return propagate(self._drive, x, self.n_layers)
 
     # -------------------------------------------------------------- files
     def save(self, path) -> str:

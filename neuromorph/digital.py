@@ -26,6 +26,20 @@ def rms_normalize(h: NDArray) -> NDArray:
     return h / np.sqrt(np.mean(h * h, axis=1, keepdims=True) + RMS_EPS)
 
 
+def propagate(layer, x: NDArray, n_layers: int) -> list[NDArray]:
+    """The shared forward: ``h_l = relu(layer(l, x_l))``, ``x_{l+1} = rms_normalize(h_l)``.
+
+    ``layer(l, x)`` returns layer ``l``'s pre-activations (a float product here, a metered
+    tap read on a chip).  Returns every layer's activities.
+    """
+    hs = []
+    for i in range(n_layers):
+        h = np.maximum(layer(i, x), 0.0)
+        hs.append(h)
+        x = rms_normalize(h)
+    return hs
+
+
 def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
     if not isinstance(layer_sizes, tuple | list) or len(layer_sizes) < 2:
         raise ValueError(
@@ -97,12 +111,7 @@ class DigitalNetwork:
             raise ValueError(
                 f"x must have {self.layer_sizes[0]} features; got shape {x.shape}."
             )
-        hs = []
-        for i in range(self.n_layers):
-            h = np.maximum(self.layer(i, x), 0.0)
-            hs.append(h)
-            x = rms_normalize(h)
-        return hs
+        return propagate(self.layer, x, self.n_layers)
 
     def save(self, path) -> str:
         """Write the network atomically to ``path`` (``.npz`` + JSON metadata)."""
