@@ -25,9 +25,24 @@ to find ``W_l`` of shape ``(N + 1, M)``:
     ``var(w_i) ~ sigma^2 / (K a^2)`` with ``sigma^2 = sigma_read^2 + n_tiles LSB^2 / 12``:
     about ``2 (N + 1)`` times less than one-hot differences at the same amplitude and budget.
     The amplitude is chosen from a short pilot (a few probes per row tile at a conservative
-    amplitude derived from the public design) so that the largest tap reading stays inside
-    the ADC's full scale; the pilot's readings join the least squares.  Readings at full
-    scale are dropped for their column.
+    amplitude derived from the public design) so that most columns' tap readings stay inside
+    the ADC's full scale; the pilot's readings join the least squares.  What the digits chip
+    taught us (measured, ``benchmarks/copyout.py``):
+
+    * Read noise is per device and relative (``G (1 + s eps)``), so its share of a reading
+      does not fall as the amplitude grows; it differs between columns (a column of large
+      weights has large conductances and is noisier) and between probe groups.  The fit is
+      therefore weighted least squares, each probe group (tile x amplitude) weighted by its
+      measured noise, and columns whose noise differs markedly get their own weights.
+    * A few columns (a few percent of the hidden units) have weights several times wider
+      than the rest and clip at the working amplitude.  Readings that could be clipped are
+      dropped (selected on the predicted sum, not on the reading, which would bias the fit),
+      a share of the probes runs at a *safe* amplitude, and, where the budget allows, the
+      probes come in two rounds: the second drives the wide columns' weight directions
+      (found by the first) at an amplitude they tolerate and every other direction at the
+      working amplitude.
+    * With several row tiles each probe drives one tile; the idle bias tile then reads a
+      constant whose ADC rounding is the same every time, which gets its own offset.
 ``"run"`` -- through the layers below (when ``inputs_drivable`` is False)
     ``ports.run`` returns every layer's post-ReLU activity; the input of layer ``l`` is the
     RMS-normalised activity of layer ``l - 1``, which the chip computes from exactly the
@@ -49,6 +64,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import scipy.linalg
 from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
@@ -63,7 +79,13 @@ METHODS = ("fd", "designed")
 #: Redraws of a rank-deficient random probe design before giving up (checked before any read).
 _MAX_REDRAWS = 50
 #: Headroom (standard deviations, widest column) of the safe share of designed probes.
-_SAFE_HEADROOM = 4.0
+_SAFE_HEADROOM = 2.0
+#: Noise groups per tile: pilot, safe, working and second-round probes.
+_GROUPS = 4
+#: Share of a tile's probes in the first of two rounds.
+_FIRST_SHARE = 1.0 / 3.0
+#: Readings of a probe group in a column from which that column's own noise is estimated.
+_MIN_GROUP = 30
 
 
 @dataclass
@@ -90,6 +112,12 @@ class LayerRecord:
     tile_probes, tile_amplitudes : list
         Designed probing: main-design probes and amplitude of every row tile (each probe
         drives one tile when the layer has several).
+    tile_information : list of lists, (n_tiles, M)
+        Designed probing: ``sum_k a_k^2 / sigma_kj^2`` over the probes driving each tile
+        (``a_k`` the probe's RMS input, ``sigma_kj`` the measured noise of its group of
+        probes in column ``j``); the variance floor of the tile's weights in column ``j`` is
+        its inverse, which is ``sigma^2 / (K a^2)`` when all probes share one amplitude and
+        noise.
     """
 
     layer: int
@@ -102,6 +130,7 @@ class LayerRecord:
     spent: Meter
     tile_probes: list[int] = field(default_factory=list)
     tile_amplitudes: list[float] = field(default_factory=list)
+    tile_information: list[list[float]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -181,6 +210,12 @@ def dac_quantize(x: NDArray, design: ChipDesign) -> NDArray:
     return t * fs
 
 
+def driven_bias(design: ChipDesign) -> float:
+    """The bias input as the chip drives it: ``bias_input`` through the DAC (clipped and on
+    its grid), so extracted bias weights are the chip's own, not scaled by the rounding."""
+    return float(dac_quantize(np.array([design.bias_input]), design)[0])
+
+
 def dac_step(design: ChipDesign) -> float:
     """One DAC input step (0 for an ideal DAC), input units."""
     levels = max_code(design.periphery.dac.bits)
@@ -235,7 +270,7 @@ class PeripheryNetwork(DigitalNetwork):
 
     def layer(self, index: int, x) -> NDArray:
         """Tap readings of layer ``index`` (noiseless) for inputs ``x`` (batch, n_in)."""
-        xa = self.augment(dac_quantize(np.asarray(x, dtype=np.float64), self.design))
+        xa = dac_quantize(self.augment(np.asarray(x, dtype=np.float64)), self.design)
         w = self.weights[index]
         fs, lsb = self.design.adc_full_scale, adc_lsb(self.design)
         out = np.zeros((xa.shape[0], w.shape[1]))
@@ -334,6 +369,12 @@ def _lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
                 f"readings; it needs {p}. Lower the amplitude or add probes."
             )
         xd = x_aug[drop]
+        if xd.shape[0] > p // 4:
+            # Dropping many readings: the downdate cancels badly (and costs as much as a
+            # fresh solve); solve the kept readings' normal equations directly.
+            xk = x_aug[~drop]
+            w[:, j] = _solve_normal(xk.T @ xk, xk.T @ y[~drop, j], x_aug[~drop], y[~drop, j])
+            continue
         # (G - Xd^T Xd)^-1 = G^-1 + G^-1 Xd^T (I - Xd G^-1 Xd^T)^-1 Xd G^-1
         u = xd @ gram_inv
         rhs = xty[:, c] - xd.T @ y[drop, j]
@@ -343,6 +384,16 @@ def _lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
         except np.linalg.LinAlgError:
             w[:, j] = np.linalg.lstsq(x_aug[~drop], y[~drop, j], rcond=None)[0]
     return w
+
+
+def _solve_normal(gram: NDArray, rhs: NDArray, x: NDArray, y: NDArray) -> NDArray:
+    """Solve ``gram w = rhs`` by Cholesky; an orthogonal least-squares solve of ``x w = y`` if
+    the Gram matrix is too ill-conditioned for it."""
+    try:
+        c = scipy.linalg.cho_factor(gram, check_finite=False)
+        return scipy.linalg.cho_solve(c, rhs, check_finite=False)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(x, y, rcond=None)[0]
 
 
 def _full_rank(x_aug: NDArray) -> bool:
@@ -406,7 +457,7 @@ def extract_layer_fd(ports: ChipPorts, layer: int, *, step: float | None = None,
     y = reads.reshape(repeats, n + 1, -1).mean(axis=0)
     w = np.empty((n + 1, y.shape[1]))
     w[:n] = (y[1:] - y[0]) / h_eff[:, None]
-    w[n] = (y[0] - x0 @ w[:n]) / design.bias_input
+    w[n] = (y[0] - x0 @ w[:n]) / driven_bias(design)
     spent = ports.meter.minus(before)
     sat = int(np.count_nonzero(_saturated(reads, design, len(row_tiles(design, layer)))))
     rec = LayerRecord(layer=layer, method="fd", queries=spent.queries, amplitude=float(step),
@@ -416,7 +467,7 @@ def extract_layer_fd(ports: ChipPorts, layer: int, *, step: float | None = None,
 
 def _pilot_amplitude(ports: ChipPorts, layer: int, design: ChipDesign, *, per_tile: int,
                      headroom: float, column_quantile: float, dither_steps: int,
-                     rng: np.random.Generator) -> tuple[NDArray, ...]:  # fmt: skip
+                     safe_headroom: float, rng: np.random.Generator) -> tuple[NDArray, ...]:  # fmt: skip
     """Probe each row tile alone at a conservative amplitude; return the working and the
     safe amplitude of every tile and the pilot's inputs, readings and driven tiles."""
     n = design.layer_sizes[layer]
@@ -453,7 +504,7 @@ def _pilot_amplitude(ports: ChipPorts, layer: int, design: ChipDesign, *, per_ti
         room = np.maximum(room, 0.25 * fs_out)
         ratio = np.quantile(room / (headroom * scales[t]), 1.0 - column_quantile) * a0
         amps.append(float(min(limit, max(ratio, dac_step(design), 1e-12))))
-        safe = np.min(room / (_SAFE_HEADROOM * scales[t])) * a0
+        safe = np.min(room / (safe_headroom * scales[t])) * a0
         safes.append(float(min(amps[-1], max(safe, dac_step(design), 1e-12))))
     tile_of = np.repeat(np.arange(len(tiles)), per_tile)
     return np.array(amps), np.array(safes), x, y, tile_of
@@ -463,6 +514,7 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
                            amplitude: float | None = None, dither: bool | None = None,
                            dither_steps: int = 3, pilot: int = 8, headroom: float = 2.5,
                            column_quantile: float = 0.9, safe_fraction: float = 0.25,
+                           safe_headroom: float = _SAFE_HEADROOM, two_rounds: bool = True,
                            design: ChipDesign | None = None,
                            rng: np.random.Generator) -> tuple[NDArray, LayerRecord]:  # fmt: skip
     """Designed +/-a probes on one layer, solved by least squares.
@@ -475,8 +527,8 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
         Total queries for this layer, pilot included (the budget ``K``).
     amplitude : float > 0, optional
         Probe amplitude ``a`` (DAC input units).  Default: measured by a pilot of ``pilot``
-        probes per row tile so that ``5`` standard deviations of every tap reading fit in
-        the ADC full scale.
+        probes per row tile so that ``headroom`` standard deviations of the tap readings of
+        ``column_quantile`` of the columns fit in the ADC full scale.
     dither : bool, optional
         Add a random offset of up to ``dither_steps`` DAC steps to every input of every
         probe.  Default: on whenever the design's ADC quantises (the extractor cannot know
@@ -490,9 +542,15 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
         ...for this fraction of the columns (1: every column; the rest may saturate at
         times, and their saturated readings are dropped from their fits).
     safe_fraction : float in [0, 1]
-        Share of the probes driven at the *safe* amplitude instead (4 standard deviations of
-        the widest column; at least ``N_t + 8`` of a tile's probes when the budget allows),
-        so that columns whose readings saturate keep unsaturated probes in every direction.
+        Share of the probes driven at the *safe* amplitude instead (``safe_headroom``
+        standard deviations of the widest column; at least ``N_t + 8`` of a tile's probes
+        when the budget allows), so that columns whose readings saturate keep unclipped
+        probes in every direction.
+    safe_headroom : float > 0
+    two_rounds : bool
+        Probe in two rounds when the budget allows (see the module docstring): about a third
+        of each tile's probes (at least ``N_t + 32``) first, the rest steered around the wide
+        columns' weight directions.
     design : ChipDesign, optional
     rng : numpy.random.Generator
         Probe signs, order and dither.
@@ -518,6 +576,9 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
     pilot = check.integer("pilot", pilot, minimum=2)
     headroom = check.positive("headroom", headroom)
     safe_fraction = check.fraction("safe_fraction", safe_fraction)
+    safe_headroom = check.positive("safe_headroom", safe_headroom)
+    if not isinstance(two_rounds, (bool, np.bool_)):
+        raise TypeError(f"two_rounds must be a bool; got {type(two_rounds).__name__}.")
     column_quantile = check.fraction("column_quantile", column_quantile)
     if column_quantile == 0.0:
         raise ValueError(f"column_quantile must be in (0, 1]; got column_quantile={column_quantile:g}.")
@@ -540,7 +601,8 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
             )
         amps, safes, x_pilot, y_pilot, t_pilot = _pilot_amplitude(
             ports, layer, design, per_tile=pilot, headroom=headroom,
-            column_quantile=column_quantile, dither_steps=dither_steps, rng=rng)  # fmt: skip
+            column_quantile=column_quantile, dither_steps=dither_steps,
+            safe_headroom=safe_headroom, rng=rng)  # fmt: skip
     else:
         amplitude = check.positive("amplitude", amplitude)
         if probes - n_zero < n + 1:
@@ -550,58 +612,52 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
         x_pilot, y_pilot = np.zeros((0, n)), np.zeros((0, n_out))
         t_pilot = np.zeros(0, dtype=np.int64)
     step = dac_step(design)
+    n_tiles = len(tiles)
     k = probes - x_pilot.shape[0] - n_zero
     sizes = [min(r1, n + 1) - r0 for r0, r1 in tiles]
     counts = [int(k * sz // (n + 1)) for sz in sizes]
     counts[-1] += k - sum(counts)
-    for _ in range(_MAX_REDRAWS):
-        blocks, t_rows = [np.zeros((n_zero, n))], [np.full(n_zero, -1)]
-        for t, (r0, r1) in enumerate(tiles):
-            r1 = min(r1, n)
-            xb = np.zeros((counts[t], n))
-            if r1 > r0:
-                # A share of the probes at the safe amplitude keeps the widest columns (whose
-                # readings at the working amplitude saturate at times) well determined.
-                # At least N_t + 8 safe probes (when the budget allows): every column then
-                # keeps enough unsaturated readings to be determined, however wide.
-                n_safe = 0
-                if safes[t] < amps[t]:
-                    n_safe = max(int(round(safe_fraction * counts[t])),
-                                 min(counts[t], sizes[t] + 8))  # fmt: skip
-                scale = np.r_[np.full(n_safe, safes[t]), np.full(counts[t] - n_safe, amps[t])]
-                xb[:, r0:r1] = scale[:, None] * sign_design(counts[t], r1 - r0, rng=rng)
-                if dither and step > 0.0:
-                    xb[:, r0:r1] += step * rng.integers(-dither_steps, dither_steps + 1,
-                                                        size=(counts[t], r1 - r0))  # fmt: skip
-            blocks.append(xb)
-            t_rows.append(np.full(counts[t], t))
-        x = dac_quantize(np.vstack(blocks), design)
-        full = np.hstack([np.vstack([x_pilot, x]), np.ones((probes, 1))])
-        if _full_rank(full):
-            break  # random sign rows are singular with small probability: redraw before reading
-    else:
-        raise ValueError(
-            f"probes must determine all {n + 1} weights of a column of layer {layer}; got a "
-            f"singular design {_MAX_REDRAWS} times at probes={probes}. Use more probes."
-        )
-    y = ports.drive(layer, x)
-    xs, ys = np.vstack([x_pilot, x]), np.vstack([y_pilot, y])
-    tile_of = np.concatenate([t_pilot, *t_rows])
-    x_aug = np.hstack([xs, np.full((xs.shape[0], 1), design.bias_input)])
-    observed = _unsaturated(ys, tile_of, design, len(tiles))
-    w = _lstsq_columns(x_aug, ys, observed)
-    keep = observed
-    if not observed.all():
-        # Dropping readings because they *read* at full scale selects on the noise (a reading
-        # just below full scale is kept only when its noise pulled it down): a bias.  Select
-        # on the inputs instead: drop every reading whose predicted tile sum (first fit) comes
-        # within three noise sigmas of full scale, then refit.
-        sigma0 = _residual_sigma(x_aug, ys, w, observed) or 0.0
-        margin = 3.0 * sigma0 + adc_lsb(design)
-        for _ in range(2):
-            keep = observed & _predicted_unsaturated(x_aug, w, tile_of, design, layer, margin)
-            w = _lstsq_columns(x_aug, ys, keep)
-    sigma, dropped = _residual_sigma(x_aug, ys, w, keep), int(np.count_nonzero(~keep))
+    # Two rounds where the budget allows: the first (a third of each tile's probes, at least
+    # N_t + 32) finds the columns too wide for the working amplitude; the second keeps them
+    # inside the ADC's range by driving their weight vectors' directions at a lower amplitude.
+    first = list(counts)
+    if two_rounds:
+        for t in range(n_tiles):
+            a_cnt = max(sizes[t] + 32, round(counts[t] * _FIRST_SHARE))
+            if counts[t] - a_cnt >= counts[t] // 4:
+                first[t] = a_cnt
+    dith = (dither_steps if dither and step > 0.0 else 0), step
+    g_pilot = _GROUPS * np.repeat(np.arange(n_tiles), pilot) if x_pilot.shape[0] else np.zeros(0, np.int64)
+    xa, ta, ga = _round_probes(first, tiles, n, design, amps, safes, safe_fraction, dith, rng,
+                               x_pilot=x_pilot, t_pilot=t_pilot, n_zero=n_zero, layer=layer,
+                               probes=probes)  # fmt: skip
+    xs, ys = np.vstack([x_pilot, xa]), np.vstack([y_pilot, ports.drive(layer, xa)])
+    tile_of, group = np.concatenate([t_pilot, ta]), np.concatenate([g_pilot, ga])
+    second = [c - f for c, f in zip(counts, first, strict=True)]
+    if sum(second):
+        w_fit, _, _, _ = _designed_fit(_fit_inputs(xs, tile_of, design, n_tiles), ys, tile_of, group,
+                                       design, layer)  # fmt: skip
+        xb, tb, gb = _projected_probes(second, tiles, n, design, amps, w_fit[: n + 1], headroom, dith, rng)
+        xs, ys = np.vstack([xs, xb]), np.vstack([ys, ports.drive(layer, xb)])
+        tile_of, group = np.concatenate([tile_of, tb]), np.concatenate([group, gb])
+    x_fit = _fit_inputs(xs, tile_of, design, n_tiles)
+    w_fit, keep, var_g, var_gj = _designed_fit(x_fit, ys, tile_of, group, design, layer)
+    w = w_fit[: n + 1]
+    x = xs[x_pilot.shape[0]:]
+    sigma, dropped = _residual_sigma(x_fit, ys, w_fit, keep), int(np.count_nonzero(~keep))
+    # Fisher information sum_k a_k^2 / sigma_kj^2 of an input weight of tile t, column j, over
+    # every probe driving the tile (kept or not): its floor is the inverse, sigma^2 / (K a^2)
+    # when all probes share one amplitude and noise.  Read noise is per device and relative,
+    # so sigma differs between columns (wide columns are noisier): each group's noise is
+    # measured per column where it has enough readings, pooled over columns otherwise.
+    n_groups = var_g.size
+    info = []
+    for t, (r0, r1) in enumerate(tiles):
+        r1 = min(r1, n)
+        rows = tile_of == t
+        a2 = np.mean(xs[rows, r0:r1] ** 2, axis=1) if r1 > r0 else np.zeros(int(rows.sum()))
+        a2_g = np.bincount(group[rows], a2, minlength=n_groups)  # (groups,)
+        info.append((a2_g @ (1.0 / var_gj)).tolist())
     spent = ports.meter.minus(before)
     rec = LayerRecord(layer=layer, method="designed", queries=spent.queries,
                       amplitude=float(np.min(amps)), dithered=bool(dither and step > 0.0),
@@ -610,23 +666,167 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
                       tile_amplitudes=[float(np.sqrt(np.mean(x[tile_of[x_pilot.shape[0]:] == t]
                                                              [:, r0:min(r1, n)] ** 2)))
                                        if min(r1, n) > r0 else 0.0
-                                       for t, (r0, r1) in enumerate(tiles)])  # fmt: skip
+                                       for t, (r0, r1) in enumerate(tiles)],
+                      tile_information=info)  # fmt: skip
     return w, rec
 
 
+def _round_probes(counts, tiles, n, design, amps, safes, safe_fraction, dith, rng, *, x_pilot,
+                  t_pilot, n_zero, layer, probes):  # fmt: skip
+    """One round of balanced sign probes (each drives one tile; a share at the safe amplitude)
+    after ``n_zero`` zero probes; redrawn until, with the pilot, they determine every weight."""
+    n_tiles = len(tiles)
+    dither_steps, step = dith
+    for _ in range(_MAX_REDRAWS):
+        blocks, t_rows = [np.zeros((n_zero, n))], [np.full(n_zero, -1)]
+        g_rows = [np.full(n_zero, _GROUPS * n_tiles)]
+        for t, (r0, r1) in enumerate(tiles):
+            r1 = min(r1, n)
+            xb = np.zeros((counts[t], n))
+            n_safe = 0
+            if r1 > r0:
+                # A share of the probes at the safe amplitude keeps the widest columns (whose
+                # readings at the working amplitude saturate at times) well determined.
+                # At least N_t + 8 safe probes (when the budget allows): every column then
+                # keeps enough unsaturated readings to be determined, however wide.
+                if safes[t] < amps[t]:
+                    n_safe = max(int(round(safe_fraction * counts[t])),
+                                 min(counts[t], r1 - r0 + 9))  # fmt: skip
+                scale = np.r_[np.full(n_safe, safes[t]), np.full(counts[t] - n_safe, amps[t])]
+                xb[:, r0:r1] = scale[:, None] * sign_design(counts[t], r1 - r0, rng=rng)
+                if dither_steps:
+                    xb[:, r0:r1] += step * rng.integers(-dither_steps, dither_steps + 1,
+                                                        size=(counts[t], r1 - r0))  # fmt: skip
+            blocks.append(xb)
+            t_rows.append(np.full(counts[t], t))
+            g_rows.append(np.r_[np.full(n_safe, _GROUPS * t + 1),
+                                np.full(counts[t] - n_safe, _GROUPS * t + 2)])  # fmt: skip
+        x = dac_quantize(np.vstack(blocks), design)
+        tile_of = np.concatenate([t_pilot, *t_rows])
+        if _full_rank(_fit_inputs(np.vstack([x_pilot, x]), tile_of, design, n_tiles)):
+            return x, np.concatenate(t_rows), np.concatenate(g_rows)
+    raise ValueError(
+        f"probes must determine all {n + 1} weights of a column of layer {layer}; got a "
+        f"singular design {_MAX_REDRAWS} times at probes={probes}. Use more probes."
+    )
+
+
+def _projected_probes(counts, tiles, n, design, amps, w_hat, headroom, dith, rng):
+    """Second-round probes: signs at the working amplitude outside the span of the columns
+    too wide for it (from the first round's fit ``w_hat``), at an amplitude they tolerate
+    inside it, so those columns' readings stay unclipped while every other direction keeps
+    the working amplitude.  Tiles with no wide column (or too many: more than a quarter of
+    their rows) get plain sign probes."""
+    fs = design.adc_full_scale
+    dither_steps, step = dith
+    blocks, t_rows, g_rows = [], [], []
+    for t, (r0, r1) in enumerate(tiles):
+        r1n = min(r1, n)
+        xb = np.zeros((counts[t], n))
+        if r1n > r0 and counts[t]:
+            h = sign_design(counts[t], r1n - r0, rng=rng)
+            wt = w_hat[r0:r1n]
+            # The bias tile's constant (the bias weight times the driven bias) eats room.
+            room = fs - (np.abs(w_hat[n]) * driven_bias(design) if r1 > n else np.zeros(w_hat.shape[1]))
+            room = np.maximum(room, 0.25 * fs)
+            norm = np.sqrt(np.sum(wt * wt, axis=0))
+            wide = np.flatnonzero(amps[t] * norm * headroom > room)
+            scale = amps[t]
+            if 0 < wide.size <= (r1n - r0) // 4:
+                # The fewest leading directions of the wide columns' weights that leave each
+                # of them a remainder the working amplitude tolerates (1.2x margin).
+                u, sv, _ = np.linalg.svd(wt[:, wide], full_matrices=False)
+                limit = room[wide] / (1.2 * headroom * amps[t])
+                coef = u.T @ wt[:, wide]  # (rank, wide)
+                rest = np.sqrt(np.maximum(norm[wide] ** 2 - np.cumsum(coef**2, axis=0), 0.0))
+                ok = np.flatnonzero(np.all(rest <= limit, axis=1))
+                r = int(ok[0]) + 1 if ok.size else int(np.count_nonzero(sv > sv[0] * 1e-6))
+                q = u[:, :r]
+                inside = (h @ q) @ q.T
+                # Amplitude inside the span: each wide column's reading spread
+                # a^2 |rest|^2 + a_in^2 |inside part|^2 stays within room / headroom.
+                budget = (room[wide] / headroom) ** 2 - (amps[t] * rest[r - 1]) ** 2
+                part = np.sqrt(np.maximum(norm[wide] ** 2 - rest[r - 1] ** 2, 1e-300))
+                a_in = float(np.min(np.sqrt(np.maximum(budget, 0.0)) / part))
+                a_in = min(amps[t], max(a_in, step))
+                xb[:, r0:r1n] = amps[t] * (h - inside) + a_in * inside
+            else:
+                xb[:, r0:r1n] = scale * h
+            if dither_steps:
+                xb[:, r0:r1n] += step * rng.integers(-dither_steps, dither_steps + 1,
+                                                     size=(counts[t], r1n - r0))  # fmt: skip
+        blocks.append(xb)
+        t_rows.append(np.full(counts[t], t))
+        g_rows.append(np.full(counts[t], _GROUPS * t + 3))
+    return dac_quantize(np.vstack(blocks), design), np.concatenate(t_rows), np.concatenate(g_rows)
+
+
+def _designed_fit(x_fit, ys, tile_of, group, design, layer):
+    """The designed probes' fit: weighted least squares over the unclipped readings.
+
+    Returns the fitted coefficients (inputs, bias, offsets), the kept readings, and the noise
+    variance of every probe group, typical (groups,) and per column (groups, M).
+    """
+    n = design.layer_sizes[layer]
+    n_tiles = len(row_tiles(design, layer))
+    x_aug = x_fit[:, : n + 1]
+    observed = _unsaturated(ys, tile_of, design, n_tiles)
+    w_fit, var_g = _weighted_fit(x_fit, ys, observed, group)
+    keep = observed
+    if not observed.all():
+        # Dropping readings because they *read* at full scale selects on the noise (a reading
+        # just below full scale is kept only when its noise pulled it down): a bias.  Select
+        # on the inputs instead: drop every reading whose predicted tile sum (first fit) comes
+        # within three noise sigmas of full scale, then refit.  Read noise is relative, so a
+        # wide column's readings are noisier than the typical column's: each column's margin
+        # uses its own noisiest group, measured on the readings whose predicted sum stays
+        # within half the full scale (no clipping there to bias it).
+        fs = design.adc_full_scale
+        for _ in range(2):
+            inner = observed & _predicted_unsaturated(x_aug, w_fit[: n + 1], tile_of, design, layer,
+                                                      0.5 * fs)  # fmt: skip
+            var_gj = _column_group_var(x_fit, ys, w_fit, inner, group, var_g)
+            margin = np.minimum(3.0 * np.sqrt(var_gj.max(axis=0)) + adc_lsb(design), 0.25 * fs)
+            keep = observed & _predicted_unsaturated(x_aug, w_fit[: n + 1], tile_of, design, layer,
+                                                     margin)  # fmt: skip
+            w_fit, var_g = _weighted_fit(x_fit, ys, keep, group)
+    # Columns whose noise differs markedly from the typical column's (wide columns: relative
+    # read noise grows with their conductances) get their own weights: per-column GLS.
+    var_gj = _column_group_var(x_fit, ys, w_fit, keep, group, var_g)
+    odd = np.flatnonzero(np.max(np.abs(np.log(var_gj / var_g[:, None])), axis=0) > math.log(1.5))
+    for j in odd:
+        rows = keep[:, j]
+        sw = 1.0 / np.sqrt(var_gj[group[rows], j])
+        xw = x_fit[rows] * sw[:, None]
+        w_fit[:, j] = _solve_normal(xw.T @ xw, xw.T @ (ys[rows, j] * sw), xw, ys[rows, j] * sw)
+    return w_fit, keep, var_g, var_gj
+
+
 def designed_floor(record: LayerRecord, design: ChipDesign, sigma: float | None = None) -> NDArray:
-    """Variance floor ``sigma^2 / (K_t a_t^2)`` of every input weight of a designed-probe
-    layer (shape (N,)), from its record (``sigma`` default: the residual sigma)."""
+    """Variance floor of every input weight of a designed-probe layer, shape (N, M).
+
+    Default: ``1 / sum_k (a_k^2 / sigma_kj^2)`` over the probes of the weight's tile, with
+    each probe group's noise measured in the weight's column (``record.tile_information``);
+    this is ``sigma^2 / (K_t a_t^2)`` when every probe has the same amplitude and noise.
+    With ``sigma`` given: ``sigma^2 / (K_t a_t^2)`` with the main design's probes and
+    amplitude, the same for every column.
+    """
+    if record.method != "designed":
+        raise ValueError(f"record must be a 'designed' layer; got method={record.method!r}.")
+    n, m = design.layer_sizes[record.layer], design.layer_sizes[record.layer + 1]
+    tiles = row_tiles(design, record.layer)
+    out = np.empty((n, m))
+    if sigma is None and record.tile_information:
+        for (r0, r1), info in zip(tiles, record.tile_information, strict=True):
+            info = np.asarray(info, dtype=np.float64)
+            out[r0 : min(r1, n)] = np.where(info > 0, 1.0 / np.where(info > 0, info, 1.0), np.inf)
+        return out
     sigma = record.residual_sigma if sigma is None else sigma
-    if record.method != "designed" or sigma is None:
+    if sigma is None:
         raise ValueError(
-            f"record must be an over-determined 'designed' layer; got method={record.method!r}, "
-            f"residual_sigma={record.residual_sigma}."
+            f"record must be an over-determined 'designed' layer; got residual_sigma={sigma}."
         )
-    n = design.layer_sizes[record.layer]
-    out = np.empty(n)
-    for (r0, r1), k, a in zip(row_tiles(design, record.layer), record.tile_probes,
-                              record.tile_amplitudes, strict=True):  # fmt: skip
+    for (r0, r1), k, a in zip(tiles, record.tile_probes, record.tile_amplitudes, strict=True):
         out[r0 : min(r1, n)] = noise_floor(sigma, k, a)
     return out
 
@@ -647,8 +847,12 @@ def _unsaturated(y: NDArray, tile_of: NDArray, design: ChipDesign, n_tiles: int)
     keep = np.ones(y.shape, dtype=bool)
     for t in range(n_tiles):
         rows = tile_of == t
-        off = 0.0 if t == n_tiles - 1 else base
-        keep[rows] = np.abs(y[rows] - off) < edge
+        if t == n_tiles - 1:
+            keep[rows] = np.abs(y[rows]) < edge
+        else:
+            # The bias tile's reading under this probe may round one code away from the zero
+            # probes' (noise): allow for it, so that no clipped reading passes as unclipped.
+            keep[rows] = np.abs(y[rows] - base) < edge - lsb
     return keep
 
 
@@ -674,6 +878,62 @@ def _residual_sigma(x_aug: NDArray, y: NDArray, w: NDArray, keep: NDArray) -> fl
         return None
     r = np.where(keep, y - x_aug @ w, 0.0)
     return float(np.sqrt(np.sum(r * r) / dof))
+
+
+def _fit_inputs(xs: NDArray, tile_of: NDArray, design: ChipDesign, n_tiles: int) -> NDArray:
+    """Regressors of the designed fit: the inputs, the driven bias and, with several row
+    tiles, an indicator of the probes that leave the bias tile undriven.
+
+    An undriven bias tile reads the bias alone: the same analog value on every such probe,
+    so the same ADC rounding error (no dither reaches that tile), a per-column offset of up
+    to half an LSB.  Its own coefficient keeps that offset out of the bias weight, which is
+    then fitted from the bias tile's own dithered probes.
+    """
+    cols = [xs, np.full((xs.shape[0], 1), driven_bias(design))]
+    if n_tiles > 1:
+        cols.append((tile_of != n_tiles - 1).astype(np.float64)[:, None])
+    return np.hstack(cols)
+
+
+def _column_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray,
+                      var_g: NDArray, min_count: int = 30) -> NDArray:
+    """Noise variance of every probe group in every column (groups, M), from the residuals of
+    the kept readings; the pooled ``var_g`` where a column has fewer than ``min_count``."""
+    r2 = np.where(keep, (y - x_fit @ w) ** 2, 0.0)
+    onehot = np.eye(var_g.size)[group]  # (K, groups)
+    cnt = onehot.T @ keep.astype(np.float64)
+    var = (onehot.T @ r2) * (keep.sum() / max(keep.sum() - w.size, 1)) / np.maximum(cnt, 1.0)
+    return np.where(cnt >= min_count, np.maximum(var, 1e-4 * var_g.max()), var_g[:, None])
+
+
+def _weighted_fit(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray) -> tuple[NDArray, NDArray]:
+    """Least squares weighted by each noise group's measured noise (two passes).
+
+    Read noise grows with a probe's amplitude and with the conductances of the tile it
+    drives, while quantisation noise does not, so probes of different tiles and amplitudes
+    differ in noise; weighting each reading by ``1 / sigma_group^2`` (estimated from the
+    first, unweighted fit's residuals, typical over columns) is the efficient (generalised)
+    least squares.  Returns the weights and the variance of every group (indexed by group).
+    """
+    w = _lstsq_columns(x_fit, y, keep)
+    n_groups = int(group.max()) + 1
+    r2 = np.where(keep, (y - x_fit @ w) ** 2, 0.0)
+    onehot = np.eye(n_groups)[group]  # (K, groups)
+    cnt = onehot.T @ keep.astype(np.float64)  # (groups, M)
+    var_j = (onehot.T @ r2) * (keep.sum() / max(keep.sum() - w.size, 1)) / np.maximum(cnt, 1.0)
+    # The typical column's noise: the median over columns where a group has enough readings
+    # per column (a few wide, noisy columns must not set every column's weights; they get
+    # their own in the caller), the mean over columns otherwise.
+    many = cnt.min(axis=1) >= _MIN_GROUP
+    tot = cnt.sum(axis=1)
+    var = np.where(many, np.median(var_j, axis=1), (var_j * cnt).sum(axis=1) / np.maximum(tot, 1.0))
+    var = np.where(tot > 0, var, np.nan)
+    top = np.nanmax(var) if np.any(var > 0) else 1.0
+    # A group with (almost) no residual, e.g. zero probes reading a constant, must not get an
+    # unbounded weight: floor the variance at 1e-4 of the noisiest group's.
+    var = np.where(np.isfinite(var), np.maximum(var, 1e-4 * top), top)
+    sw = 1.0 / np.sqrt(var[group])
+    return _lstsq_columns(x_fit * sw[:, None], y * sw[:, None], keep), var
 
 
 def extract_layer_run(ports: ChipPorts, layer: int, *, probes: int, amplitude: float | None = None,
@@ -707,7 +967,7 @@ def extract_layer_run(ports: ChipPorts, layer: int, *, probes: int, amplitude: f
     hs = ports.run(x0)
     x = x0 if layer == 0 else dac_quantize(rms_normalize(hs[layer - 1]), design)
     h = hs[layer]
-    x_aug = np.hstack([x, np.full((probes, 1), design.bias_input)])
+    x_aug = np.hstack([x, np.full((probes, 1), driven_bias(design))])
     active = h > 0.0
     sat = _saturated(h, design, len(row_tiles(design, layer)))
     keep = active & ~sat
