@@ -352,10 +352,13 @@ def _saturated(y: NDArray, design: ChipDesign, n_tiles: int) -> NDArray:
 
 
 def _lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
-    """Least squares per column over its kept rows (one shared solve where nothing is
-    dropped; a Woodbury downdate of the shared inverse Gram matrix for the others)."""
+    """Least squares per column over its kept rows: one shared solve where nothing is
+    dropped; for the others a Woodbury downdate of the shared inverse Gram matrix (a few
+    rows dropped) or the downdated Gram matrix solved afresh (many rows dropped, where the
+    Woodbury form would cancel badly)."""
     p = x_aug.shape[1]
-    gram_inv = np.linalg.inv(x_aug.T @ x_aug)
+    gram = x_aug.T @ x_aug
+    gram_inv = np.linalg.inv(gram)
     w = gram_inv @ (x_aug.T @ y)
     if keep is None or keep.all():
         return w
@@ -369,15 +372,13 @@ def _lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
                 f"readings; it needs {p}. Lower the amplitude or add probes."
             )
         xd = x_aug[drop]
+        rhs = xty[:, c] - xd.T @ y[drop, j]
         if xd.shape[0] > p // 4:
-            # Dropping many readings: the downdate cancels badly (and costs as much as a
-            # fresh solve); solve the kept readings' normal equations directly.
-            xk = x_aug[~drop]
-            w[:, j] = _solve_normal(xk.T @ xk, xk.T @ y[~drop, j], x_aug[~drop], y[~drop, j])
+            w[:, j] = _solve_normal(gram - xd.T @ xd, rhs,
+                                    lambda j=j, drop=drop: (x_aug[~drop], y[~drop, j]))  # fmt: skip
             continue
         # (G - Xd^T Xd)^-1 = G^-1 + G^-1 Xd^T (I - Xd G^-1 Xd^T)^-1 Xd G^-1
         u = xd @ gram_inv
-        rhs = xty[:, c] - xd.T @ y[drop, j]
         core = np.eye(xd.shape[0]) - u @ xd.T
         try:
             w[:, j] = gram_inv @ rhs + u.T @ np.linalg.solve(core, u @ rhs)
@@ -386,14 +387,37 @@ def _lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
     return w
 
 
-def _solve_normal(gram: NDArray, rhs: NDArray, x: NDArray, y: NDArray) -> NDArray:
-    """Solve ``gram w = rhs`` by Cholesky; an orthogonal least-squares solve of ``x w = y`` if
-    the Gram matrix is too ill-conditioned for it."""
+def _gls_columns(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray, var_gj: NDArray,
+                 cols: NDArray, out: NDArray) -> None:  # fmt: skip
+    """Weighted least squares of the columns ``cols``, each with its own group variances
+    ``var_gj[:, j]`` over its kept rows, written into ``out[:, j]``.  The Gram matrix of a
+    column is a weighted sum of the groups' Gram matrices (computed once) less its dropped
+    rows."""
+    if cols.size == 0:
+        return
+    n_groups = var_gj.shape[0]
+    grams = np.stack([x_fit[group == g].T @ x_fit[group == g] for g in range(n_groups)])
+    for j in cols:
+        inv_v = 1.0 / var_gj[:, j]
+        drop = ~keep[:, j]
+        xd = x_fit[drop]
+        gram = np.tensordot(inv_v, grams, axes=1) - (xd * inv_v[group[drop], None]).T @ xd
+        rhs = x_fit.T @ np.where(keep[:, j], y[:, j] * inv_v[group], 0.0)
+        def fallback(j=j, drop=drop, inv_v=inv_v):
+            sw = np.sqrt(inv_v[group[~drop]])
+            return x_fit[~drop] * sw[:, None], y[~drop, j] * sw
+
+        out[:, j] = _solve_normal(gram, rhs, fallback)
+
+
+def _solve_normal(gram: NDArray, rhs: NDArray, fallback) -> NDArray:
+    """Solve ``gram w = rhs`` by Cholesky; if the Gram matrix is too ill-conditioned for it,
+    an orthogonal least-squares solve of ``x w = y`` with ``(x, y) = fallback()``."""
     try:
         c = scipy.linalg.cho_factor(gram, check_finite=False)
         return scipy.linalg.cho_solve(c, rhs, check_finite=False)
     except np.linalg.LinAlgError:
-        return np.linalg.lstsq(x, y, rcond=None)[0]
+        return np.linalg.lstsq(*fallback(), rcond=None)[0]
 
 
 def _full_rank(x_aug: NDArray) -> bool:
@@ -636,7 +660,7 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
     second = [c - f for c, f in zip(counts, first, strict=True)]
     if sum(second):
         w_fit, _, _, _ = _designed_fit(_fit_inputs(xs, tile_of, design, n_tiles), ys, tile_of, group,
-                                       design, layer)  # fmt: skip
+                                       design, layer, per_column=False)  # fmt: skip
         xb, tb, gb = _projected_probes(second, tiles, n, design, amps, w_fit[: n + 1], headroom, dith, rng)
         xs, ys = np.vstack([xs, xb]), np.vstack([ys, ports.drive(layer, xb)])
         tile_of, group = np.concatenate([tile_of, tb]), np.concatenate([group, gb])
@@ -761,7 +785,7 @@ def _projected_probes(counts, tiles, n, design, amps, w_hat, headroom, dith, rng
     return dac_quantize(np.vstack(blocks), design), np.concatenate(t_rows), np.concatenate(g_rows)
 
 
-def _designed_fit(x_fit, ys, tile_of, group, design, layer):
+def _designed_fit(x_fit, ys, tile_of, group, design, layer, *, per_column: bool = True):
     """The designed probes' fit: weighted least squares over the unclipped readings.
 
     Returns the fitted coefficients (inputs, bias, offsets), the kept readings, and the noise
@@ -789,16 +813,17 @@ def _designed_fit(x_fit, ys, tile_of, group, design, layer):
             margin = np.minimum(3.0 * np.sqrt(var_gj.max(axis=0)) + adc_lsb(design), 0.25 * fs)
             keep = observed & _predicted_unsaturated(x_aug, w_fit[: n + 1], tile_of, design, layer,
                                                      margin)  # fmt: skip
-            w_fit, var_g = _weighted_fit(x_fit, ys, keep, group)
-    # Columns whose noise differs markedly from the typical column's (wide columns: relative
-    # read noise grows with their conductances) get their own weights: per-column GLS.
+            w_fit, var_g = _weighted_fit(x_fit, ys, keep, group, var_g)
     var_gj = _column_group_var(x_fit, ys, w_fit, keep, group, var_g)
-    odd = np.flatnonzero(np.max(np.abs(np.log(var_gj / var_g[:, None])), axis=0) > math.log(1.5))
-    for j in odd:
-        rows = keep[:, j]
-        sw = 1.0 / np.sqrt(var_gj[group[rows], j])
-        xw = x_fit[rows] * sw[:, None]
-        w_fit[:, j] = _solve_normal(xw.T @ xw, xw.T @ (ys[rows, j] * sw), xw, ys[rows, j] * sw)
+    if per_column:
+        # Columns whose groups' noise differs from the typical column's *in proportion*
+        # (wide columns: relative read noise grows with the amplitude and their conductances,
+        # quantisation does not) get their own weights: per-column GLS.  Only the ratios
+        # between groups matter to the fit, not a column's overall noise level.
+        dev = np.log(var_gj / var_g[:, None])
+        dev -= np.median(dev, axis=0)
+        odd = np.flatnonzero(np.max(np.abs(dev), axis=0) > math.log(1.5))
+        _gls_columns(x_fit, ys, keep, group, var_gj, odd, w_fit)
     return w_fit, keep, var_g, var_gj
 
 
@@ -906,16 +931,30 @@ def _column_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, gro
     return np.where(cnt >= min_count, np.maximum(var, 1e-4 * var_g.max()), var_g[:, None])
 
 
-def _weighted_fit(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray) -> tuple[NDArray, NDArray]:
+def _weighted_fit(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray,
+                  var_g: NDArray | None = None) -> tuple[NDArray, NDArray]:  # fmt: skip
     """Least squares weighted by each noise group's measured noise (two passes).
 
     Read noise grows with a probe's amplitude and with the conductances of the tile it
     drives, while quantisation noise does not, so probes of different tiles and amplitudes
     differ in noise; weighting each reading by ``1 / sigma_group^2`` (estimated from the
     first, unweighted fit's residuals, typical over columns) is the efficient (generalised)
-    least squares.  Returns the weights and the variance of every group (indexed by group).
+    least squares.  Returns the weights and the variance of every group (indexed by group),
+    measured from the weighted fit's residuals.  With ``var_g`` (from an earlier fit) the
+    unweighted pass is skipped.
     """
+    if var_g is not None:
+        sw = 1.0 / np.sqrt(var_g[group])
+        w = _lstsq_columns(x_fit * sw[:, None], y * sw[:, None], keep)
+        return w, _group_var(x_fit, y, w, keep, group)
     w = _lstsq_columns(x_fit, y, keep)
+    var = _group_var(x_fit, y, w, keep, group)
+    sw = 1.0 / np.sqrt(var[group])
+    return _lstsq_columns(x_fit * sw[:, None], y * sw[:, None], keep), var
+
+
+def _group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray) -> NDArray:
+    """Typical noise variance of every probe group, from the kept readings' residuals."""
     n_groups = int(group.max()) + 1
     r2 = np.where(keep, (y - x_fit @ w) ** 2, 0.0)
     onehot = np.eye(n_groups)[group]  # (K, groups)
@@ -931,9 +970,7 @@ def _weighted_fit(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray) -> 
     top = np.nanmax(var) if np.any(var > 0) else 1.0
     # A group with (almost) no residual, e.g. zero probes reading a constant, must not get an
     # unbounded weight: floor the variance at 1e-4 of the noisiest group's.
-    var = np.where(np.isfinite(var), np.maximum(var, 1e-4 * top), top)
-    sw = 1.0 / np.sqrt(var[group])
-    return _lstsq_columns(x_fit * sw[:, None], y * sw[:, None], keep), var
+    return np.where(np.isfinite(var), np.maximum(var, 1e-4 * top), top)
 
 
 def extract_layer_run(ports: ChipPorts, layer: int, *, probes: int, amplitude: float | None = None,
