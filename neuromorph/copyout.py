@@ -141,9 +141,11 @@ def _run_method(method: str, budget: float, ports, scorer: _Scorer, data: Datase
                          progress=progress)  # fmt: skip
         net, spent = res.network, res.spent
     else:
-        n = int(min(budget, data.x_train.shape[0]))
+        # Beyond the real training inputs the transfer set grows by mixup of them.
+        n = int(budget)
         epochs = int(max(8, min(60, 9000 // n)))
-        res = dist.distill(ports, data.x_train[:n], n_classes=data.n_classes, epochs=epochs,
+        x = dist.mixup_inputs(data.x_train, n, rng=rng)
+        res = dist.distill(ports, x, n_classes=data.n_classes, epochs=epochs,
                            config=config, rng=rng, progress=progress)  # fmt: skip
         net, spent = res.network, res.spent
     wall = time.perf_counter() - t0
@@ -193,8 +195,9 @@ def study(chip: Chip, data: Dataset, *, methods=ALL_METHODS, budgets: dict | Non
     methods : iterable of {"fd", "designed", "distill"}
     budgets : dict, optional
         Per method: extraction budgets in multiples of ``N + 1`` queries per layer (``"fd"``:
-        whole repeats), distillation budgets in transfer inputs.  Default
-        :data:`DEFAULT_BUDGETS`.
+        whole repeats), distillation budgets in transfer inputs (beyond the training split's
+        size, the rest are mixup blends of its inputs: :func:`neuromorph.distill.mixup_inputs`).
+        Default :data:`DEFAULT_BUDGETS`.
     train_meter : Meter or dict, optional
         What training the chip in place cost (e.g. ``metrics['meter_after_training']``).
     config : FFConfig, optional

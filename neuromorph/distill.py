@@ -169,6 +169,26 @@ def synthetic_inputs(n: int, n_features: int, *, rng: np.random.Generator) -> ND
     return rng.random((check.integer("n", n, minimum=1), n_features))
 
 
+def mixup_inputs(x: NDArray, n: int, *, rng: np.random.Generator) -> NDArray:
+    """A transfer set of ``n`` inputs grown from the real inputs ``x`` (n_real, n_features).
+
+    The first ``min(n, n_real)`` rows are the real inputs; the rest are convex mixes
+    ``lam x_a + (1 - lam) x_b`` of random pairs, ``lam ~ U(0, 1)`` (mixup: Zhang, Cisse,
+    Dauphin & Lopez-Paz, "mixup: Beyond Empirical Risk Minimization", ICLR 2018).  Mixed
+    inputs lie between the data, where the chip's answers carry the most about its decision
+    boundaries; they cost queries like any other input.
+    """
+    check.generator("rng", rng)
+    x = check.array("x", x, ndim=2)
+    n = check.integer("n", n, minimum=1)
+    if n <= x.shape[0]:
+        return x[:n].copy()
+    extra = n - x.shape[0]
+    a, b = rng.integers(0, x.shape[0], extra), rng.integers(0, x.shape[0], extra)
+    lam = rng.random((extra, 1))
+    return np.vstack([x, lam * x[a] + (1.0 - lam) * x[b]])
+
+
 def distill(ports, x_transfer, *, n_classes: int, hidden: tuple[int, ...] | None = None,
             target: Target = "soft", temperature: float = 2.0, epochs: int = 60,
             batch_size: int = 32, learning_rate: float = 3e-3,

@@ -127,3 +127,18 @@ def test_copy_in_with_fine_tune():
                      fine_tune_config=ff.FFConfig(epochs=1, batch_size=10), rng=rng,
                      progress=False)  # fmt: skip
     assert res.history is not None and len(res.history.loss) == 1
+
+
+def test_mixup_transfer_set_grows_from_the_real_inputs():
+    from neuromorph.distill import mixup_inputs
+
+    x = np.random.default_rng(0).random((20, 5))
+    t = mixup_inputs(x, 50, rng=np.random.default_rng(1))
+    assert t.shape == (50, 5)
+    np.testing.assert_array_equal(t[:20], x)
+    assert np.all(t[20:] >= x.min(axis=0)) and np.all(t[20:] <= x.max(axis=0))
+    assert not np.any(np.all(np.isin(t[20:], x), axis=1))  # new points, not copies
+    np.testing.assert_array_equal(t, mixup_inputs(x, 50, rng=np.random.default_rng(1)))
+    np.testing.assert_array_equal(mixup_inputs(x, 7, rng=np.random.default_rng(1)), x[:7])
+    with pytest.raises(ValueError, match="n must be"):
+        mixup_inputs(x, 0, rng=np.random.default_rng(1))
