@@ -1,17 +1,25 @@
 """Numba kernels for the wired crossbar (layer 0: arrays and scalars only).
 
-The nodal system of a crossbar with wire resistance is symmetric positive definite and
-is stored here as CSR arrays (``indptr``, ``indices``, ``data``).  The kernels solve it
-with a preconditioned conjugate gradient (PCG) whose preconditioner is the symmetric
+Two solvers live here.
+
+*Iterative.*  The nodal system of a crossbar with wire resistance is symmetric positive
+definite and is stored as CSR arrays (``indptr``, ``indices``, ``data``).  The kernels solve
+it with a preconditioned conjugate gradient (PCG) whose preconditioner is the symmetric
 tridiagonal part of the matrix.  With the unknown ordering used by
 :mod:`neuromorph.parasitics` (row-line nodes row by row, column-line nodes column by
 column) that tridiagonal part is exactly the set of wire lines, so the preconditioner is a
 line (block) Jacobi method: every row wire and every column wire is solved exactly at each
 step, and only the device couplings between the two layers are left to the iteration.
-
-Kernels take arrays and scalars, fill caller-allocated outputs and never validate.
 Each right-hand side is solved by one thread in serial order, so results do not depend on
 the number of threads.
+
+*Multifrontal.*  The direct elimination of :mod:`neuromorph._nested`: dense frontal
+matrices assembled along a nested-dissection tree, pivots from row sums (no cancellation),
+loops for small fronts and BLAS (``np.dot``) for the trailing updates of large ones; plus
+the top-down pass that recovers node voltages and the forward passes that feed the
+low-rank updates.  Everything runs in a fixed order on one thread.
+
+Kernels take arrays and scalars, fill caller-allocated outputs and never validate.
 """
 
 from __future__ import annotations
@@ -173,3 +181,434 @@ def residual_batch(indptr, indices, data, b, x, out):
             for p in range(indptr[r], indptr[r + 1]):
                 acc += data[p] * x[k, indices[p]]
             out[k, r] = b[k, r] - acc
+
+
+# --------------------------------------------------------------------------- multifrontal
+# Frontal matrices are dense, row-major, upper triangle only.  A front of ``n = s + b``
+# variables holds its ``s`` pivots first, then its boundary: ``bi`` interior variables,
+# ``bs`` row sources, the rest column outputs.  Of the boundary-boundary update only the
+# blocks anything reads are formed: interior rows (all columns) and source x output.
+
+
+@njit
+def _row_start(i, s, bi, bs, n):
+    """First needed column of row ``i`` of a front's trailing matrix (``n``: none)."""
+    if i < s + bi:
+        return i
+    if i < s + bi + bs:
+        return s + bi + bs
+    return n
+
+
+@njit
+def _row_sum(r):
+    """``sum(r)`` with eight independent partial sums (fixed order, so the same bits on every
+    run; the terms share one sign, so the order costs no accuracy)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    m = r.shape[0]
+    m8 = m - m % 8
+    for j in range(0, m8, 8):
+        a0 += r[j]
+        a1 += r[j + 1]
+        a2 += r[j + 2]
+        a3 += r[j + 3]
+        a4 += r[j + 4]
+        a5 += r[j + 5]
+        a6 += r[j + 6]
+        a7 += r[j + 7]
+    for j in range(m8, m):
+        a0 += r[j]
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+
+
+@njit
+def _copy(dst, src):
+    """``dst[:] = src`` for views known not to overlap (no temporary, vectorised)."""
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
+
+
+@njit
+def _zero(dst):
+    for j in range(dst.shape[0]):
+        dst[j] = 0.0
+
+
+@njit
+def _axpy(f, x, y):
+    """``y -= f * x`` (loops from 0 over slices: the form LLVM vectorises)."""
+    for j in range(y.shape[0]):
+        y[j] -= f * x[j]
+
+
+@njit
+def _eliminate(F, k0, k1, r1, s, bi, bs, n):
+    """Eliminate pivots ``k0 .. k1 - 1`` of front ``F``, updating rows ``< r1``.
+
+    Right-looking Cholesky whose pivots come from row sums: every row of a Schur
+    complement of this network's matrix sums to zero (the interior has no path to ground
+    except through the ports, which are never eliminated), so the pivot of row ``k`` is
+    ``-sum_{j > k} F[k, j]`` over its off-diagonal entries, all <= 0.  No cancellation
+    occurs anywhere (Grassmann, Taksar and Heyman, Oper. Res. 33, 1107 (1985)), so every
+    entry of the result keeps a relative accuracy of a few ulps.  Pivots are taken four at
+    a time: trailing rows are read and written once per four rank-1 updates, applied in
+    the same order.  Returns the index of a non-positive pivot, or -1.
+    """
+    for q0 in range(k0, k1, 4):
+        q1 = min(q0 + 4, k1)
+        for k in range(q0, q1):
+            rk = F[k, k + 1:n]
+            d = -_row_sum(rk)
+            if not d > 0.0:
+                return k
+            d = np.sqrt(d)
+            F[k, k] = d
+            inv = 1.0 / d
+            for j in range(rk.shape[0]):
+                rk[j] *= inv
+            for i in range(k + 1, q1):
+                f = F[k, i]
+                if f != 0.0:
+                    _axpy(f, F[k, i:n], F[i, i:n])
+        if q1 - q0 == 4:
+            for i in range(q1, r1):
+                f0 = F[q0, i]
+                f1 = F[q0 + 1, i]
+                f2 = F[q0 + 2, i]
+                f3 = F[q0 + 3, i]
+                if f0 == 0.0 and f1 == 0.0 and f2 == 0.0 and f3 == 0.0:
+                    continue
+                j0 = _row_start(i, s, bi, bs, n)
+                ri = F[i, j0:n]
+                p0 = F[q0, j0:n]
+                p1 = F[q0 + 1, j0:n]
+                p2 = F[q0 + 2, j0:n]
+                p3 = F[q0 + 3, j0:n]
+                for j in range(ri.shape[0]):
+                    x = ri[j]
+                    x -= f0 * p0[j]
+                    x -= f1 * p1[j]
+                    x -= f2 * p2[j]
+                    x -= f3 * p3[j]
+                    ri[j] = x
+        else:
+            for k in range(q0, q1):
+                for i in range(q1, r1):
+                    f = F[k, i]
+                    if f != 0.0:
+                        j0 = _row_start(i, s, bi, bs, n)
+                        _axpy(f, F[k, j0:n], F[i, j0:n])
+    return -1
+
+
+@njit
+def _panel_blas(F, k0, k1, s, bi, bs, n):
+    """Eliminate pivots ``k0 .. k1 - 1`` of ``F`` with BLAS, keeping the row-sum pivots.
+
+    The off-block part of the panel rows (columns ``>= k1``) is never touched by loops:
+    its row sums ``rs`` are carried through the block's elimination (each update subtracts
+    ``R[m, i] * sigma_m``, both factors of one sign, so still nothing cancels); the block
+    ``R11`` is factored by loops; the off-block rows become ``R11^-T F12`` through the
+    inverse of ``R11^T``, which is entrywise >= 0 and computed without cancellation; the
+    trailing matrix is updated by ``P^T P`` with BLAS.  Returns a bad pivot index or -1.
+    """
+    nb = k1 - k0
+    m = n - k1
+    rs = np.empty(nb)
+    for a in range(nb):
+        rs[a] = _row_sum(F[k0 + a, k1:n])
+    for a in range(nb):
+        k = k0 + a
+        d = -(_row_sum(F[k, k + 1:k1]) + rs[a])
+        if not d > 0.0:
+            return k
+        d = np.sqrt(d)
+        F[k, k] = d
+        inv = 1.0 / d
+        for j in range(k + 1, k1):
+            F[k, j] *= inv
+        sigma = rs[a] * inv
+        for c in range(a + 1, nb):
+            f = F[k, k0 + c]
+            if f != 0.0:
+                _axpy(f, F[k, k0 + c:k1], F[k0 + c, k0 + c:k1])
+                rs[c] -= f * sigma
+    if m == 0:
+        return -1
+    # Z = (R11^T)^-1 by forward substitution: Z[a] = (e_a - sum_c R11[c, a] Z[c]) / R11[a, a].
+    Z = np.zeros((nb, nb))
+    for a in range(nb):
+        Z[a, a] = 1.0
+        for c in range(a):
+            f = F[k0 + c, k0 + a]
+            if f != 0.0:
+                _axpy(f, Z[c, :a], Z[a, :a])
+        d = F[k0 + a, k0 + a]
+        for c in range(a + 1):
+            Z[a, c] /= d
+    P = np.dot(Z, np.ascontiguousarray(F[k0:k1, k1:n]))
+    for a in range(nb):
+        _copy(F[k0 + a, k1:n], P[a])
+    # trailing update, needed upper blocks only, in bands of rows
+    band = 64
+    e0 = s + bi + bs
+    for a0 in range(k1, s + bi, band):
+        a1 = min(a0 + band, s + bi)
+        G = np.dot(np.ascontiguousarray(P[:, a0 - k1:a1 - k1].T),
+                   np.ascontiguousarray(P[:, a0 - k1:]))
+        for a in range(a1 - a0):
+            _axpy(1.0, G[a, a:], F[a0 + a, a0 + a:n])
+    if bs > 0 and n > e0:
+        G = np.dot(np.ascontiguousarray(P[:, s + bi - k1:e0 - k1].T),
+                   np.ascontiguousarray(P[:, e0 - k1:]))
+        for a in range(bs):
+            _axpy(1.0, G[a], F[s + bi + a, e0:n])
+    return -1
+
+
+@njit
+def _extend_add(F, stack, off, bc, rel, rp, bi, bs):
+    """Add a child's update matrix (``bc x bc`` at ``stack[off:]``) into front ``F``."""
+    for a in range(bc):
+        q0 = _row_start(a, 0, bi, bs, bc)
+        if q0 == bc:
+            break
+        ra = rel[rp + a]
+        base = off + a * bc
+        for q in range(q0, bc):
+            F[ra, rel[rp + q]] += stack[base + q]
+
+
+@njit
+def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
+                        struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, panel,
+                        keep, fac_ptr, stack, fbuf, fac_out, root_out):
+    """Multifrontal elimination of the interior nodes: the port matrix of the network.
+
+    Fronts are processed in postorder.  Front ``t`` is assembled from its original entries
+    and its children's update matrices, its ``s`` pivots are eliminated (:func:`_eliminate`;
+    where ``big[t]``, in panels of ``panel`` pivots with the trailing update by BLAS) and
+    its update matrix is left on ``stack`` at ``u_off[t]``.  The root (index ``n_front``)
+    is the port block.
+
+    Parameters
+    ----------
+    front_s, front_b, front_bi, front_bs : ndarray of shape (n_front,) int64   IN
+        Pivots, boundary size, and the interior and row-source parts of the boundary.
+    child_ptr, child_idx : ndarray int64       IN  children of each front and of the root.
+    rel : ndarray int64                        IN  boundary positions in the parent front.
+    struct_ptr : ndarray of shape (n_front + 1,) int64   IN  offsets into ``rel``.
+    ent_ptr, ent_pos, ent_y, ent_sgn : ndarray IN  original entries per front: flat
+        position in the front, index into ``y``, sign (+1 diagonal, -1 off-diagonal).
+    y : ndarray float64                        IN  branch conductances, siemens.
+    u_off : ndarray of shape (n_front,) int64  IN  stack offset of each update matrix.
+    big : ndarray of shape (n_front,) bool     IN  use BLAS for this front's trailing update.
+    panel : int                                IN  pivots per BLAS panel.
+    keep : bool                                IN  store each front's pivot rows.
+    fac_ptr : ndarray of shape (n_front + 1,) int64   IN  offsets into ``fac_out``.
+    stack, fbuf : ndarray float64              IN/OUT workspace.
+    fac_out : ndarray float64                  OUT pivot rows ``F[:s, :]`` of every front
+        (upper ``R`` with ``F11 = R^T R``, then ``W = R^-T F12``), row-major (s, s + b).
+    root_out : ndarray of shape (p, p)         OUT port matrix (upper triangle, needed
+        blocks), siemens.
+
+    Returns
+    -------
+    int
+        -1 on success, else the front where a pivot was not positive.
+    """
+    n_front = front_s.shape[0]
+    p = root_out.shape[0]
+    for t in range(n_front + 1):
+        if t < n_front:
+            s = front_s[t]
+            b = front_b[t]
+            bi = front_bi[t]
+            bs = front_bs[t]
+        else:
+            s = 0
+            b = p
+            bi = 0
+            bs = p  # placeholder: the root is copied out whole
+        n = s + b
+        F = fbuf[: n * n].reshape((n, n))
+        for i in range(n):
+            _zero(F[i, i:])
+        for e in range(ent_ptr[t], ent_ptr[t + 1]):
+            fbuf[ent_pos[e]] += ent_sgn[e] * y[ent_y[e]]
+        for ci in range(child_ptr[t], child_ptr[t + 1]):
+            c = child_idx[ci]
+            _extend_add(F, stack, u_off[c], front_b[c], rel, struct_ptr[c], front_bi[c],
+                        front_bs[c])
+        if t == n_front:
+            root_out[:, :] = F
+            break
+        if big[t]:
+            for k0 in range(0, s, panel):
+                if _panel_blas(F, k0, min(k0 + panel, s), s, bi, bs, n) >= 0:
+                    return t
+        elif _eliminate(F, 0, s, n, s, bi, bs, n) >= 0:
+            return t
+        if keep:
+            fo = fac_ptr[t]
+            for k in range(s):
+                _zero(fac_out[fo + k * n:fo + k * n + k])
+                _copy(fac_out[fo + k * n + k:fo + (k + 1) * n], F[k, k:])
+        off = u_off[t]
+        for a in range(b):
+            q0 = _row_start(a, 0, bi, bs, b)
+            _copy(stack[off + a * b + q0:off + a * b + b], F[s + a, s + q0:n])
+    return -1
+
+
+@njit
+def multifrontal_back(front_s, front_b, piv0, struct_ptr, struct, fac_ptr, fac, x):
+    """Interior voltages from the port voltages, top-down through the kept fronts.
+
+    The interior carries no sources, so each front's pivots follow from its boundary alone:
+    ``x_s = -F11^-1 F12 x_b = -R^-1 (W x_b)``.
+
+    Parameters
+    ----------
+    front_s, front_b, piv0 : ndarray of shape (n_front,) int64   IN
+    struct_ptr, struct : ndarray int64                IN  boundary orders of each front.
+    fac_ptr, fac : ndarray                            IN  pivot rows kept by the factorisation.
+    x : ndarray of shape (n_int + p, batch)           IN/OUT port rows in, interior rows out
+        (volts).
+    """
+    n_front = front_s.shape[0]
+    batch = x.shape[1]
+    for t in range(n_front - 1, -1, -1):
+        s = front_s[t]
+        b = front_b[t]
+        n = s + b
+        fo = fac_ptr[t]
+        p0 = piv0[t]
+        sp = struct_ptr[t]
+        for k in range(s - 1, -1, -1):
+            row = fo + k * n
+            for c in range(batch):
+                x[p0 + k, c] = 0.0
+            for q in range(b):
+                w = fac[row + s + q]
+                if w != 0.0:
+                    o = struct[sp + q]
+                    for c in range(batch):
+                        x[p0 + k, c] -= w * x[o, c]
+            for m in range(k + 1, s):
+                r = fac[row + m]
+                for c in range(batch):
+                    x[p0 + k, c] -= r * x[p0 + m, c]
+            d = fac[row + k]
+            for c in range(batch):
+                x[p0 + k, c] /= d
+
+
+@njit
+def forward_columns(dev_r, dev_c, n_int, front_of, parent, front_s, front_b, piv0,
+                    struct_ptr, struct, fac_ptr, fac, work, paths, plen, zval, yport):
+    """Forward elimination of device incidence columns through the kept fronts.
+
+    Device ``d`` joins the nodes of orders ``dev_r[d]`` (row wire) and ``dev_c[d]``
+    (column wire); its column is ``u = e_r - e_c`` restricted to the interior.  Only the
+    fronts on the two paths from those nodes to the root take part.  For each front ``t``
+    on them, ``z_t = R_t^-T y_t`` and the boundary receives ``y_b -= W_t^T z_t``; what
+    reaches the ports is ``-K_PI K_II^-1 u``, and ``u^T K_II^-1 u' = sum_t z_t . z'_t``.
+
+    Parameters
+    ----------
+    dev_r, dev_c : ndarray of shape (k,) int64     IN  node orders of each device.
+    n_int : int                                    IN  interior size.
+    front_of, parent : ndarray int64               IN  front of each order; parent front.
+    front_s, front_b, piv0, struct_ptr, struct : ndarray int64   IN  front structure.
+    fac_ptr, fac : ndarray                         IN  kept pivot rows.
+    work : ndarray of shape (n_int + p,)           IN/OUT zeros in, zeros out (scratch).
+    paths : ndarray of shape (k, max_path) int64   OUT fronts on the paths, ascending.
+    plen : ndarray of shape (k,) int64             OUT number of them.
+    zval : ndarray of shape (k, max_path_pivots)   OUT ``z`` front by front along ``paths``.
+    yport : ndarray of shape (k, p)                OUT port part of the eliminated column.
+    """
+    n_front = front_s.shape[0]
+    for d in range(dev_r.shape[0]):
+        # merge the two ascending chains of fronts
+        ta = front_of[dev_r[d]]
+        tb = front_of[dev_c[d]]
+        m = 0
+        while ta < n_front or tb < n_front:
+            if ta < tb:
+                t = ta
+                ta = parent[ta]
+            elif tb < ta:
+                t = tb
+                tb = parent[tb]
+            else:
+                t = ta
+                ta = parent[ta]
+                tb = parent[tb]
+            paths[d, m] = t
+            m += 1
+        plen[d] = m
+        if dev_r[d] < n_int:
+            work[dev_r[d]] += 1.0
+        if dev_c[d] < n_int:
+            work[dev_c[d]] -= 1.0
+        zo = 0
+        for q in range(m):
+            t = paths[d, q]
+            s = front_s[t]
+            b = front_b[t]
+            n = s + b
+            fo = fac_ptr[t]
+            p0 = piv0[t]
+            z = zval[d, zo:zo + s]
+            for k in range(s):
+                acc = work[p0 + k]
+                work[p0 + k] = 0.0
+                for mm in range(k):
+                    acc -= fac[fo + mm * n + k] * z[mm]
+                z[k] = acc / fac[fo + k * n + k]
+            acc_b = np.zeros(b)
+            for k in range(s):
+                if z[k] != 0.0:
+                    _axpy(-z[k], fac[fo + k * n + s:fo + k * n + n], acc_b)
+            sp = struct_ptr[t]
+            for j in range(b):
+                work[struct[sp + j]] -= acc_b[j]
+            zo += s
+        for j in range(yport.shape[1]):
+            yport[d, j] = work[n_int + j]
+            work[n_int + j] = 0.0
+
+
+@njit
+def path_dots(paths_a, plen_a, zval_a, paths_b, plen_b, zval_b, front_s, slot, out):
+    """``out[a, c] = sum_t z_a,t . z_c,t`` over the fronts two device paths share.
+
+    Parameters
+    ----------
+    paths_a, plen_a, zval_a : ndarray              IN  paths and ``z`` of the first set.
+    paths_b, plen_b, zval_b : ndarray              IN  the same for the second set.
+    front_s : ndarray of shape (n_front,) int64    IN  pivots per front.
+    slot : ndarray of shape (n_front,) int64       IN/OUT all -1 in, all -1 out (scratch).
+    out : ndarray of shape (ka, kb)                OUT
+    """
+    for a in range(plen_a.shape[0]):
+        off = 0
+        for q in range(plen_a[a]):
+            t = paths_a[a, q]
+            slot[t] = off
+            off += front_s[t]
+        for c in range(plen_b.shape[0]):
+            acc = 0.0
+            off_b = 0
+            for q in range(plen_b[c]):
+                t = paths_b[c, q]
+                s = front_s[t]
+                sa = slot[t]
+                if sa >= 0:
+                    for k in range(s):
+                        acc += zval_a[a, sa + k] * zval_b[c, off_b + k]
+                off_b += s
+            out[a, c] = acc
+        for q in range(plen_a[a]):
+            slot[paths_a[a, q]] = -1

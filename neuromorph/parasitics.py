@@ -27,6 +27,15 @@ Because the devices are ohmic, the wired array is an exact linear map ``I = v @ 
 :class:`WiredArray` builds ``T`` once per conductance state and keeps it exact under
 conductance updates by a low-rank (Woodbury) correction.
 
+Solvers.  The exact ("direct") solution, when both wires are resistive, eliminates the
+interior nodes in a nested-dissection order of the cell grid (:mod:`neuromorph._nested`):
+what remains is the network seen from its row sources and column outputs, from which ``T``
+is read off, so one elimination serves a single input, a batch and a transfer matrix
+alike.  Its pivots are formed from row sums, so nothing cancels and ``T`` is accurate to a
+few units in the last place.  Layouts with a zero wire resistance (merged nodes) use a
+sparse LU of the nodal matrix (SuperLU) instead.  ``method="iterative"`` is a
+line-preconditioned conjugate gradient.
+
 All quantities are SI: ohms, siemens, volts, amperes, kelvin.
 """
 
@@ -40,6 +49,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from neuromorph import _nested
 from neuromorph import _validate as val
 from neuromorph import _wire_kernels as wk
 from neuromorph.errors import ConvergenceError
@@ -351,6 +361,23 @@ def nodal_system(g, wires: WireParams, *, temperature_k: float = 300.0):
 
 
 # --------------------------------------------------------------------------- solvers
+def _nested_applies(w: WireParams) -> bool:
+    """Whether the nested-dissection solver applies: both wires resistive (no merged nodes)."""
+    return w.r_row_ohm > 0 and w.r_col_ohm > 0
+
+
+def _nested_factor(g: NDArray[np.float64], w: WireParams, *, keep: bool) -> _nested.Numeric:
+    """Port matrix of conductances ``g`` with wires ``w`` (already at temperature)."""
+    resistor = w.sense == "resistor"
+    sym = _nested.symbolic(g.shape[0], g.shape[1], w.r_driver_ohm > 0, resistor)
+    y = _nested.branch_conductances(
+        g, 1.0 / w.r_row_ohm, 1.0 / w.r_col_ohm,
+        1.0 / w.r_driver_ohm if w.r_driver_ohm > 0 else 0.0,
+        1.0 / w.r_sense_ohm if resistor else 0.0,
+    )
+    return _nested.factorize(sym, y, keep=keep)
+
+
 def _iterative(A, rhs: NDArray[np.float64], tol: float, max_iter: int) -> NDArray[np.float64]:
     """PCG for every row of ``rhs`` (batch, n); raises ConvergenceError, never returns junk."""
     n = A.shape[0]
@@ -392,8 +419,7 @@ def _prepare(g, v, wires, temperature_k, method, tol, max_iter):
     if max_iter is None:
         max_iter = 20 * (g.shape[0] + g.shape[1]) + 200
     max_iter = val.integer("max_iter", max_iter, minimum=1)
-    layout = _Layout(g.shape[0], g.shape[1], w.at_temperature(temperature_k))
-    return g, vb, squeeze, layout, method, tol, max_iter
+    return g, vb, squeeze, w.at_temperature(temperature_k), method, tol, max_iter
 
 
 def _unknowns(layout, A, B, vb, method, tol, max_iter):
@@ -428,10 +454,12 @@ def solve(
     temperature_k : float, default 300.0
         Chip temperature, kelvin; scales the wire and driver resistances.
     method : {"direct", "iterative"}, default "direct"
-        ``"direct"``: exact sparse nodal solve (one LU factorisation shared by the whole
-        batch; for a batch larger than ``min(n_rows, n_cols)`` the exact transfer matrix is
-        built from that factorisation and applied as one product).  ``"iterative"``:
-        line-preconditioned conjugate gradients in Numba, parallel over the batch.
+        ``"direct"``: exact elimination.  With both wires resistive, the nested-dissection
+        elimination to the port matrix gives the transfer matrix, applied to the whole
+        batch as one product; otherwise one sparse LU factorisation is shared by the batch
+        (the transfer matrix is built from it when the batch is larger than
+        ``min(n_rows, n_cols)``).  ``"iterative"``: line-preconditioned conjugate
+        gradients in Numba, parallel over the batch.
     tol : float, default 1e-12
         Iterative only: required relative residual ``||b - A x|| / ||b||`` of the nodal
         equations (the true residual, checked after the iteration).
@@ -448,9 +476,13 @@ def solve(
     ConvergenceError
         The iterative method did not reach ``tol`` within ``max_iter``.
     """
-    g, vb, squeeze, layout, method, tol, max_iter = _prepare(
+    g, vb, squeeze, w, method, tol, max_iter = _prepare(
         g, v, wires, temperature_k, method, tol, max_iter
     )
+    if method == "direct" and _nested_applies(w):
+        out = vb @ _nested.transfer(_nested_factor(g, w, keep=False))
+        return out[0] if squeeze else out
+    layout = _Layout(g.shape[0], g.shape[1], w)
     A, B, C, D = layout.assemble(g)
     if method == "direct" and layout.n and vb.shape[0] > min(g.shape):
         out = vb @ _transfer(layout, _factorize(A), B, C, D)
@@ -478,12 +510,19 @@ def node_voltages(
         ``v_row[..., i, j]`` is the row wire at cell ``(i, j)``, ``v_col[..., i, j]`` the
         column wire there; pinned nodes carry their source voltage or 0 V.
     """
-    g, vb, squeeze, layout, method, tol, max_iter = _prepare(
+    g, vb, squeeze, w, method, tol, max_iter = _prepare(
         g, v, wires, temperature_k, method, tol, max_iter
     )
-    A, B, _, _ = layout.assemble(g)
-    x = _unknowns(layout, A, B, vb, method, tol, max_iter)
-    v_row, v_col = layout.nodes(x, vb)
+    if method == "direct" and _nested_applies(w):
+        num = _nested_factor(g, w, keep=True)
+        x = _nested.node_values(num, vb)
+        ro, co = num.sym.cell_orders()
+        v_row, v_col = x[:, ro], x[:, co]
+    else:
+        layout = _Layout(g.shape[0], g.shape[1], w)
+        A, B, _, _ = layout.assemble(g)
+        x = _unknowns(layout, A, B, vb, method, tol, max_iter)
+        v_row, v_col = layout.nodes(x, vb)
     return (v_row[0], v_col[0]) if squeeze else (v_row, v_col)
 
 
@@ -491,12 +530,15 @@ def node_voltages(
 class WiredArray:
     """A crossbar with wires as the exact linear map ``I = v @ T``.
 
-    Built once per conductance state: one sparse LU factorisation of the nodal matrix and
-    ``min(n_rows, n_cols)`` solves give the transfer matrix ``T`` (n_rows, n_cols),
-    siemens.  Reads are then one matrix product.  :meth:`update` keeps ``T`` exact when
-    conductances change: for a few changed devices it applies the Woodbury identity to the
-    stored factorisation (one solve per newly changed device plus small dense products);
-    when many devices changed since the last factorisation it refactorises.
+    Built once per conductance state: one nested-dissection elimination of the nodal
+    equations gives the transfer matrix ``T`` (n_rows, n_cols), siemens (with a zero wire
+    resistance: one sparse LU factorisation and ``min(n_rows, n_cols)`` solves).  Reads are
+    then one matrix product.  :meth:`update` keeps ``T`` exact when conductances change:
+    for a few changed devices it applies the Woodbury identity to the stored elimination
+    (one pass along the device's two root paths per newly changed device, plus dense
+    products of the array's size times the number of changed devices); when many devices
+    changed since the last elimination it eliminates afresh, which reuses the cached
+    ordering and structure of the layout.
 
     Parameters
     ----------
@@ -560,9 +602,18 @@ class WiredArray:
 
     def _rebuild(self, g: NDArray[np.float64]) -> None:
         N, M = g.shape
-        self._layout = _Layout(N, M, self._wires.at_temperature(self._temperature_k))
+        w = self._wires.at_temperature(self._temperature_k)
         self._g = g.copy()
         self._g_base = g.copy()
+        self.last_update = "rebuild"
+        if _nested_applies(w):
+            num = _nested_factor(g, w, keep=True)
+            self._lowrank: _nested.LowRank | None = _nested.LowRank(num)
+            self._T_base = _nested.transfer(num)
+            self._T = self._T_base.copy()
+            return
+        self._lowrank = None
+        self._layout = _Layout(N, M, w)
         A, B, C, D = self._layout.assemble(g)
         self._B, self._C, self._D = B, C, D
         self._lu = _factorize(A) if self._layout.n else None
@@ -571,7 +622,6 @@ class WiredArray:
         self._chb = self._T_base.T - D  # C H B at the base state, (n_cols, n_rows)
         self._cache_idx: dict[int, int] = {}
         self._P = np.zeros((self._layout.n, 0))
-        self.last_update = "rebuild"
 
     # -- reads
     def currents(self, v) -> NDArray[np.float64]:
@@ -606,13 +656,15 @@ class WiredArray:
             self._T = self._T_base.copy()
             self.last_update = "unchanged"
             return
-        if self._layout.n == 0:
-            self._rebuild(g_new)  # no wires: T is g itself
-            return
-        if changed.size > self.max_low_rank:
+        if changed.size > self.max_low_rank or (
+            self._lowrank is None and self._layout.n == 0  # no unknowns: T is g itself
+        ):
             self._rebuild(g_new)
             return
-        self._T = self._woodbury(changed, delta[changed])
+        if self._lowrank is not None:
+            self._T = self._lowrank.transfer(changed, delta[changed])
+        else:
+            self._T = self._woodbury(changed, delta[changed])
         self._g = g_new.copy()
         self.last_update = "low_rank"
 
