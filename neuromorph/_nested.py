@@ -61,6 +61,10 @@ LEAF_NODES = 12
 BLAS_WORK = 300_000
 #: Pivots per panel in those fronts.
 PANEL = 32
+#: Independent subtrees are eliminated in this many bins, in parallel.
+N_BINS = 2
+#: Levels of the elimination tree above the parallel subtrees.
+TOP_LEVELS = 1
 
 I64 = np.int64
 
@@ -98,9 +102,12 @@ class Symbolic:
     ent_pos: NDArray[np.int64]
     ent_y: NDArray[np.int64]
     ent_sgn: NDArray[np.float64]
-    u_off: NDArray[np.int64]
+    u_off: NDArray[np.int64]  # stack offset of each front's update matrix
     stack_size: int
-    fbuf_size: int
+    bin_ptr: NDArray[np.int64]  # fronts of parallel bin k: bin_fronts[bin_ptr[k]:bin_ptr[k+1]]
+    bin_fronts: NDArray[np.int64]
+    top_fronts: NDArray[np.int64]  # fronts above the bins, eliminated after them
+    fb_off: NDArray[np.int64]  # frontal workspace of each bin, then of the top
     big: NDArray[np.bool_]
     fac_ptr: NDArray[np.int64]
     front_of: NDArray[np.int64]  # (n_int + p,) front eliminating each order (root: n_front)
@@ -175,6 +182,72 @@ def _dissect(N: int, M: int, driver: bool, leaf: int):
     # nodes are not in the dissection.
     top = rec(0, N, 0 if driver else 1, M, 0, N - 1, 0, M)
     return fronts, top
+
+
+def _schedule(s, b, parent, children, p):
+    """Parallel bins of whole subtrees, the fronts above them, and the memory of both.
+
+    The subtrees below the top ``TOP_LEVELS`` splits of the tree are dealt to ``N_BINS``
+    bins, largest first to the lightest bin (work ~ ``s^3/3 + s^2 b + s b^2`` plus a fixed
+    cost per front).  Each bin keeps its own stack of update matrices, in which the roots
+    of its subtrees stay until the fronts above consume them; those fronts have a stack of
+    their own.  Returns ``bin_ptr, bin_fronts, top_fronts, u_off, stack_size, fb_off``.
+    """
+    n_front = s.size
+    sf, bf = s.astype(float), b.astype(float)
+    work = sf**3 / 3 + sf * sf * bf + sf * bf * bf + 500.0
+    sub = work.copy()
+    first = np.arange(n_front)
+    for t in range(n_front):
+        if parent[t] < n_front:
+            sub[parent[t]] += sub[t]
+            first[parent[t]] = min(first[parent[t]], first[t])
+    tasks = list(children[n_front])
+    top: list[int] = []
+    for _ in range(TOP_LEVELS):
+        split = [t for t in tasks if children[t]]
+        if not split:
+            break
+        for t in split:
+            tasks.remove(t)
+            top.append(t)
+            tasks += children[t]
+    load = np.zeros(N_BINS)
+    bins: list[list[int]] = [[] for _ in range(N_BINS)]
+    for t in sorted(tasks, key=lambda t: (-sub[t], t)):
+        k = int(np.argmin(load))
+        load[k] += sub[t]
+        bins[k].append(t)
+    bin_lists = [[f for t in sorted(bk) for f in range(first[t], t + 1)] for bk in bins]
+    top_fronts = np.array(sorted(top), dtype=I64)
+
+    u_off = np.zeros(n_front, dtype=I64)
+    fb_off = [0]
+    base = 0
+    for fronts in bin_lists:
+        ptr = peak = base
+        for t in fronts:
+            if children[t]:
+                ptr = int(u_off[children[t][0]])
+            u_off[t] = ptr
+            ptr += int(b[t]) ** 2
+            peak = max(peak, ptr)
+        base = peak
+        fb_off.append(fb_off[-1] + max((int(s[t] + b[t]) ** 2 for t in fronts), default=0))
+    ptr = base
+    in_top = set(top)
+    for t in top_fronts:
+        kids = [c for c in children[t] if c in in_top]
+        if kids:
+            ptr = int(u_off[kids[0]])
+        u_off[t] = ptr
+        ptr += int(b[t]) ** 2
+        base = max(base, ptr)
+    fb_off.append(fb_off[-1] + max([int(s[t] + b[t]) ** 2 for t in top] + [p * p]))
+    bin_ptr = np.zeros(N_BINS + 1, dtype=I64)
+    np.cumsum([len(f) for f in bin_lists], out=bin_ptr[1:])
+    bin_fronts = np.array([f for fronts in bin_lists for f in fronts], dtype=I64)
+    return bin_ptr, bin_fronts, top_fronts, u_off, max(base, 1), np.array(fb_off, dtype=I64)
 
 
 @functools.lru_cache(maxsize=16)
@@ -305,15 +378,9 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
     ent_ptr = np.zeros(n_front + 2, dtype=I64)
     np.cumsum(np.bincount(ent_f, minlength=n_front + 1), out=ent_ptr[1:])
 
-    # Stack of update matrices (b x b each), simulated in postorder.
-    u_off = np.zeros(n_front, dtype=I64)
-    top_ptr = peak = 0
-    for t in range(n_front):
-        if children[t]:
-            top_ptr = int(u_off[children[t][0]])
-        u_off[t] = top_ptr
-        top_ptr += int(b[t]) ** 2
-        peak = max(peak, top_ptr)
+    bin_ptr, bin_fronts, top_fronts, u_off, stack_size, fb_off = _schedule(
+        s, b, parent, children, p
+    )
 
     fac_ptr = np.zeros(n_front + 1, dtype=I64)
     np.cumsum(s * (s + b), out=fac_ptr[1:])
@@ -327,8 +394,9 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
         n_rows=N, n_cols=M, driver=driver, resistor=resistor, n_int=n_int, order=order,
         piv0=piv0, s=s, b=b, bi=bi, bs=bs, parent=parent, struct_ptr=struct_ptr,
         struct=struct, child_ptr=child_ptr, child_idx=child_idx, rel=rel, ent_ptr=ent_ptr,
-        ent_pos=ent_pos, ent_y=ent_y, ent_sgn=ent_sgn, u_off=u_off, stack_size=max(peak, 1),
-        fbuf_size=int(nf.max() ** 2), big=s * b * b >= BLAS_WORK, fac_ptr=fac_ptr,
+        ent_pos=ent_pos, ent_y=ent_y, ent_sgn=ent_sgn, u_off=u_off, stack_size=stack_size,
+        bin_ptr=bin_ptr, bin_fronts=bin_fronts, top_fronts=top_fronts, fb_off=fb_off,
+        big=s * b * b >= BLAS_WORK, fac_ptr=fac_ptr,
         front_of=front_of, max_path=2 * int(depth.max()), max_path_pivots=2 * int(piv_above.max()),
     )
 
@@ -374,17 +442,20 @@ def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool) -> Numeric:
     p = sym.n_ports
     fac = np.empty(int(sym.fac_ptr[-1]) if keep else 0)
     Y = np.empty((p, p))
+    bad = np.empty(N_BINS + 1, dtype=I64)
     with _one_blas_thread():
-        bad = wk.multifrontal_factor(
+        wk.multifrontal_factor(
             front_s=sym.s, front_b=sym.b, front_bi=sym.bi, front_bs=sym.bs,
             child_ptr=sym.child_ptr, child_idx=sym.child_idx, rel=sym.rel,
             struct_ptr=sym.struct_ptr, ent_ptr=sym.ent_ptr, ent_pos=sym.ent_pos,
             ent_y=sym.ent_y, ent_sgn=sym.ent_sgn, y=y, u_off=sym.u_off, big=sym.big,
-            panel=PANEL, keep=keep, fac_ptr=sym.fac_ptr, stack=np.empty(sym.stack_size),
-            fbuf=np.empty(sym.fbuf_size), fac_out=fac, root_out=Y,
+            panel=PANEL, keep=keep, fac_ptr=sym.fac_ptr, bin_ptr=sym.bin_ptr,
+            bin_fronts=sym.bin_fronts, top_fronts=sym.top_fronts, fb_off=sym.fb_off,
+            stack=np.empty(sym.stack_size), fbuf=np.empty(int(sym.fb_off[-1])), fac_out=fac,
+            root_out=Y, bad=bad,
         )
-    if bad >= 0:  # pragma: no cover - the interior block is SPD for valid inputs
-        raise ArithmeticError(f"the nodal matrix lost positive definiteness at front {bad}")
+    if (bad >= 0).any():  # pragma: no cover - the interior block is SPD for valid inputs
+        raise ArithmeticError(f"the nodal matrix lost positive definiteness at front {bad.max()}")
     return Numeric(sym=sym, y=y, Y=Y, fac=fac if keep else None)
 
 
@@ -486,11 +557,15 @@ class LowRank:
         at_r, at_c = o_r >= n_int, o_c >= n_int
         up[o_r[at_r] - n_int, cols[at_r]] += 1.0
         up[o_c[at_c] - n_int, cols[at_c]] -= 1.0
-        wq = dg[:, None] * Q
-        Z = R + up @ wq
-        inner = np.linalg.solve(np.eye(k) + wq, np.diag(dg))  # (1 + w Q)^-1 w
         S, G = slice(0, N), slice(N, None)
-        upw_s = up[S] * dg
-        y_sg = (self.num.Y[S, G] + upw_s @ up[G].T - (R[S] * dg) @ up[G].T - upw_s @ R[G].T
-                - upw_s @ (Q * dg) @ up[G].T + Z[S] @ inner @ Z[G].T)
+        with _one_blas_thread():
+            wq = dg[:, None] * Q
+            Z = R + up @ wq if at_r.any() or at_c.any() else R
+            inner = np.linalg.solve(np.eye(k) + wq, np.diag(dg))  # (1 + w Q)^-1 w
+            left, right = [Z[S] @ inner], [Z[G]]
+            if at_r.any() or at_c.any():
+                aw = up[S] * dg
+                left += [aw - R[S] * dg - aw @ (Q * dg), -aw]
+                right += [up[G], R[G]]
+            y_sg = self.num.Y[S, G] + np.hstack(left) @ np.hstack(right).T
         return -y_sg

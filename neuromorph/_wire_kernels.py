@@ -380,16 +380,67 @@ def _extend_add(F, stack, off, bc, rel, rp, bi, bs):
 
 
 @njit
+def _assemble(t, F, fb, s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
+              ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack):
+    """Zero front ``t`` (``F``, a view of ``fb``) and add its entries and children's updates."""
+    n = F.shape[0]
+    for i in range(n):
+        _zero(F[i, i:])
+    for e in range(ent_ptr[t], ent_ptr[t + 1]):
+        fb[ent_pos[e]] += ent_sgn[e] * y[ent_y[e]]
+    for ci in range(child_ptr[t], child_ptr[t + 1]):
+        c = child_idx[ci]
+        _extend_add(F, stack, u_off[c], front_b[c], rel, struct_ptr[c], front_bi[c],
+                    front_bs[c])
+
+
+@njit
+def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
+           ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, panel, keep, fac_ptr, stack,
+           fac_out):
+    """Assemble and eliminate front ``t`` in workspace ``fb``; push its update matrix.
+
+    Returns -1, or ``t`` when a pivot was not positive.
+    """
+    s = front_s[t]
+    b = front_b[t]
+    bi = front_bi[t]
+    bs = front_bs[t]
+    n = s + b
+    F = fb[: n * n].reshape((n, n))
+    _assemble(t, F, fb, s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
+              ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack)
+    if big[t]:
+        for k0 in range(0, s, panel):
+            if _panel_blas(F, k0, min(k0 + panel, s), s, bi, bs, n) >= 0:
+                return t
+    elif _eliminate(F, 0, s, n, s, bi, bs, n) >= 0:
+        return t
+    if keep:
+        fo = fac_ptr[t]
+        for k in range(s):
+            _zero(fac_out[fo + k * n:fo + k * n + k])
+            _copy(fac_out[fo + k * n + k:fo + (k + 1) * n], F[k, k:])
+    off = u_off[t]
+    for a in range(b):
+        q0 = _row_start(a, 0, bi, bs, b)
+        _copy(stack[off + a * b + q0:off + a * b + b], F[s + a, s + q0:n])
+    return -1
+
+
+@njit_parallel
 def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
                         struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, panel,
-                        keep, fac_ptr, stack, fbuf, fac_out, root_out):
+                        keep, fac_ptr, bin_ptr, bin_fronts, top_fronts, fb_off, stack, fbuf,
+                        fac_out, root_out, bad):
     """Multifrontal elimination of the interior nodes: the port matrix of the network.
 
-    Fronts are processed in postorder.  Front ``t`` is assembled from its original entries
-    and its children's update matrices, its ``s`` pivots are eliminated (:func:`_eliminate`;
-    where ``big[t]``, in panels of ``panel`` pivots with the trailing update by BLAS) and
-    its update matrix is left on ``stack`` at ``u_off[t]``.  The root (index ``n_front``)
-    is the port block.
+    Front ``t`` is assembled from its original entries and its children's update matrices,
+    its ``s`` pivots are eliminated (:func:`_eliminate`; where ``big[t]``, in panels of
+    ``panel`` pivots with BLAS updates, :func:`_panel_blas`) and its update matrix is left on
+    ``stack`` at ``u_off[t]``.  Independent subtrees are split into bins, processed in
+    parallel, each in its own order into its own memory (so the bits do not depend on the
+    thread count); the fronts above them follow, then the root, the port block.
 
     Parameters
     ----------
@@ -406,59 +457,46 @@ def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_i
     panel : int                                IN  pivots per BLAS panel.
     keep : bool                                IN  store each front's pivot rows.
     fac_ptr : ndarray of shape (n_front + 1,) int64   IN  offsets into ``fac_out``.
+    bin_ptr, bin_fronts : ndarray int64        IN  fronts of each parallel bin, in order.
+    top_fronts : ndarray int64                 IN  the fronts above the bins, in order.
+    fb_off : ndarray of shape (n_bins + 2,) int64   IN  workspace of each bin, then the top's.
     stack, fbuf : ndarray float64              IN/OUT workspace.
     fac_out : ndarray float64                  OUT pivot rows ``F[:s, :]`` of every front
         (upper ``R`` with ``F11 = R^T R``, then ``W = R^-T F12``), row-major (s, s + b).
     root_out : ndarray of shape (p, p)         OUT port matrix (upper triangle, needed
         blocks), siemens.
-
-    Returns
-    -------
-    int
-        -1 on success, else the front where a pivot was not positive.
+    bad : ndarray of shape (n_bins + 1,) int64 OUT -1, or a front where a pivot was not
+        positive.
     """
     n_front = front_s.shape[0]
+    n_bins = bin_ptr.shape[0] - 1
+    for w in prange(n_bins):
+        bad[w] = -1
+        fb = fbuf[fb_off[w]:fb_off[w + 1]]
+        for q in range(bin_ptr[w], bin_ptr[w + 1]):
+            r = _front(bin_fronts[q], fb, front_s, front_b, front_bi, front_bs, child_ptr,
+                       child_idx, rel, struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off,
+                       big, panel, keep, fac_ptr, stack, fac_out)
+            if r >= 0:
+                bad[w] = r
+                break
+    bad[n_bins] = -1
+    for w in range(n_bins):
+        if bad[w] >= 0:
+            return
+    fb = fbuf[fb_off[n_bins]:fb_off[n_bins + 1]]
+    for q in range(top_fronts.shape[0]):
+        r = _front(top_fronts[q], fb, front_s, front_b, front_bi, front_bs, child_ptr,
+                   child_idx, rel, struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big,
+                   panel, keep, fac_ptr, stack, fac_out)
+        if r >= 0:
+            bad[n_bins] = r
+            return
     p = root_out.shape[0]
-    for t in range(n_front + 1):
-        if t < n_front:
-            s = front_s[t]
-            b = front_b[t]
-            bi = front_bi[t]
-            bs = front_bs[t]
-        else:
-            s = 0
-            b = p
-            bi = 0
-            bs = p  # placeholder: the root is copied out whole
-        n = s + b
-        F = fbuf[: n * n].reshape((n, n))
-        for i in range(n):
-            _zero(F[i, i:])
-        for e in range(ent_ptr[t], ent_ptr[t + 1]):
-            fbuf[ent_pos[e]] += ent_sgn[e] * y[ent_y[e]]
-        for ci in range(child_ptr[t], child_ptr[t + 1]):
-            c = child_idx[ci]
-            _extend_add(F, stack, u_off[c], front_b[c], rel, struct_ptr[c], front_bi[c],
-                        front_bs[c])
-        if t == n_front:
-            root_out[:, :] = F
-            break
-        if big[t]:
-            for k0 in range(0, s, panel):
-                if _panel_blas(F, k0, min(k0 + panel, s), s, bi, bs, n) >= 0:
-                    return t
-        elif _eliminate(F, 0, s, n, s, bi, bs, n) >= 0:
-            return t
-        if keep:
-            fo = fac_ptr[t]
-            for k in range(s):
-                _zero(fac_out[fo + k * n:fo + k * n + k])
-                _copy(fac_out[fo + k * n + k:fo + (k + 1) * n], F[k, k:])
-        off = u_off[t]
-        for a in range(b):
-            q0 = _row_start(a, 0, bi, bs, b)
-            _copy(stack[off + a * b + q0:off + a * b + b], F[s + a, s + q0:n])
-    return -1
+    F = fb[: p * p].reshape((p, p))
+    _assemble(n_front, F, fb, 0, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
+              struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack)
+    root_out[:, :] = F
 
 
 @njit

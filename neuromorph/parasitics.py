@@ -600,19 +600,20 @@ class WiredArray:
     #: How the last :meth:`update` was done: "rebuild", "low_rank" or "unchanged".
     last_update: str = "rebuild"
 
-    def _rebuild(self, g: NDArray[np.float64]) -> None:
+    def _rebuild(self, g: NDArray[np.float64], keep: bool = True) -> None:
         N, M = g.shape
         w = self._wires.at_temperature(self._temperature_k)
         self._g = g.copy()
         self._g_base = g.copy()
         self.last_update = "rebuild"
-        if _nested_applies(w):
-            num = _nested_factor(g, w, keep=True)
-            self._lowrank: _nested.LowRank | None = _nested.LowRank(num)
+        self._nested = _nested_applies(w)
+        self._lowrank: _nested.LowRank | None = None
+        if self._nested:
+            num = _nested_factor(g, w, keep=keep)
+            self._lowrank = _nested.LowRank(num) if keep else None
             self._T_base = _nested.transfer(num)
             self._T = self._T_base.copy()
             return
-        self._lowrank = None
         self._layout = _Layout(N, M, w)
         A, B, C, D = self._layout.assemble(g)
         self._B, self._C, self._D = B, C, D
@@ -642,7 +643,10 @@ class WiredArray:
 
         Devices whose conductance differs from the last factorised state are handled by a
         Woodbury correction while there are at most ``max_low_rank`` of them; beyond that
-        the nodal matrix is refactorised.
+        the nodal equations are eliminated afresh.  After a step that changed more than
+        ``max_low_rank`` devices the fresh elimination is not kept for later low-rank
+        updates (dense training steps come in runs); the next small step then eliminates
+        afresh once more and keeps it.
         """
         g_new = _check_g(g_new, "g_new")
         if g_new.shape != self._g.shape:
@@ -656,13 +660,17 @@ class WiredArray:
             self._T = self._T_base.copy()
             self.last_update = "unchanged"
             return
-        if changed.size > self.max_low_rank or (
-            self._lowrank is None and self._layout.n == 0  # no unknowns: T is g itself
-        ):
+        if self._nested:
+            if changed.size > self.max_low_rank or self._lowrank is None:
+                # Keep the elimination for low-rank updates only when this step was small
+                # (sparse training); after a dense step the next one is likely dense too.
+                step = np.count_nonzero(g_new != self._g)
+                self._rebuild(g_new, keep=step <= self.max_low_rank)
+                return
+            self._T = self._lowrank.transfer(changed, delta[changed])
+        elif changed.size > self.max_low_rank or self._layout.n == 0:  # n == 0: T is g
             self._rebuild(g_new)
             return
-        if self._lowrank is not None:
-            self._T = self._lowrank.transfer(changed, delta[changed])
         else:
             self._T = self._woodbury(changed, delta[changed])
         self._g = g_new.copy()
