@@ -50,6 +50,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -61,10 +62,10 @@ LEAF_NODES = 12
 BLAS_WORK = 300_000
 #: Pivots per panel in those fronts.
 PANEL = 32
-#: Independent subtrees are eliminated in this many bins, in parallel.
-N_BINS = 2
-#: Levels of the elimination tree above the parallel subtrees.
-TOP_LEVELS = 1
+#: Update matrices whose boundary maps in runs this long on average are added run by run.
+MIN_RUN = 16
+#: Levels of the elimination tree above the subtrees that are the parallel tasks.
+TOP_LEVELS = 2
 
 I64 = np.int64
 
@@ -98,16 +99,19 @@ class Symbolic:
     child_ptr: NDArray[np.int64]
     child_idx: NDArray[np.int64]
     rel: NDArray[np.int64]  # struct positions in the parent front, laid out like struct
+    run_ptr: NDArray[np.int64]  # runs of consecutive rel positions (fronts with long runs)
+    run_q: NDArray[np.int64]
+    run_len: NDArray[np.int64]
     ent_ptr: NDArray[np.int64]
     ent_pos: NDArray[np.int64]
     ent_y: NDArray[np.int64]
     ent_sgn: NDArray[np.float64]
     u_off: NDArray[np.int64]  # stack offset of each front's update matrix
     stack_size: int
-    bin_ptr: NDArray[np.int64]  # fronts of parallel bin k: bin_fronts[bin_ptr[k]:bin_ptr[k+1]]
-    bin_fronts: NDArray[np.int64]
-    top_fronts: NDArray[np.int64]  # fronts above the bins, eliminated after them
-    fb_off: NDArray[np.int64]  # frontal workspace of each bin, then of the top
+    task_first: NDArray[np.int64]  # parallel tasks: subtrees task_first[q] .. task_root[q]
+    task_root: NDArray[np.int64]
+    pending: NDArray[np.int64]  # children count of the fronts above the tasks
+    fbuf_size: int  # frontal workspace of one worker
     big: NDArray[np.bool_]
     fac_ptr: NDArray[np.int64]
     front_of: NDArray[np.int64]  # (n_int + p,) front eliminating each order (root: n_front)
@@ -184,70 +188,76 @@ def _dissect(N: int, M: int, driver: bool, leaf: int):
     return fronts, top
 
 
-def _schedule(s, b, parent, children, p):
-    """Parallel bins of whole subtrees, the fronts above them, and the memory of both.
+def _runs(rel, struct_ptr):
+    """Stretches of consecutive parent positions in each front's ``rel`` map.
 
-    The subtrees below the top ``TOP_LEVELS`` splits of the tree are dealt to ``N_BINS``
-    bins, largest first to the lightest bin (work ~ ``s^3/3 + s^2 b + s b^2`` plus a fixed
-    cost per front).  Each bin keeps its own stack of update matrices, in which the roots
-    of its subtrees stay until the fronts above consume them; those fronts have a stack of
-    their own.  Returns ``bin_ptr, bin_fronts, top_fronts, u_off, stack_size, fb_off``.
+    Only fronts whose runs average at least ``MIN_RUN`` entries get them (their update is
+    then added run by run, vectorised); the others are added entry by entry.  Returns
+    ``run_ptr, run_q, run_len`` with ``run_q`` the start inside the front's boundary.
+    """
+    n_front = struct_ptr.size - 1
+    counts, qs, lens = np.zeros(n_front, dtype=I64), [], []
+    for t in range(n_front):
+        r = rel[struct_ptr[t]:struct_ptr[t + 1]]
+        if r.size == 0:
+            continue
+        starts = np.flatnonzero(np.diff(r, prepend=r[0] - 2) != 1)
+        if r.size < MIN_RUN * starts.size:
+            continue
+        counts[t] = starts.size
+        qs.append(starts)
+        lens.append(np.diff(np.append(starts, r.size)))
+    run_ptr = np.zeros(n_front + 1, dtype=I64)
+    np.cumsum(counts, out=run_ptr[1:])
+    if not qs:
+        return run_ptr, np.zeros(0, dtype=I64), np.zeros(0, dtype=I64)
+    return run_ptr, np.concatenate(qs).astype(I64), np.concatenate(lens).astype(I64)
+
+
+def _schedule(s, b, parent, children):
+    """Tasks for the parallel elimination and where every update matrix lives.
+
+    The top ``TOP_LEVELS`` levels of the elimination tree are split off; the subtrees below
+    them are the tasks, each a postorder range ``first .. root``.  A task keeps its update
+    matrices on a stack region of its own (postorder makes that a stack); each front above
+    the tasks has a slot of its own.  Returns ``task_first, task_root, pending, u_off,
+    stack_size``, ``pending`` holding the children count of the fronts above the tasks.
     """
     n_front = s.size
-    sf, bf = s.astype(float), b.astype(float)
-    work = sf**3 / 3 + sf * sf * bf + sf * bf * bf + 500.0
-    sub = work.copy()
     first = np.arange(n_front)
     for t in range(n_front):
         if parent[t] < n_front:
-            sub[parent[t]] += sub[t]
             first[parent[t]] = min(first[parent[t]], first[t])
     tasks = list(children[n_front])
     top: list[int] = []
     for _ in range(TOP_LEVELS):
         split = [t for t in tasks if children[t]]
-        if not split:
-            break
         for t in split:
             tasks.remove(t)
             top.append(t)
             tasks += children[t]
-    load = np.zeros(N_BINS)
-    bins: list[list[int]] = [[] for _ in range(N_BINS)]
-    for t in sorted(tasks, key=lambda t: (-sub[t], t)):
-        k = int(np.argmin(load))
-        load[k] += sub[t]
-        bins[k].append(t)
-    bin_lists = [[f for t in sorted(bk) for f in range(first[t], t + 1)] for bk in bins]
-    top_fronts = np.array(sorted(top), dtype=I64)
-
+    tasks.sort()
+    # Big subtrees first, so the last tasks to be taken are small.
+    size = np.array([t + 1 - first[t] for t in tasks])
+    tasks = [tasks[i] for i in np.argsort(-size, kind="stable")]
     u_off = np.zeros(n_front, dtype=I64)
-    fb_off = [0]
     base = 0
-    for fronts in bin_lists:
+    for root in tasks:
         ptr = peak = base
-        for t in fronts:
+        for t in range(first[root], root + 1):
             if children[t]:
                 ptr = int(u_off[children[t][0]])
             u_off[t] = ptr
             ptr += int(b[t]) ** 2
             peak = max(peak, ptr)
         base = peak
-        fb_off.append(fb_off[-1] + max((int(s[t] + b[t]) ** 2 for t in fronts), default=0))
-    ptr = base
-    in_top = set(top)
-    for t in top_fronts:
-        kids = [c for c in children[t] if c in in_top]
-        if kids:
-            ptr = int(u_off[kids[0]])
-        u_off[t] = ptr
-        ptr += int(b[t]) ** 2
-        base = max(base, ptr)
-    fb_off.append(fb_off[-1] + max([int(s[t] + b[t]) ** 2 for t in top] + [p * p]))
-    bin_ptr = np.zeros(N_BINS + 1, dtype=I64)
-    np.cumsum([len(f) for f in bin_lists], out=bin_ptr[1:])
-    bin_fronts = np.array([f for fronts in bin_lists for f in fronts], dtype=I64)
-    return bin_ptr, bin_fronts, top_fronts, u_off, max(base, 1), np.array(fb_off, dtype=I64)
+    pending = np.zeros(n_front, dtype=I64)
+    for t in sorted(top):
+        u_off[t] = base
+        base += int(b[t]) ** 2
+        pending[t] = len(children[t])
+    task_root = np.array(tasks, dtype=I64)
+    return first[task_root].astype(I64), task_root, pending, u_off, max(base, 1)
 
 
 @functools.lru_cache(maxsize=16)
@@ -361,6 +371,7 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
         return out_pos
 
     rel = local(np.repeat(parent, b), struct)
+    run_ptr, run_q, run_len = _runs(rel, struct_ptr)
 
     # Original entries: each goes to the front that eliminates its earlier-ordered node.
     oa, ob = order[ea], order[eb]
@@ -378,9 +389,7 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
     ent_ptr = np.zeros(n_front + 2, dtype=I64)
     np.cumsum(np.bincount(ent_f, minlength=n_front + 1), out=ent_ptr[1:])
 
-    bin_ptr, bin_fronts, top_fronts, u_off, stack_size, fb_off = _schedule(
-        s, b, parent, children, p
-    )
+    task_first, task_root, pending, u_off, stack_size = _schedule(s, b, parent, children)
 
     fac_ptr = np.zeros(n_front + 1, dtype=I64)
     np.cumsum(s * (s + b), out=fac_ptr[1:])
@@ -393,9 +402,11 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
     return Symbolic(
         n_rows=N, n_cols=M, driver=driver, resistor=resistor, n_int=n_int, order=order,
         piv0=piv0, s=s, b=b, bi=bi, bs=bs, parent=parent, struct_ptr=struct_ptr,
-        struct=struct, child_ptr=child_ptr, child_idx=child_idx, rel=rel, ent_ptr=ent_ptr,
+        struct=struct, child_ptr=child_ptr, child_idx=child_idx, rel=rel, run_ptr=run_ptr,
+        run_q=run_q, run_len=run_len, ent_ptr=ent_ptr,
         ent_pos=ent_pos, ent_y=ent_y, ent_sgn=ent_sgn, u_off=u_off, stack_size=stack_size,
-        bin_ptr=bin_ptr, bin_fronts=bin_fronts, top_fronts=top_fronts, fb_off=fb_off,
+        task_first=task_first, task_root=task_root, pending=pending,
+        fbuf_size=int(nf.max() ** 2),
         big=s * b * b >= BLAS_WORK, fac_ptr=fac_ptr,
         front_of=front_of, max_path=2 * int(depth.max()), max_path_pivots=2 * int(piv_above.max()),
     )
@@ -405,9 +416,10 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
 _BLAS = None
 
 
-def _one_blas_thread():
-    """Context holding BLAS to one thread: same bits on any machine, and no waiting for a
-    second core that another process holds (measured 100x slower panels on a busy 2-core box).
+def one_blas_thread():
+    """Context holding BLAS to one thread: the same bits on any machine, no waiting for a
+    core that another process holds (measured: 100x slower panels on a busy 2-core box), and
+    no OpenBLAS worker left spinning to slow the parallel elimination that follows.
     """
     global _BLAS
     if _BLAS is None:
@@ -442,17 +454,20 @@ def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool) -> Numeric:
     p = sym.n_ports
     fac = np.empty(int(sym.fac_ptr[-1]) if keep else 0)
     Y = np.empty((p, p))
-    bad = np.empty(N_BINS + 1, dtype=I64)
-    with _one_blas_thread():
+    workers = max(1, min(numba.get_num_threads(), sym.task_root.size))
+    bad = np.empty(workers, dtype=I64)
+    with one_blas_thread():
         wk.multifrontal_factor(
             front_s=sym.s, front_b=sym.b, front_bi=sym.bi, front_bs=sym.bs,
             child_ptr=sym.child_ptr, child_idx=sym.child_idx, rel=sym.rel,
-            struct_ptr=sym.struct_ptr, ent_ptr=sym.ent_ptr, ent_pos=sym.ent_pos,
+            struct_ptr=sym.struct_ptr, run_ptr=sym.run_ptr, run_q=sym.run_q,
+            run_len=sym.run_len, ent_ptr=sym.ent_ptr, ent_pos=sym.ent_pos,
             ent_y=sym.ent_y, ent_sgn=sym.ent_sgn, y=y, u_off=sym.u_off, big=sym.big,
-            panel=PANEL, keep=keep, fac_ptr=sym.fac_ptr, bin_ptr=sym.bin_ptr,
-            bin_fronts=sym.bin_fronts, top_fronts=sym.top_fronts, fb_off=sym.fb_off,
-            stack=np.empty(sym.stack_size), fbuf=np.empty(int(sym.fb_off[-1])), fac_out=fac,
-            root_out=Y, bad=bad,
+            panel=PANEL, keep=keep, fac_ptr=sym.fac_ptr, parent=sym.parent,
+            task_first=sym.task_first, task_root=sym.task_root, pending=sym.pending.copy(),
+            counter=np.zeros(1, dtype=I64), fb_off=np.arange(workers + 1) * sym.fbuf_size,
+            stack=np.empty(sym.stack_size), fbuf=np.empty(workers * sym.fbuf_size),
+            fac_out=fac, root_out=Y, bad=bad,
         )
     if (bad >= 0).any():  # pragma: no cover - the interior block is SPD for valid inputs
         raise ArithmeticError(f"the nodal matrix lost positive definiteness at front {bad.max()}")
@@ -558,7 +573,7 @@ class LowRank:
         up[o_r[at_r] - n_int, cols[at_r]] += 1.0
         up[o_c[at_c] - n_int, cols[at_c]] -= 1.0
         S, G = slice(0, N), slice(N, None)
-        with _one_blas_thread():
+        with one_blas_thread():
             wq = dg[:, None] * Q
             Z = R + up @ wq if at_r.any() or at_c.any() else R
             inner = np.linalg.solve(np.eye(k) + wq, np.diag(dg))  # (1 + w Q)^-1 w

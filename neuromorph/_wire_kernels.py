@@ -25,7 +25,9 @@ Kernels take arrays and scalars, fill caller-allocated outputs and never validat
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from neuromorph._config import njit, njit_parallel
 
@@ -184,6 +186,22 @@ def residual_batch(indptr, indices, data, b, x, out):
 
 
 # --------------------------------------------------------------------------- multifrontal
+@intrinsic
+def _fetch_add(typingctx, arr, idx, val):
+    """Atomically ``old = arr[idx]; arr[idx] += val; return old`` (int64, sequentially
+    consistent: writes made before it are visible to whoever reads the count after)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.ndim == 1):
+        return None
+    sig = types.int64(arr, types.intp, types.int64)
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, sig.args[0], ary, [args[1]])
+        return builder.atomic_rmw("add", ptr, args[2], "seq_cst")
+
+    return sig, codegen
+
+
 # Frontal matrices are dense, row-major, upper triangle only.  A front of ``n = s + b``
 # variables holds its ``s`` pivots first, then its boundary: ``bi`` interior variables,
 # ``bs`` row sources, the rest column outputs.  Of the boundary-boundary update only the
@@ -367,21 +385,37 @@ def _panel_blas(F, k0, k1, s, bi, bs, n):
 
 
 @njit
-def _extend_add(F, stack, off, bc, rel, rp, bi, bs):
-    """Add a child's update matrix (``bc x bc`` at ``stack[off:]``) into front ``F``."""
+def _extend_add(F, stack, off, bc, rel, rp, bi, bs, run_q, run_len, r0, r1):
+    """Add a child's update matrix (``bc x bc`` at ``stack[off:]``) into front ``F``.
+
+    ``rel[rp:rp + bc]`` maps the child's boundary to positions in ``F``.  When the child
+    has runs ``run_q[r0:r1]`` / ``run_len`` (stretches where those positions are
+    consecutive), rows are added run by run, vectorised; otherwise entry by entry.
+    """
     for a in range(bc):
         q0 = _row_start(a, 0, bi, bs, bc)
         if q0 == bc:
             break
         ra = rel[rp + a]
         base = off + a * bc
-        for q in range(q0, bc):
-            F[ra, rel[rp + q]] += stack[base + q]
+        if r1 > r0:
+            for r in range(r0, r1):
+                qs = run_q[r]
+                qe = qs + run_len[r]
+                if qe <= q0:
+                    continue
+                if qs < q0:
+                    qs = q0
+                dst = F[ra, rel[rp + qs]:rel[rp + qs] + qe - qs]
+                _axpy(-1.0, stack[base + qs:base + qe], dst)
+        else:
+            for q in range(q0, bc):
+                F[ra, rel[rp + q]] += stack[base + q]
 
 
 @njit
-def _assemble(t, F, fb, s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
-              ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack):
+def _assemble(t, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
+              run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack):
     """Zero front ``t`` (``F``, a view of ``fb``) and add its entries and children's updates."""
     n = F.shape[0]
     for i in range(n):
@@ -391,13 +425,13 @@ def _assemble(t, F, fb, s, front_b, front_bi, front_bs, child_ptr, child_idx, re
     for ci in range(child_ptr[t], child_ptr[t + 1]):
         c = child_idx[ci]
         _extend_add(F, stack, u_off[c], front_b[c], rel, struct_ptr[c], front_bi[c],
-                    front_bs[c])
+                    front_bs[c], run_q, run_len, run_ptr[c], run_ptr[c + 1])
 
 
 @njit
 def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
-           ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, panel, keep, fac_ptr, stack,
-           fac_out):
+           run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, panel,
+           keep, fac_ptr, stack, fac_out):
     """Assemble and eliminate front ``t`` in workspace ``fb``; push its update matrix.
 
     Returns -1, or ``t`` when a pivot was not positive.
@@ -408,8 +442,8 @@ def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, re
     bs = front_bs[t]
     n = s + b
     F = fb[: n * n].reshape((n, n))
-    _assemble(t, F, fb, s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
-              ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack)
+    _assemble(t, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
+              run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack)
     if big[t]:
         for k0 in range(0, s, panel):
             if _panel_blas(F, k0, min(k0 + panel, s), s, bi, bs, n) >= 0:
@@ -430,17 +464,22 @@ def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, re
 
 @njit_parallel
 def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
-                        struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, panel,
-                        keep, fac_ptr, bin_ptr, bin_fronts, top_fronts, fb_off, stack, fbuf,
-                        fac_out, root_out, bad):
+                        struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn,
+                        y, u_off, big, panel, keep, fac_ptr, parent, task_first, task_root,
+                        pending, counter, fb_off, stack, fbuf, fac_out, root_out, bad):
     """Multifrontal elimination of the interior nodes: the port matrix of the network.
 
     Front ``t`` is assembled from its original entries and its children's update matrices,
     its ``s`` pivots are eliminated (:func:`_eliminate`; where ``big[t]``, in panels of
-    ``panel`` pivots with BLAS updates, :func:`_panel_blas`) and its update matrix is left on
-    ``stack`` at ``u_off[t]``.  Independent subtrees are split into bins, processed in
-    parallel, each in its own order into its own memory (so the bits do not depend on the
-    thread count); the fronts above them follow, then the root, the port block.
+    ``panel`` pivots with BLAS updates, :func:`_panel_blas`) and its update matrix is left
+    in ``stack`` at ``u_off[t]``.
+
+    Work is shared dynamically: each worker takes the next whole subtree (task) from an
+    atomic counter and eliminates it in postorder; a front above the tasks is eliminated by
+    whichever worker completes its last child (an atomic count of pending children).  Every
+    front is computed by one worker in a fixed order into memory of its own, and assembled
+    from its children in a fixed order, so the bits do not depend on the number of threads
+    or on who did what.  The root, the port block, is assembled last.
 
     Parameters
     ----------
@@ -449,53 +488,59 @@ def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_i
     child_ptr, child_idx : ndarray int64       IN  children of each front and of the root.
     rel : ndarray int64                        IN  boundary positions in the parent front.
     struct_ptr : ndarray of shape (n_front + 1,) int64   IN  offsets into ``rel``.
+    run_ptr, run_q, run_len : ndarray int64    IN  per front, the runs of consecutive
+        positions in its ``rel`` (none: added entry by entry).
     ent_ptr, ent_pos, ent_y, ent_sgn : ndarray IN  original entries per front: flat
         position in the front, index into ``y``, sign (+1 diagonal, -1 off-diagonal).
     y : ndarray float64                        IN  branch conductances, siemens.
-    u_off : ndarray of shape (n_front,) int64  IN  stack offset of each update matrix.
+    u_off : ndarray of shape (n_front,) int64  IN  where each update matrix goes in ``stack``.
     big : ndarray of shape (n_front,) bool     IN  use BLAS for this front's trailing update.
     panel : int                                IN  pivots per BLAS panel.
     keep : bool                                IN  store each front's pivot rows.
     fac_ptr : ndarray of shape (n_front + 1,) int64   IN  offsets into ``fac_out``.
-    bin_ptr, bin_fronts : ndarray int64        IN  fronts of each parallel bin, in order.
-    top_fronts : ndarray int64                 IN  the fronts above the bins, in order.
-    fb_off : ndarray of shape (n_bins + 2,) int64   IN  workspace of each bin, then the top's.
+    parent : ndarray of shape (n_front,) int64 IN  parent front (``n_front``: the root).
+    task_first, task_root : ndarray of shape (n_tasks,) int64   IN  the subtrees, each the
+        postorder range ``task_first[q] .. task_root[q]``.
+    pending : ndarray of shape (n_front,) int64    IN/OUT children not yet eliminated, of
+        the fronts above the tasks.
+    counter : ndarray of shape (1,) int64      IN/OUT zero: the next task.
+    fb_off : ndarray of shape (n_workers + 1,) int64   IN  frontal workspace of each worker.
     stack, fbuf : ndarray float64              IN/OUT workspace.
     fac_out : ndarray float64                  OUT pivot rows ``F[:s, :]`` of every front
         (upper ``R`` with ``F11 = R^T R``, then ``W = R^-T F12``), row-major (s, s + b).
     root_out : ndarray of shape (p, p)         OUT port matrix (upper triangle, needed
         blocks), siemens.
-    bad : ndarray of shape (n_bins + 1,) int64 OUT -1, or a front where a pivot was not
+    bad : ndarray of shape (n_workers,) int64  OUT -1, or a front where a pivot was not
         positive.
     """
     n_front = front_s.shape[0]
-    n_bins = bin_ptr.shape[0] - 1
-    for w in prange(n_bins):
+    n_tasks = task_root.shape[0]
+    n_workers = fb_off.shape[0] - 1
+    for w in prange(n_workers):
         bad[w] = -1
         fb = fbuf[fb_off[w]:fb_off[w + 1]]
-        for q in range(bin_ptr[w], bin_ptr[w + 1]):
-            r = _front(bin_fronts[q], fb, front_s, front_b, front_bi, front_bs, child_ptr,
-                       child_idx, rel, struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off,
-                       big, panel, keep, fac_ptr, stack, fac_out)
-            if r >= 0:
-                bad[w] = r
+        while True:
+            q = _fetch_add(counter, 0, 1)
+            if q >= n_tasks:
                 break
-    bad[n_bins] = -1
-    for w in range(n_bins):
-        if bad[w] >= 0:
-            return
-    fb = fbuf[fb_off[n_bins]:fb_off[n_bins + 1]]
-    for q in range(top_fronts.shape[0]):
-        r = _front(top_fronts[q], fb, front_s, front_b, front_bi, front_bs, child_ptr,
-                   child_idx, rel, struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big,
-                   panel, keep, fac_ptr, stack, fac_out)
-        if r >= 0:
-            bad[n_bins] = r
-            return
+            for t in range(task_first[q], task_root[q] + 1):
+                if _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx,
+                          rel, struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y,
+                          ent_sgn, y, u_off, big, panel, keep, fac_ptr, stack, fac_out) >= 0:
+                    bad[w] = t
+            t = parent[task_root[q]]
+            while t < n_front and _fetch_add(pending, t, -1) == 1:
+                if _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx,
+                          rel, struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y,
+                          ent_sgn, y, u_off, big, panel, keep, fac_ptr, stack, fac_out) >= 0:
+                    bad[w] = t
+                t = parent[t]
     p = root_out.shape[0]
+    fb = fbuf[fb_off[0]:fb_off[1]]
     F = fb[: p * p].reshape((p, p))
-    _assemble(n_front, F, fb, 0, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
-              struct_ptr, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack)
+    _assemble(n_front, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
+              struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off,
+              stack)
     root_out[:, :] = F
 
 

@@ -63,6 +63,10 @@ _SENSES = ("virtual_ground", "resistor")
 _METHODS = ("direct", "iterative")
 #: Right-hand sides per SuperLU solve call when building a transfer matrix (memory bound).
 _RHS_BLOCK = 64
+#: Reads with at most this many multiply-adds run BLAS on one thread.  Measured on 2 cores:
+#: a multi-threaded OpenBLAS product leaves its worker spinning for ~0.1 s, and a parallel
+#: elimination started meanwhile runs at one core's speed; a small product loses nothing.
+_ONE_THREAD_PRODUCT = 1 << 22
 
 
 # --------------------------------------------------------------------------- parameters
@@ -480,7 +484,9 @@ def solve(
         g, v, wires, temperature_k, method, tol, max_iter
     )
     if method == "direct" and _nested_applies(w):
-        out = vb @ _nested.transfer(_nested_factor(g, w, keep=False))
+        T = _nested.transfer(_nested_factor(g, w, keep=False))
+        with _nested.one_blas_thread():
+            out = vb @ T
         return out[0] if squeeze else out
     layout = _Layout(g.shape[0], g.shape[1], w)
     A, B, C, D = layout.assemble(g)
@@ -547,8 +553,11 @@ class WiredArray:
     temperature_k : float, default 300.0
         Chip temperature, kelvin (wire resistances follow ``wires.at_temperature``).
     max_low_rank : int, optional
-        Largest number of devices changed since the last factorisation that is handled by
-        a low-rank update; default ``max(1, min(n_rows, n_cols) // 4)``.
+        Largest number of devices changed since the last elimination that is handled by a
+        low-rank update.  Default ``min(n_rows, n_cols)`` when both wires are resistive
+        (measured on a 128 x 256 tile: each newly changed device costs ~0.1 ms and 128 of
+        them ~1 ms of dense products, against ~10 ms for a fresh elimination), else
+        ``max(1, min(n_rows, n_cols) // 4)`` (each changed device costs a sparse LU solve).
     """
 
     def __init__(self, g, wires: WireParams, *, temperature_k: float = 300.0,
@@ -557,7 +566,7 @@ class WiredArray:
         self._wires = _check_wires(wires)
         self._temperature_k = val.temperature("temperature_k", temperature_k)
         if max_low_rank is None:
-            max_low_rank = max(1, min(g.shape) // 4)
+            max_low_rank = min(g.shape) if _nested_applies(self._wires) else max(1, min(g.shape) // 4)
         self.max_low_rank = val.integer("max_low_rank", max_low_rank, minimum=0)
         self._rebuild(g)
 
@@ -628,13 +637,18 @@ class WiredArray:
     def currents(self, v) -> NDArray[np.float64]:
         """Column currents for inputs ``v`` (n_rows,) or (batch, n_rows), volts -> amperes.
 
-        One product ``v @ T``; the dtype of ``v`` is kept when it is float32.
+        One product ``v @ T``; the dtype of ``v`` is kept when it is float32.  Small products
+        run BLAS on one thread (see ``_ONE_THREAD_PRODUCT``).
         """
         arr = np.asarray(v)
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
         vb, squeeze = _check_v(arr, self._g.shape[0])
         T = self._T if dtype == np.float64 else self._T.astype(np.float32)
-        out = vb.astype(dtype, copy=False) @ T
+        if vb.shape[0] * T.size <= _ONE_THREAD_PRODUCT:
+            with _nested.one_blas_thread():
+                out = vb.astype(dtype, copy=False) @ T
+        else:
+            out = vb.astype(dtype, copy=False) @ T
         return out[0] if squeeze else out
 
     # -- writes

@@ -188,7 +188,7 @@ def test_low_rank_updates_stay_exact(name):
     assert rel(arr.transfer, spsolve_transfer(g, w)) < 1e-12
 
 
-@pytest.mark.parametrize("fraction", [0.002, 0.06, 1.0])
+@pytest.mark.parametrize("fraction", [0.002, 0.3, 1.0])
 def test_in_place_training_keeps_wired_reads_exact(fraction):
     """A crossbar trained in place with wires reads the exact nodal solution every step."""
     wires = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)

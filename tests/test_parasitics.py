@@ -288,7 +288,7 @@ def test_wired_array_update_low_rank_matches_rebuild(wires, shape):
 def test_wired_array_update_falls_back_to_rebuild():
     g, v = realistic(16, 16, RNG_SEED)
     w = WireParams(2.0, 2.0)
-    arr = WiredArray(g, w)  # max_low_rank = 4
+    arr = WiredArray(g, w)  # max_low_rank = 16
     g2 = g * 1.01  # every device changed (an outer-product training step)
     arr.update(g2)
     assert arr.last_update == "rebuild"
