@@ -6,22 +6,29 @@ Usage::
 
 Figures (seconds are medians over repeats; Numba compilation is excluded by a warm-up):
 
-* ``exact_128``     our exact direct solve, 128x128 with 2 ohm wires, one input vector, vs
-                    ``scipy.sparse.linalg.spsolve`` on the same (pre-assembled) system.
+* ``exact_128``     our exact direct solve, 128x128 with 2 ohm wires, one input vector
+                    (validation, nested-dissection elimination to the port matrix, one
+                    product), vs ``scipy.sparse.linalg.spsolve`` on the same (pre-assembled)
+                    system.
 * ``iterative_128`` our Numba line-preconditioned CG (tol 1e-12, checked) vs the same spsolve.
 * ``ngspice_128``   (``--ngspice`` only, one run, ~2 min) ngspice on the same array vs our
                     exact solve.
 * ``batch_256``     1024 inputs through a 256x256 wired array with ``WiredArray.currents`` vs
                     a plain ``x @ W`` of the same shape and dtype (float64).
-* ``build_256``     building ``WiredArray`` (its exact transfer matrix) vs one spsolve of the
-                    256x256 system.
+* ``build_256``     building ``WiredArray`` (its exact transfer matrix, keeping the
+                    elimination for low-rank updates) vs one spsolve of the 256x256 system.
 * ``update_step``   ``WiredArray.update`` after one device changed vs a fresh build.
 * ``train_step_sparse_128`` one in-place training step on a 128x128 RRAM crossbar with wires
                     (a batch-50 read, then a pulse update touching 0.1 % of the pairs, then
-                    the next read) vs the same step without wires.
+                    the next read) vs the same step without wires.  The physical tile is
+                    128 x 256; its transfer follows by low-rank updates of the port matrix
+                    until more than 128 devices differ from the last elimination.
 * ``train_step_dense_128``  the same with an update touching ~6 % of the pairs (what a
-                    Forward-Forward step on the digits chip touches): beyond the low-rank
-                    limit the tile's transfer is rebuilt.
+                    Forward-Forward step on the digits chip touches): every step eliminates
+                    the tile afresh (ordering and structure cached).
+
+Timings are ratios within one run; on a shared 2-core machine repeat a run that looks noisy
+(the elimination uses both cores when they are free).
 
 ``ratio`` is ``seconds / baseline_seconds``: below 1 means faster than the baseline.
 """

@@ -16,20 +16,25 @@ interior).  Eliminating the interior from the nodal matrix ``K`` leaves
 
 and the current into column ``j``'s sense for inputs ``v`` is ``-sum_i Y[out_j, src_i] v_i``:
 the transfer matrix is ``T = -Y[src, out]`` (:func:`transfer`), with no further solve.
+``Y`` is the Kron reduction of the network onto its terminals (F. Dorfler and F. Bullo,
+IEEE Trans. Circuits Syst. I 60, 150 (2013)).
 
 Method
 ------
-A multifrontal Cholesky elimination in a geometric nested-dissection order of the cell
-grid.  A vertical cut at cell column ``j`` separates left from right by the row-wire nodes
-of that column alone (its column-wire nodes join the left part); a horizontal cut at row
-``i`` by the column-wire nodes of that row.  Every separator is one wire-line segment, and
-the ports are eliminated never, so they stay on the boundary of every front that touches
-the left or bottom edge.  The ordering, the elimination tree and every index map depend
-only on the shape, on whether there is a driver resistance and on the sense; they are
-computed once and cached (:func:`symbolic`).  The numeric phase (:func:`factorize`) is one
-Numba kernel (:func:`neuromorph._wire_kernels.multifrontal_factor`): dense frontal
-matrices, small ones by loops, large ones in panels whose trailing updates go to BLAS
-(held to one thread, so results are the same bits whatever the thread settings).
+A multifrontal Cholesky elimination (I. S. Duff and J. K. Reid, ACM Trans. Math. Softw. 9,
+302 (1983)) in a geometric nested-dissection order of the cell grid (A. George, SIAM J.
+Numer. Anal. 10, 345 (1973)).  A vertical cut at cell column ``j`` separates left from
+right by the row-wire nodes of that column alone (its column-wire nodes join the left
+part); a horizontal cut at row ``i`` by the column-wire nodes of that row.  Every separator
+is one wire-line segment; the ports are never eliminated, so they stay on the boundary of
+every front that touches the left or bottom edge.  The ordering, the elimination tree and
+every index map depend only on the shape, on whether there is a driver resistance and on
+the sense; they are computed once and cached (:func:`symbolic`).  The numeric phase
+(:func:`factorize`) is one Numba kernel,
+:func:`neuromorph._wire_kernels.multifrontal_factor`: dense frontal matrices, small ones
+by loops, large ones in panels whose trailing updates go to BLAS (held to one thread);
+independent subtrees are shared between threads as they come free, but every front is
+computed by one thread in a fixed order, so the bits do not depend on the thread count.
 
 Pivots are taken from row sums (every row of a Schur complement of this matrix sums to
 zero on the interior), so nothing cancels and each entry of ``T`` has a relative error of
@@ -40,7 +45,7 @@ not formed.
 On request the pivot rows of every front are kept (``R`` with ``F11 = R^T R`` and
 ``W = R^-T F12``): they give every node voltage by one top-down pass
 (:func:`node_values`) and, for a few changed conductances, the exact low-rank update of
-``T`` (:func:`forward_columns`, used by :class:`neuromorph.parasitics.WiredArray`).
+``T`` (:class:`LowRank`, used by :class:`neuromorph.parasitics.WiredArray`).
 
 Units: conductances in siemens, voltages in volts, currents in amperes.
 """
@@ -260,7 +265,7 @@ def _schedule(s, b, parent, children):
     return first[task_root].astype(I64), task_root, pending, u_off, max(base, 1)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic:
     """Symbolic analysis of one layout (cached): see :class:`Symbolic`.
 
