@@ -118,6 +118,7 @@ class Symbolic:
     pending: NDArray[np.int64]  # children count of the fronts above the tasks
     fbuf_size: int  # frontal workspace of one worker
     big: NDArray[np.bool_]
+    leaf: NDArray[np.bool_]  # fronts without children
     fac_ptr: NDArray[np.int64]
     front_of: NDArray[np.int64]  # (n_int + p,) front eliminating each order (root: n_front)
     max_path: int  # most fronts on the two root paths of one cell
@@ -223,10 +224,12 @@ def _schedule(s, b, parent, children):
     """Tasks for the parallel elimination and where every update matrix lives.
 
     The top ``TOP_LEVELS`` levels of the elimination tree are split off; the subtrees below
-    them are the tasks, each a postorder range ``first .. root``.  A task keeps its update
-    matrices on a stack region of its own (postorder makes that a stack); each front above
-    the tasks has a slot of its own.  Returns ``task_first, task_root, pending, u_off,
-    stack_size``, ``pending`` holding the children count of the fronts above the tasks.
+    them are the tasks, each a postorder range ``first .. root``.  Leaves keep their update
+    matrices in slots of their own (so an unchanged leaf's can be reused by the next
+    elimination); every task keeps the others on a stack region of its own (postorder makes
+    that a stack); each front above the tasks has a slot of its own.  Returns
+    ``task_first, task_root, pending, u_off, stack_size``, ``pending`` holding the children
+    count of the fronts above the tasks.
     """
     n_front = s.size
     first = np.arange(n_front)
@@ -246,14 +249,20 @@ def _schedule(s, b, parent, children):
     size = np.array([t + 1 - first[t] for t in tasks])
     tasks = [tasks[i] for i in np.argsort(-size, kind="stable")]
     u_off = np.zeros(n_front, dtype=I64)
-    base = 0
+    leaf = np.array([not c for c in children[:n_front]], dtype=bool)
+    sizes = b.astype(I64) ** 2
+    u_off[leaf] = np.concatenate(([0], np.cumsum(sizes[leaf])[:-1])) if leaf.any() else 0
+    base = int(sizes[leaf].sum())  # leaves: slots of their own, reusable across calls
     for root in tasks:
         ptr = peak = base
         for t in range(first[root], root + 1):
-            if children[t]:
-                ptr = int(u_off[children[t][0]])
+            if leaf[t]:
+                continue
+            inner = [c for c in children[t] if not leaf[c]]
+            if inner:
+                ptr = int(u_off[inner[0]])
             u_off[t] = ptr
-            ptr += int(b[t]) ** 2
+            ptr += int(sizes[t])
             peak = max(peak, ptr)
         base = peak
     pending = np.zeros(n_front, dtype=I64)
@@ -412,7 +421,7 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
         ent_pos=ent_pos, ent_y=ent_y, ent_sgn=ent_sgn, u_off=u_off, stack_size=stack_size,
         task_first=task_first, task_root=task_root, pending=pending,
         fbuf_size=int(nf.max() ** 2),
-        big=s * b * b >= BLAS_WORK, fac_ptr=fac_ptr,
+        big=s * b * b >= BLAS_WORK, leaf=np.diff(child_ptr[:-1]) == 0, fac_ptr=fac_ptr,
         front_of=front_of, max_path=2 * int(depth.max()), max_path_pivots=2 * int(piv_above.max()),
     )
 
@@ -443,6 +452,7 @@ class Numeric:
     y: NDArray[np.float64]  # branch conductances (see branch_conductances)
     Y: NDArray[np.float64]  # (p, p) upper triangle; the source x output block is complete
     fac: NDArray[np.float64] | None
+    stack: NDArray[np.float64]  # update matrices; the leaves' stay valid for y
 
 
 def branch_conductances(g: NDArray[np.float64], g_row: float, g_col: float, g_driver: float,
@@ -454,10 +464,36 @@ def branch_conductances(g: NDArray[np.float64], g_row: float, g_col: float, g_dr
     return y
 
 
-def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool) -> Numeric:
-    """Eliminate the interior for branch conductances ``y`` (see :func:`branch_conductances`)."""
+def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool,
+              reuse: Numeric | None = None) -> Numeric:
+    """Eliminate the interior for branch conductances ``y`` (see :func:`branch_conductances`).
+
+    Parameters
+    ----------
+    sym : Symbolic
+    y : ndarray, siemens
+    keep : bool
+        Keep every front's pivot rows (for :func:`node_values` and :class:`LowRank`).
+    reuse : Numeric, optional
+        An earlier elimination of the same layout, taken over: the leaf fronts that no
+        changed conductance touches are not eliminated again, their update matrices being
+        reused (the same bits as recomputing them).  ``reuse`` must not be used afterwards.
+    """
     p = sym.n_ports
-    fac = np.empty(int(sym.fac_ptr[-1]) if keep else 0)
+    skip = np.zeros(sym.n_front, dtype=bool)
+    if (reuse is not None and reuse.sym is sym and np.array_equal(reuse.y[-4:], y[-4:])
+            and (reuse.fac is not None or not keep)):
+        stack = reuse.stack
+        fac = reuse.fac if keep else np.empty(0)
+        changed = np.flatnonzero(reuse.y[:-4] != y[:-4])
+        ro, co = sym.cell_orders()
+        touched = np.zeros(sym.n_front + 1, dtype=bool)
+        touched[sym.front_of[ro.ravel()[changed]]] = True
+        touched[sym.front_of[co.ravel()[changed]]] = True
+        skip = sym.leaf & ~touched[:-1]
+    else:
+        stack = np.empty(sym.stack_size)
+        fac = np.empty(int(sym.fac_ptr[-1]) if keep else 0)
     Y = np.empty((p, p))
     workers = max(1, min(numba.get_num_threads(), sym.task_root.size))
     bad = np.empty(workers, dtype=I64)
@@ -468,15 +504,15 @@ def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool) -> Numeric:
             struct_ptr=sym.struct_ptr, run_ptr=sym.run_ptr, run_q=sym.run_q,
             run_len=sym.run_len, ent_ptr=sym.ent_ptr, ent_pos=sym.ent_pos,
             ent_y=sym.ent_y, ent_sgn=sym.ent_sgn, y=y, u_off=sym.u_off, big=sym.big,
-            panel=PANEL, keep=keep, fac_ptr=sym.fac_ptr, parent=sym.parent,
+            skip=skip, panel=PANEL, keep=keep, fac_ptr=sym.fac_ptr, parent=sym.parent,
             task_first=sym.task_first, task_root=sym.task_root, pending=sym.pending.copy(),
             counter=np.zeros(1, dtype=I64), fb_off=np.arange(workers + 1) * sym.fbuf_size,
-            stack=np.empty(sym.stack_size), fbuf=np.empty(workers * sym.fbuf_size),
-            fac_out=fac, root_out=Y, bad=bad,
+            stack=stack, fbuf=np.empty(workers * sym.fbuf_size), fac_out=fac, root_out=Y,
+            bad=bad,
         )
     if (bad >= 0).any():  # pragma: no cover - the interior block is SPD for valid inputs
         raise ArithmeticError(f"the nodal matrix lost positive definiteness at front {bad.max()}")
-    return Numeric(sym=sym, y=y, Y=Y, fac=fac if keep else None)
+    return Numeric(sym=sym, y=y, Y=Y, fac=fac if keep else None, stack=stack)
 
 
 def transfer(num: Numeric) -> NDArray[np.float64]:

@@ -430,12 +430,15 @@ def _assemble(t, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel, 
 
 @njit
 def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
-           run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, panel,
-           keep, fac_ptr, stack, fac_out):
+           run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, skip,
+           panel, keep, fac_ptr, stack, fac_out):
     """Assemble and eliminate front ``t`` in workspace ``fb``; push its update matrix.
 
-    Returns -1, or ``t`` when a pivot was not positive.
+    Returns -1, or ``t`` when a pivot was not positive.  A front with ``skip[t]`` already
+    has its update matrix (and kept rows) in place.
     """
+    if skip[t]:
+        return -1
     s = front_s[t]
     b = front_b[t]
     bi = front_bi[t]
@@ -465,8 +468,9 @@ def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, re
 @njit_parallel
 def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
                         struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn,
-                        y, u_off, big, panel, keep, fac_ptr, parent, task_first, task_root,
-                        pending, counter, fb_off, stack, fbuf, fac_out, root_out, bad):
+                        y, u_off, big, skip, panel, keep, fac_ptr, parent, task_first,
+                        task_root, pending, counter, fb_off, stack, fbuf, fac_out, root_out,
+                        bad):
     """Multifrontal elimination of the interior nodes: the port matrix of the network.
 
     Front ``t`` is assembled from its original entries and its children's update matrices,
@@ -495,6 +499,8 @@ def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_i
     y : ndarray float64                        IN  branch conductances, siemens.
     u_off : ndarray of shape (n_front,) int64  IN  where each update matrix goes in ``stack``.
     big : ndarray of shape (n_front,) bool     IN  use BLAS for this front's trailing update.
+    skip : ndarray of shape (n_front,) bool    IN  fronts (leaves) whose update matrix, and
+        kept rows, are already in ``stack`` / ``fac_out`` from an earlier call.
     panel : int                                IN  pivots per BLAS panel.
     keep : bool                                IN  store each front's pivot rows.
     fac_ptr : ndarray of shape (n_front + 1,) int64   IN  offsets into ``fac_out``.
@@ -526,13 +532,15 @@ def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_i
             for t in range(task_first[q], task_root[q] + 1):
                 if _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx,
                           rel, struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y,
-                          ent_sgn, y, u_off, big, panel, keep, fac_ptr, stack, fac_out) >= 0:
+                          ent_sgn, y, u_off, big, skip, panel, keep, fac_ptr, stack,
+                          fac_out) >= 0:
                     bad[w] = t
             t = parent[task_root[q]]
             while t < n_front and _fetch_add(pending, t, -1) == 1:
                 if _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx,
                           rel, struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y,
-                          ent_sgn, y, u_off, big, panel, keep, fac_ptr, stack, fac_out) >= 0:
+                          ent_sgn, y, u_off, big, skip, panel, keep, fac_ptr, stack,
+                          fac_out) >= 0:
                     bad[w] = t
                 t = parent[t]
     p = root_out.shape[0]

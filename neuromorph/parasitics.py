@@ -370,8 +370,13 @@ def _nested_applies(w: WireParams) -> bool:
     return w.r_row_ohm > 0 and w.r_col_ohm > 0
 
 
-def _nested_factor(g: NDArray[np.float64], w: WireParams, *, keep: bool) -> _nested.Numeric:
-    """Port matrix of conductances ``g`` with wires ``w`` (already at temperature)."""
+def _nested_factor(g: NDArray[np.float64], w: WireParams, *, keep: bool,
+                   reuse: _nested.Numeric | None = None) -> _nested.Numeric:
+    """Port matrix of conductances ``g`` with wires ``w`` (already at temperature).
+
+    ``reuse``: an earlier elimination of the same array to take over (see
+    :func:`neuromorph._nested.factorize`).
+    """
     resistor = w.sense == "resistor"
     sym = _nested.symbolic(g.shape[0], g.shape[1], w.r_driver_ohm > 0, resistor)
     y = _nested.branch_conductances(
@@ -379,7 +384,7 @@ def _nested_factor(g: NDArray[np.float64], w: WireParams, *, keep: bool) -> _nes
         1.0 / w.r_driver_ohm if w.r_driver_ohm > 0 else 0.0,
         1.0 / w.r_sense_ohm if resistor else 0.0,
     )
-    return _nested.factorize(sym, y, keep=keep)
+    return _nested.factorize(sym, y, keep=keep, reuse=reuse)
 
 
 def _iterative(A, rhs: NDArray[np.float64], tol: float, max_iter: int) -> NDArray[np.float64]:
@@ -618,7 +623,10 @@ class WiredArray:
         self._nested = _nested_applies(w)
         self._lowrank: _nested.LowRank | None = None
         if self._nested:
-            num = _nested_factor(g, w, keep=keep)
+            # The previous elimination is taken over: leaves no changed device touches are
+            # reused.  (Its low-rank state, built on it, is dropped with it.)
+            num = _nested_factor(g, w, keep=keep, reuse=getattr(self, "_num", None))
+            self._num = num
             self._lowrank = _nested.LowRank(num) if keep else None
             self._T_base = _nested.transfer(num)
             self._T = self._T_base.copy()

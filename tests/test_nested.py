@@ -251,3 +251,36 @@ def test_symbolic_orders_every_node_once_and_ports_last(shape, driver, resistor)
     assert sym.n_int + sym.n_ports == n_nodes
     assert np.all(sym.struct >= np.repeat(sym.piv0 + sym.s, sym.b))  # boundaries come later
     assert np.all(sym.parent > np.arange(sym.n_front))  # postorder
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_reused_leaves_give_the_same_bits(name):
+    """Taking over an earlier elimination (unchanged leaves reused) changes no bit."""
+    w = LAYOUTS[name]
+    sym = _nested.symbolic(30, 41, w.r_driver_ohm > 0, w.sense == "resistor")
+    rng = np.random.default_rng(SEED)
+    g, _ = realistic(30, 41, SEED)
+
+    def y_of(g_):
+        return _nested.branch_conductances(
+            g_, 1 / w.r_row_ohm, 1 / w.r_col_ohm,
+            1 / w.r_driver_ohm if w.r_driver_ohm else 0.0,
+            1 / w.r_sense_ohm if w.sense == "resistor" else 0.0,
+        )
+
+    num = _nested.factorize(sym, y_of(g), keep=True)
+    for frac in (0.0, 0.01, 0.2):
+        g = g.copy()
+        mask = rng.random(g.shape) < frac
+        g[mask] = rng.uniform(1e-6, 1e-4, mask.sum())
+        fresh = _nested.factorize(sym, y_of(g), keep=True)
+        num = _nested.factorize(sym, y_of(g), keep=True, reuse=num)
+        assert np.array_equal(np.triu(num.Y), np.triu(fresh.Y))
+        assert np.array_equal(num.fac, fresh.fac)
+    # wire conductances changed (temperature): nothing may be reused
+    y_hot = y_of(g)
+    y_hot[-4:-2] *= 0.9
+    assert np.array_equal(
+        np.triu(_nested.factorize(sym, y_hot, keep=False, reuse=num).Y),
+        np.triu(_nested.factorize(sym, y_hot, keep=False).Y),
+    )
