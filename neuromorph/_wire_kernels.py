@@ -17,7 +17,8 @@ the number of threads.
 matrices assembled along a nested-dissection tree, pivots from row sums (no cancellation),
 loops for small fronts and BLAS (``np.dot``) for the trailing updates of large ones; plus
 the top-down pass that recovers node voltages and the forward passes that feed the
-low-rank updates.  Everything runs in a fixed order on one thread.
+low-rank updates.  Independent subtrees go to whichever thread is free, but each front is
+computed by one thread in a fixed order, so results do not depend on the thread count.
 
 Kernels take arrays and scalars, fill caller-allocated outputs and never validate.
 """
