@@ -755,7 +755,6 @@ def _projected_probes(counts, tiles, n, design, amps, w_hat, headroom, dith, rng
             room = np.maximum(room, 0.25 * fs)
             norm = np.sqrt(np.sum(wt * wt, axis=0))
             wide = np.flatnonzero(amps[t] * norm * headroom > room)
-            scale = amps[t]
             if 0 < wide.size <= (r1n - r0) // 4:
                 # The fewest leading directions of the wide columns' weights that leave each
                 # of them a remainder the working amplitude tolerates (1.2x margin).
@@ -775,7 +774,7 @@ def _projected_probes(counts, tiles, n, design, amps, w_hat, headroom, dith, rng
                 a_in = min(amps[t], max(a_in, step))
                 xb[:, r0:r1n] = amps[t] * (h - inside) + a_in * inside
             else:
-                xb[:, r0:r1n] = scale * h
+                xb[:, r0:r1n] = amps[t] * h
             if dither_steps:
                 xb[:, r0:r1n] += step * rng.integers(-dither_steps, dither_steps + 1,
                                                      size=(counts[t], r1n - r0))  # fmt: skip
@@ -921,20 +920,28 @@ def _fit_inputs(xs: NDArray, tile_of: NDArray, design: ChipDesign, n_tiles: int)
     return np.hstack(cols)
 
 
-def _column_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray,
-                      var_g: NDArray, min_count: int = 30) -> NDArray:
-    """Noise variance of every probe group in every column (groups, M), from the residuals of
-    the kept readings; the pooled ``var_g`` where a column has fewer than ``min_count``."""
+def _residual_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray,
+                        n_groups: int) -> tuple[NDArray, NDArray]:  # fmt: skip
+    """Per group and column (groups, M): the kept readings' residual variance (corrected for
+    the fitted degrees of freedom) and their count."""
     r2 = np.where(keep, (y - x_fit @ w) ** 2, 0.0)
-    onehot = np.eye(var_g.size)[group]  # (K, groups)
+    onehot = np.eye(n_groups)[group]  # (K, groups)
     cnt = onehot.T @ keep.astype(np.float64)
     var = (onehot.T @ r2) * (keep.sum() / max(keep.sum() - w.size, 1)) / np.maximum(cnt, 1.0)
-    return np.where(cnt >= min_count, np.maximum(var, 1e-4 * var_g.max()), var_g[:, None])
+    return var, cnt
+
+
+def _column_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray,
+                      var_g: NDArray) -> NDArray:  # fmt: skip
+    """Noise variance of every probe group in every column (groups, M), from the residuals of
+    the kept readings; the typical ``var_g`` where a column has fewer than ``_MIN_GROUP``."""
+    var, cnt = _residual_group_var(x_fit, y, w, keep, group, var_g.size)
+    return np.where(cnt >= _MIN_GROUP, np.maximum(var, 1e-4 * var_g.max()), var_g[:, None])
 
 
 def _weighted_fit(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray,
                   var_g: NDArray | None = None) -> tuple[NDArray, NDArray]:  # fmt: skip
-    """Least squares weighted by each noise group's measured noise (two passes).
+    """Least squares weighted by each noise group's measured noise.
 
     Read noise grows with a probe's amplitude and with the conductances of the tile it
     drives, while quantisation noise does not, so probes of different tiles and amplitudes
@@ -956,11 +963,7 @@ def _weighted_fit(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray,
 
 def _group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray) -> NDArray:
     """Typical noise variance of every probe group, from the kept readings' residuals."""
-    n_groups = int(group.max()) + 1
-    r2 = np.where(keep, (y - x_fit @ w) ** 2, 0.0)
-    onehot = np.eye(n_groups)[group]  # (K, groups)
-    cnt = onehot.T @ keep.astype(np.float64)  # (groups, M)
-    var_j = (onehot.T @ r2) * (keep.sum() / max(keep.sum() - w.size, 1)) / np.maximum(cnt, 1.0)
+    var_j, cnt = _residual_group_var(x_fit, y, w, keep, group, int(group.max()) + 1)
     # The typical column's noise: the median over columns where a group has enough readings
     # per column (a few wide, noisy columns must not set every column's weights; they get
     # their own in the caller), the mean over columns otherwise.
