@@ -66,8 +66,7 @@ def report(figures: dict[str, dict], *, title: str, notes: list[str], json_path:
         print(f"note: {note}")
     if json_path:
         slim = {
-            k: {key: v[key] for key in ("seconds", "baseline_seconds", "ratio")}
-            for k, v in figures.items()
+            k: {key: v[key] for key in ("seconds", "baseline_seconds", "ratio")} for k, v in figures.items()
         }
         directory = os.path.dirname(os.path.abspath(json_path))
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _harness import figure, interleaved, parser, report  # noqa: E402
 
 import neuromorph as nm  # noqa: E402
-from neuromorph.periphery import AdcParams, DacParams, Periphery  # noqa: E402
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -77,9 +77,7 @@ def main(argv=None) -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = ", ".join(
-            f"{i.get('internal_api')} {i.get('num_threads')} threads" for i in threadpool_info()
-        )
+        blas = ", ".join(f"{i.get('internal_api')} {i.get('num_threads')} threads" for i in threadpool_info())
     except ImportError:  # pragma: no cover
         blas = "unknown"
     notes = [

@@ -23,8 +23,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _harness import figure, parser, report  # noqa: E402
 
-from neuromorph import datasets, ff  # noqa: E402
-from neuromorph.experiments import run_training, temperature_study  # noqa: E402
+from neuromorph import datasets  # noqa: E402
+from neuromorph.algorithms import ff  # noqa: E402
+from neuromorph.studies.training import run_training, temperature_study  # noqa: E402
 
 
 def _ms(values) -> str:
@@ -46,17 +47,15 @@ def main(argv=None) -> dict:
     for seed in range(args.seeds):
         data = datasets.load_digits(seed=seed)
         t0 = time.perf_counter()
-        sw = run_training(data, mode="software", seed=seed, config=config, hidden=hidden,
-                          progress=False)  # fmt: skip
+        sw = run_training(data, mode="software", seed=seed, config=config, hidden=hidden, progress=False)
         t_sw = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ip = run_training(data, mode="in-place", seed=seed, config=config, hidden=hidden,
-                          progress=False)  # fmt: skip
+        ip = run_training(data, mode="in-place", seed=seed, config=config, hidden=hidden, progress=False)
         t_ip = time.perf_counter() - t0
-        ex = run_training(data, mode="ex-situ", seed=seed, config=config, hidden=hidden,
-                          progress=False)  # fmt: skip
-        study = temperature_study(ip.model, data, config=config,
-                                  rng=np.random.default_rng(seed + 100), progress=False)  # fmt: skip
+        ex = run_training(data, mode="ex-situ", seed=seed, config=config, hidden=hidden, progress=False)
+        study = temperature_study(
+            ip.model, data, config=config, rng=np.random.default_rng(seed + 100), progress=False
+        )
         row = {
             "seed": seed,
             "software": sw.metrics["test_accuracy"],
@@ -73,9 +72,12 @@ def main(argv=None) -> dict:
             "temperature": study,
         }
         rows.append(row)
-        print(f"seed {seed}: software {row['software']:.4f}  in place {row['in_place']:.4f}  "
-              f"ex-situ {row['ex_situ']:.4f}  hot+aged {study['accuracy_hot_aged']:.4f}  "
-              f"retrained {study['accuracy_retrained']:.4f}", flush=True)  # fmt: skip
+        print(
+            f"seed {seed}: software {row['software']:.4f}  in place {row['in_place']:.4f}  "
+            f"ex-situ {row['ex_situ']:.4f}  hot+aged {study['accuracy_hot_aged']:.4f}  "
+            f"retrained {study['accuracy_retrained']:.4f}",
+            flush=True,
+        )
 
     def col(key):
         return [r[key] for r in rows]
@@ -90,11 +92,15 @@ def main(argv=None) -> dict:
     before = [r["temperature"]["accuracy_before"] for r in rows]
     hot = [r["temperature"]["accuracy_hot_aged"] for r in rows]
     after = [r["temperature"]["accuracy_retrained"] for r in rows]
-    print(f"  temperature study: before {_ms(before)}, 358 K + 1 day {_ms(hot)}, "
-          f"retrained 2 epochs {_ms(after)}")
-    print(f"  in-place pulses per epoch {statistics.mean(col('in_place_pulses_per_epoch')):.3g}, "
-          f"programming energy per epoch "
-          f"{statistics.mean(col('in_place_programming_energy_j')) / args.epochs:.3g} J")
+    print(
+        f"  temperature study: before {_ms(before)}, 358 K + 1 day {_ms(hot)}, "
+        f"retrained 2 epochs {_ms(after)}"
+    )
+    print(
+        f"  in-place pulses per epoch {statistics.mean(col('in_place_pulses_per_epoch')):.3g}, "
+        f"programming energy per epoch "
+        f"{statistics.mean(col('in_place_programming_energy_j')) / args.epochs:.3g} J"
+    )
     sw_epoch = statistics.median(col("software_epoch_s"))
     ip_epoch = statistics.median(col("in_place_epoch_s"))
     figures = {"in_place_epoch": figure(ip_epoch, sw_epoch, "software FF epoch, same design")}

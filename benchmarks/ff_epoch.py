@@ -19,9 +19,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _harness import figure, parser, report  # noqa: E402
 
-from neuromorph import datasets, ff  # noqa: E402
+from neuromorph import datasets  # noqa: E402
+from neuromorph.algorithms import ff  # noqa: E402
 from neuromorph.chip import Chip, ChipDesign  # noqa: E402
-from neuromorph.digital import DigitalNetwork  # noqa: E402
+from neuromorph.chip.digital import DigitalNetwork  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -44,10 +45,17 @@ def main(argv=None) -> dict:
         if epoch:
             sw.append(h_sw.wall_seconds[0])
             ip.append(h_ip.wall_seconds[0])
-    figures = {"in_place_epoch": figure(statistics.median(ip), statistics.median(sw),
-                                        "software FF epoch, same design, float64")}  # fmt: skip
-    report(figures, title="benchmarks/ff_epoch.py", json_path=args.json,
-           notes=[f"{args.epochs} epochs each, interleaved; design {sizes}, RRAM, 8-bit"])  # fmt: skip
+    figures = {
+        "in_place_epoch": figure(
+            statistics.median(ip), statistics.median(sw), "software FF epoch, same design, float64"
+        )
+    }
+    report(
+        figures,
+        title="benchmarks/ff_epoch.py",
+        json_path=args.json,
+        notes=[f"{args.epochs} epochs each, interleaved; design {sizes}, RRAM, 8-bit"],
+    )
     return figures
 
 

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import median_seconds  # noqa: E402
 
-from neuromorph.parasitics import WiredArray, WireParams, nodal_system, solve  # noqa: E402
+from neuromorph.hardware.wires import WiredArray, WireParams, nodal_system, solve  # noqa: E402
 
 WIRES = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)
 
@@ -82,8 +82,7 @@ def main(argv=None) -> dict:
     out: dict[str, dict[str, float]] = {}
 
     def record(name, seconds, baseline):
-        out[name] = {"seconds": seconds, "baseline_seconds": baseline,
-                     "ratio": seconds / baseline}
+        out[name] = {"seconds": seconds, "baseline_seconds": baseline, "ratio": seconds / baseline}
 
     # warm-up: compile the Numba kernels
     g, v = realistic(8, 0)
@@ -94,19 +93,22 @@ def main(argv=None) -> dict:
     record("exact_128", median_time(lambda: solve(g, v, WIRES), k), base)
     record("iterative_128", median_time(lambda: solve(g, v, WIRES, method="iterative"), k), base)
     err = np.max(np.abs(solve(g, v, WIRES, method="iterative") - solve(g, v, WIRES)))
-    print(f"iterative vs exact at 128x128: max |dI| / max |I| = "
-          f"{err / np.max(np.abs(solve(g, v, WIRES))):.2e}")
+    print(
+        f"iterative vs exact at 128x128: max |dI| / max |I| = {err / np.max(np.abs(solve(g, v, WIRES))):.2e}"
+    )
 
     if args.ngspice:
-        from neuromorph.spice import simulate
+        from neuromorph.hardware.spice import simulate
 
         t0 = time.perf_counter()
         ng = simulate(g, v, WIRES)
         t_ng = time.perf_counter() - t0
         ours = solve(g, v, WIRES)
         record("ngspice_128", t_ng, median_time(lambda: solve(g, v, WIRES), k))
-        print(f"ngspice vs exact at 128x128: max |dI| / max |I| = "
-              f"{np.max(np.abs(ng - ours)) / np.max(np.abs(ours)):.2e}")
+        print(
+            f"ngspice vs exact at 128x128: max |dI| / max |I| = "
+            f"{np.max(np.abs(ng - ours)) / np.max(np.abs(ours)):.2e}"
+        )
 
     g, x = realistic(256, 2, batch=1024)
     t0 = time.perf_counter()
@@ -135,8 +137,9 @@ def main(argv=None) -> dict:
     for name, fraction in (("train_step_sparse_128", 0.001), ("train_step_dense_128", 0.06)):
         times = {}
         for wired in (True, False):
-            xbar = Crossbar.fabricate(128, 128, rng=np.random.default_rng(5), device=RRAM_HFO2,
-                                      wires=WIRES if wired else None)  # fmt: skip
+            xbar = Crossbar.fabricate(
+                128, 128, rng=np.random.default_rng(5), device=RRAM_HFO2, wires=WIRES if wired else None
+            )
             xbar.program(np.random.default_rng(6).uniform(-0.5, 0.5, (128, 128)))
             xs = np.random.default_rng(7).uniform(-1, 1, (50, 128))
             drng = np.random.default_rng(8)
@@ -153,8 +156,7 @@ def main(argv=None) -> dict:
 
     print(f"{'figure':<15}{'seconds':>12}{'baseline':>12}{'ratio':>10}")
     for name, row in out.items():
-        print(f"{name:<15}{row['seconds']:>12.4g}{row['baseline_seconds']:>12.4g}"
-              f"{row['ratio']:>10.3g}")
+        print(f"{name:<15}{row['seconds']:>12.4g}{row['baseline_seconds']:>12.4g}{row['ratio']:>10.3g}")
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return out

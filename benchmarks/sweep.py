@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from _harness import figure, interleaved, parser, report  # noqa: E402
 
-from neuromorph import sweep  # noqa: E402
+from neuromorph.studies import sweep  # noqa: E402
 
 
 def trivial(params, *, sweep_seed):
@@ -57,8 +57,11 @@ def main(argv=None) -> dict:
     p.set_defaults(repeats=3)
     args = p.parse_args(argv)
     hidden = [int(h) for h in args.hidden.split(",")]
-    spec = {"sweep": {"name": "bench"}, "grid": {"seed": list(range(args.points))},
-            "fixed": {"hidden": hidden, "epochs": args.epochs}}  # fmt: skip
+    spec = {
+        "sweep": {"name": "bench"},
+        "grid": {"seed": list(range(args.points))},
+        "fixed": {"hidden": hidden, "epochs": args.epochs},
+    }
     warm = {"grid": {"seed": [100, 101]}, "fixed": {"hidden": hidden, "epochs": 1}}
     tiny = {"grid": {"seed": list(range(args.trivial))}}
 
@@ -66,20 +69,27 @@ def main(argv=None) -> dict:
     try:
         for c in (c1, c2):
             _timed_sweep(warm, scheduler=c.scheduler_address)
-        s2, s1 = interleaved(lambda: _timed_sweep(spec, scheduler=c2.scheduler_address),
-                             lambda: _timed_sweep(spec, scheduler=c1.scheduler_address),
-                             repeats=args.repeats, warmup=0)  # fmt: skip
+        s2, s1 = interleaved(
+            lambda: _timed_sweep(spec, scheduler=c2.scheduler_address),
+            lambda: _timed_sweep(spec, scheduler=c1.scheduler_address),
+            repeats=args.repeats,
+            warmup=0,
+        )
         td, ts = interleaved(
             lambda: _timed_sweep(tiny, scheduler=c1.scheduler_address, task=trivial),
             lambda: _timed_sweep(tiny, serial=True, task=trivial),
-            repeats=args.repeats, warmup=1,
-        )  # fmt: skip
+            repeats=args.repeats,
+            warmup=1,
+        )
     finally:
         c2.close()
         c1.close()
-    cold2, cold1 = interleaved(lambda: _timed_sweep(spec, workers=2),
-                               lambda: _timed_sweep(spec, workers=1),
-                               repeats=max(1, args.repeats - 1), warmup=0)  # fmt: skip
+    cold2, cold1 = interleaved(
+        lambda: _timed_sweep(spec, workers=2),
+        lambda: _timed_sweep(spec, workers=1),
+        repeats=max(1, args.repeats - 1),
+        warmup=0,
+    )
 
     points = sweep.SweepSpec.from_dict(tiny).points()
 
@@ -87,8 +97,9 @@ def main(argv=None) -> dict:
         for pt in points:
             trivial(dict(pt.params), sweep_seed=0)
 
-    te, tp = interleaved(lambda: _timed_sweep(tiny, serial=True, task=trivial), plain_loop,
-                         repeats=args.repeats, warmup=1)  # fmt: skip
+    te, tp = interleaved(
+        lambda: _timed_sweep(tiny, serial=True, task=trivial), plain_loop, repeats=args.repeats, warmup=1
+    )
     n = args.trivial
     figures = {
         "sweep_2w_vs_1w": figure(s2, s1, f"same sweep, warm 1-worker cluster ({args.points} points)"),
@@ -103,8 +114,12 @@ def main(argv=None) -> dict:
         f"Dask adds {(td - ts) / n * 1e3:.2f} ms per task over the serial engine; the serial "
         f"engine adds {(te - tp) / n * 1e3:.2f} ms per task over a plain loop (mostly the fsync)",
     ]
-    report(figures, title="sweep engine on Dask (ratio = seconds / baseline seconds)", notes=notes,
-           json_path=args.json)  # fmt: skip
+    report(
+        figures,
+        title="sweep engine on Dask (ratio = seconds / baseline seconds)",
+        notes=notes,
+        json_path=args.json,
+    )
     return figures
 
 

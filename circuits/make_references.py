@@ -15,21 +15,22 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromorph.parasitics import WireParams
-from neuromorph.spice import MEMRISTOR_TEMP_LIB, TIA_LIB, run_ngspice, write_netlist
+from neuromorph.hardware.spice import MEMRISTOR_TEMP_LIB, TIA_LIB, run_ngspice, write_netlist
+from neuromorph.hardware.wires import WireParams
 
 HERE = Path(__file__).resolve().parent
 
 CASES = {
     # name: (n_rows, n_cols, seed, wires kwargs, temperature_k, sense)
     "xbar4x4_ammeter_300k": (4, 4, 11, {"r_row_ohm": 2.0, "r_col_ohm": 2.0}, 300.0, "ammeter"),
-    "xbar8x8_tia_358k": (
-        8, 8, 12, {"r_row_ohm": 2.0, "r_col_ohm": 2.0, "r_driver_ohm": 5.0}, 358.0, "tia"
-    ),
+    "xbar8x8_tia_358k": (8, 8, 12, {"r_row_ohm": 2.0, "r_col_ohm": 2.0, "r_driver_ohm": 5.0}, 358.0, "tia"),
     "xbar8x4_resistor_330k": (
-        8, 4, 13,
+        8,
+        4,
+        13,
         {"r_row_ohm": 2.5, "r_col_ohm": 1.5, "sense": "resistor", "r_sense_ohm": 100.0},
-        330.0, "resistor",
+        330.0,
+        "resistor",
     ),
 }
 

@@ -33,8 +33,7 @@ def main(argv=None) -> dict:
     x = rng.uniform(-1, 1, (200, args.rows))
     ideal = x @ w
     results = {}
-    for label, temperature_k, days in (("300 K", 300.0, 0), ("358 K", 358.0, 0),
-                                       ("358 K + 1 day", 358.0, 1)):  # fmt: skip
+    for label, temperature_k, days in (("300 K", 300.0, 0), ("358 K", 358.0, 0), ("358 K + 1 day", 358.0, 1)):
         xbar.environment.set_temperature(temperature_k)
         xbar.environment.advance(days=days)
         y = xbar.read(x)

@@ -19,8 +19,9 @@ import pathlib
 import numpy as np
 
 import neuromorph as nm
-from neuromorph import plots, spice
-from neuromorph.parasitics import WireParams, solve
+from neuromorph.faces import plots
+from neuromorph.hardware import spice
+from neuromorph.hardware.wires import WireParams, solve
 
 
 def rel_rms(y, ref) -> float:
@@ -32,27 +33,36 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=32, help="inputs (crossbar rows)")
     parser.add_argument("--cols", type=int, default=32, help="outputs (weight columns)")
-    parser.add_argument("--r-wire", type=float, default=2.0,
-                        help="row and column wire resistance per cell segment, ohms at 300 K")
+    parser.add_argument(
+        "--r-wire",
+        type=float,
+        default=2.0,
+        help="row and column wire resistance per cell segment, ohms at 300 K",
+    )
     parser.add_argument("--hot-k", type=float, default=358.0, help="hot temperature, kelvin")
     parser.add_argument("--reads", type=int, default=200, help="input vectors read")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=pathlib.Path, default=None,
-                        help="directory for PNG figures (none written by default)")
+    parser.add_argument(
+        "--out", type=pathlib.Path, default=None, help="directory for PNG figures (none written by default)"
+    )
     args = parser.parse_args(argv)
 
     wires = WireParams(r_row_ohm=args.r_wire, r_col_ohm=args.r_wire)
     # Same seed, same devices and same programming noise: the twins differ only in wiring.
-    wired = nm.Crossbar.fabricate(args.rows, args.cols, rng=np.random.default_rng(args.seed),
-                                  device=nm.RRAM_HFO2, wires=wires)
-    twin = nm.Crossbar.fabricate(args.rows, args.cols, rng=np.random.default_rng(args.seed),
-                                 device=nm.RRAM_HFO2)
+    wired = nm.Crossbar.fabricate(
+        args.rows, args.cols, rng=np.random.default_rng(args.seed), device=nm.RRAM_HFO2, wires=wires
+    )
+    twin = nm.Crossbar.fabricate(
+        args.rows, args.cols, rng=np.random.default_rng(args.seed), device=nm.RRAM_HFO2
+    )
     rng = np.random.default_rng(args.seed + 1)
     w = rng.uniform(-0.8, 0.8, wired.shape)
     report = wired.program(w)
     twin.program(w)
-    print(f"programmed {wired}: {report.pulses} pulses, weight RMS error "
-          f"{report.weight_rms_error:.3f}, {report.unconverged} pairs off target")
+    print(
+        f"programmed {wired}: {report.pulses} pulses, weight RMS error "
+        f"{report.weight_rms_error:.3f}, {report.unconverged} pairs off target"
+    )
 
     # Non-negative inputs (e.g. activations after a ReLU) drive every row one way: the
     # worst case for IR drop.
@@ -64,9 +74,11 @@ def main(argv=None) -> dict:
         "read_error_wired": rel_rms(y_wired, ideal),
         "wired_vs_no_wires": rel_rms(y_wired, y_twin),
     }
-    print(f"relative RMS distance from x @ W: without wires {results['read_error_no_wires']:.1%}, "
-          f"with wires {results['read_error_wired']:.1%} "
-          f"(wired against wire-free reads: {results['wired_vs_no_wires']:.1%})")
+    print(
+        f"relative RMS distance from x @ W: without wires {results['read_error_no_wires']:.1%}, "
+        f"with wires {results['read_error_wired']:.1%} "
+        f"(wired against wire-free reads: {results['wired_vs_no_wires']:.1%})"
+    )
 
     x0 = x[0]
     for temperature_k in (300.0, args.hot_k):
@@ -84,22 +96,24 @@ def main(argv=None) -> dict:
         except nm.NgspiceNotFoundError as exc:
             print(f"ngspice not available, skipping the SPICE check: {exc}")
             got = None
-        line = (f"{temperature_k:5g} K tile {g.shape[0]}x{g.shape[1]}: IR drop moves column "
-                f"currents by up to {ir:.2%} against v @ g")
+        line = (
+            f"{temperature_k:5g} K tile {g.shape[0]}x{g.shape[1]}: IR drop moves column "
+            f"currents by up to {ir:.2%} against v @ g"
+        )
         if got is not None:
-            err = float(np.max(np.abs(got - export.expected_currents)
-                               / np.abs(export.expected_currents)))
+            err = float(np.max(np.abs(got - export.expected_currents) / np.abs(export.expected_currents)))
             results[f"spice_max_rel_error_{tag}"] = err
             line += f"; ngspice agrees to {err:.1e} (max relative error over columns)"
         print(line)
         if args.out is not None:
             args.out.mkdir(parents=True, exist_ok=True)
-            plots.ir_drop_map(g, v, wires, temperature_k=temperature_k,
-                              paired=True).savefig(args.out / f"ir_drop_{tag}.png", dpi=110)
+            plots.ir_drop_map(g, v, wires, temperature_k=temperature_k, paired=True).savefig(
+                args.out / f"ir_drop_{tag}.png", dpi=110
+            )
             if got is not None:
-                plots.spice_agreement(export.expected_currents, got,
-                                      title=f"ngspice against neuromorph at {temperature_k:g} K"
-                                      ).savefig(args.out / f"spice_{tag}.png", dpi=110)
+                plots.spice_agreement(
+                    export.expected_currents, got, title=f"ngspice against neuromorph at {temperature_k:g} K"
+                ).savefig(args.out / f"spice_{tag}.png", dpi=110)
     if args.out is not None:
         plots.conductance_maps(wired).savefig(args.out / "conductances.png", dpi=110)
         print(f"figures written to {args.out}/")

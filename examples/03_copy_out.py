@@ -15,9 +15,9 @@ import argparse
 
 import numpy as np
 
+from neuromorph.algorithms.distill import copy_in
+from neuromorph.algorithms.extract import extract
 from neuromorph.chip import Chip, ChipDesign
-from neuromorph.distill import copy_in
-from neuromorph.extract import extract
 
 
 def main(argv=None) -> dict:
@@ -41,11 +41,15 @@ def main(argv=None) -> dict:
     results = {}
     for method in ("fd", "designed"):
         copy = extract(ports, method=method, budget=args.budget, design=design, rng=rng, progress=False)
-        rel = [float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b * b)))
-               for a, b in zip(copy.network.weights, true, strict=True)]  # fmt: skip
+        rel = [
+            float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b * b)))
+            for a, b in zip(copy.network.weights, true, strict=True)
+        ]
         results[method] = {"rel_rms": rel, "queries": copy.spent.queries, "energy_j": copy.spent.energy_j}
-        print(f"{method:>8}: {copy.spent.queries} queries, {copy.spent.energy_j:.2e} J, relative RMS "
-              f"weight error per layer {[f'{e:.4f}' for e in rel]}")  # fmt: skip
+        print(
+            f"{method:>8}: {copy.spent.queries} queries, {copy.spent.energy_j:.2e} J, relative RMS "
+            f"weight error per layer {[f'{e:.4f}' for e in rel]}"
+        )
         if method == "designed":
             best = copy.network
     second = Chip.fabricate(design, seed=args.seed + 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-from neuromorph import sweep
+from neuromorph.studies import sweep
 
 
 def main(argv=None):
@@ -28,11 +28,12 @@ def main(argv=None):
 
     spec = {
         "sweep": {"seed": 0, "name": "dies x temperature"},
-        "grid": {"seed": list(range(args.dies)),
-                 "temperature_k": [float(t) for t in args.temperatures.split(",")]},
-        "fixed": {"preset": "rram", "hidden": [args.hidden], "epochs": args.epochs,
-                  "age_hours": 24.0},
-    }  # fmt: skip
+        "grid": {
+            "seed": list(range(args.dies)),
+            "temperature_k": [float(t) for t in args.temperatures.split(",")],
+        },
+        "fixed": {"preset": "rram", "hidden": [args.hidden], "epochs": args.epochs, "age_hours": 24.0},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         result = sweep.run_sweep(spec, args.out or tmp, workers=args.workers)
         print(sweep.summary(result))

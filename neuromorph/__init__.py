@@ -4,9 +4,7 @@ Fabricate memristor crossbars whose every instance differs, read them through DA
 at a temperature and an age, program them pulse by pulse, and export them to SPICE.
 """
 
-from neuromorph.crossbar import Crossbar, ProgramReport, UpdateReport
-from neuromorph.devices import IDEAL, PCM_GST, PRESETS, RRAM_HFO2, DeviceModel, preset
-from neuromorph.environment import Environment
+from neuromorph.chip import Chip, ChipDesign, ChipPorts, CostModel, DigitalNetwork, Meter
 from neuromorph.errors import (
     ChipFileError,
     ConvergenceError,
@@ -14,7 +12,10 @@ from neuromorph.errors import (
     NgspiceNotFoundError,
     PortAccessError,
 )
-from neuromorph.periphery import IDEAL_PERIPHERY, AdcParams, DacParams, Periphery, TiaParams
+from neuromorph.hardware.crossbar import Crossbar, ProgramReport, UpdateReport
+from neuromorph.hardware.devices import IDEAL, PCM_GST, PRESETS, RRAM_HFO2, DeviceModel, preset
+from neuromorph.hardware.environment import Environment
+from neuromorph.hardware.periphery import IDEAL_PERIPHERY, AdcParams, DacParams, Periphery, TiaParams
 
 __version__ = "0.1.0"
 
@@ -27,10 +28,16 @@ __all__ = [
     "AdcParams",
     "ChipFileError",
     "ConvergenceError",
+    "Chip",
+    "ChipDesign",
+    "ChipPorts",
+    "CostModel",
     "Crossbar",
     "DacParams",
     "DeviceModel",
+    "DigitalNetwork",
     "Environment",
+    "Meter",
     "NeuromorphError",
     "NgspiceNotFoundError",
     "Periphery",

@@ -56,8 +56,7 @@ def _digest(a: NDArray) -> str:
     return h.hexdigest()
 
 
-def save(path: str | os.PathLike, *, kind: str, version: int, meta: dict,
-         arrays: dict[str, NDArray]) -> str:  # fmt: skip
+def save(path: str | os.PathLike, *, kind: str, version: int, meta: dict, arrays: dict[str, NDArray]) -> str:
     """Write ``arrays`` and ``meta`` to ``path`` atomically; return the path written."""
     path = os.fspath(path)
     if not path.endswith(".npz"):
@@ -65,8 +64,7 @@ def save(path: str | os.PathLike, *, kind: str, version: int, meta: dict,
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"folder for {path!r} does not exist: {directory!r}.")
-    full_meta = dict(meta, format=kind, version=version,
-                     checksums={k: _digest(v) for k, v in arrays.items()})  # fmt: skip
+    full_meta = dict(meta, format=kind, version=version, checksums={k: _digest(v) for k, v in arrays.items()})
     payload = np.frombuffer(json.dumps(full_meta).encode("utf-8"), dtype=np.uint8)
     with atomic_open(path, "wb") as fh:
         np.savez(fh, **{_META: payload}, **arrays)
@@ -103,8 +101,7 @@ def load(path: str | os.PathLike, *, kind: str, version: int) -> tuple[dict, dic
     sums = meta.get("checksums", {})
     if set(sums) != set(arrays):
         raise ChipFileError(
-            f"{path!r} was altered: arrays {sorted(set(sums) ^ set(arrays))} do not match its "
-            "metadata."
+            f"{path!r} was altered: arrays {sorted(set(sums) ^ set(arrays))} do not match its metadata."
         )
     for name, a in arrays.items():
         if _digest(a) != sums[name]:

@@ -98,8 +98,7 @@ def array(
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if out.ndim not in allowed:
             raise ValueError(
-                f"{name} must have {' or '.join(map(str, allowed))} dimension(s); "
-                f"got shape {out.shape}."
+                f"{name} must have {' or '.join(map(str, allowed))} dimension(s); got shape {out.shape}."
             )
     if shape is not None:
         if out.ndim != len(shape) or any(
@@ -109,7 +108,5 @@ def array(
             raise ValueError(f"{name} must have shape {want}; got shape {out.shape}.")
     if finite and out.dtype.kind == "f" and not np.isfinite(out).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
-        raise ValueError(
-            f"{name} must be finite (no NaN or inf); got {out[bad]} at index {bad}."
-        )
+        raise ValueError(f"{name} must be finite (no NaN or inf); got {out[bad]} at index {bad}.")
     return out

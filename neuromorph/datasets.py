@@ -53,9 +53,7 @@ def stratified_split(
     test_fraction = check.real("test_fraction", test_fraction)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1); got test_fraction={test_fraction}.")
-    xtr, xte, ytr, yte = train_test_split(
-        x, y, test_size=test_fraction, stratify=y, random_state=seed
-    )
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
     return xtr, ytr, xte, yte
 
 
@@ -126,13 +124,15 @@ def load_mnist(
         except ValueError as exc:
             raise ValueError(f"{npz!r} is not a readable .npz file: {exc}") from exc
     else:
-        paths = {"train_images": train_images, "train_labels": train_labels,
-                 "test_images": test_images, "test_labels": test_labels}  # fmt: skip
+        paths = {
+            "train_images": train_images,
+            "train_labels": train_labels,
+            "test_images": test_images,
+            "test_labels": test_labels,
+        }
         missing = [k for k, v in paths.items() if v is None]
         if missing:
-            raise ValueError(
-                f"load_mnist needs npz= or all four IDX paths; missing {', '.join(missing)}."
-            )
+            raise ValueError(f"load_mnist needs npz= or all four IDX paths; missing {', '.join(missing)}.")
         parts = [_read_idx(p) for p in paths.values()]
     xtr, ytr, xte, yte = parts
     for name, xs, ys in (("train", xtr, ytr), ("test", xte, yte)):

@@ -17,8 +17,12 @@ def rng():
 def ideal_crossbar():
     def make(n_in=20, n_out=7, **kw):
         return nm.Crossbar.fabricate(
-            n_in, n_out, rng=np.random.default_rng(0), device=nm.IDEAL,
-            periphery=nm.IDEAL_PERIPHERY, **kw,
-        )  # fmt: skip
+            n_in,
+            n_out,
+            rng=np.random.default_rng(0),
+            device=nm.IDEAL,
+            periphery=nm.IDEAL_PERIPHERY,
+            **kw,
+        )
 
     return make

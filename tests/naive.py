@@ -1,4 +1,4 @@
-"""Naive NumPy twins of the kernels in neuromorph._kernels: slow, obviously right.
+"""Naive NumPy twins of the kernels in neuromorph.hardware._kernels: slow, obviously right.
 
 Each twin is written from the law in the docstrings, not from the kernel's code.
 """

@@ -9,7 +9,7 @@ import pytest
 
 import neuromorph as nm
 from neuromorph.chip import Chip, ChipDesign, ChipPorts
-from neuromorph.digital import DigitalNetwork
+from neuromorph.chip.digital import DigitalNetwork
 from neuromorph.errors import ChipFileError, PortAccessError
 
 SMALL = (6, 5, 4)
@@ -28,8 +28,9 @@ def test_two_seeds_two_dies_same_seed_same_die():
 
 def test_ideal_chip_forward_equals_digital_network():
     # Ideal converters with a DAC range wide enough that no activity clips.
-    wide = nm.Periphery(nm.DacParams(bits=None, input_full_scale=100.0), nm.TiaParams(),
-                        nm.AdcParams(bits=None))  # fmt: skip
+    wide = nm.Periphery(
+        nm.DacParams(bits=None, input_full_scale=100.0), nm.TiaParams(), nm.AdcParams(bits=None)
+    )
     design = _design(device=nm.IDEAL, periphery=wide)
     chip = Chip.fabricate(design, seed=0)
     net = DigitalNetwork.initialize(SMALL, rng=np.random.default_rng(1), scale=0.9)
@@ -141,9 +142,7 @@ def test_corrupt_files_fail_clearly(tmp_path):
         Chip.load(tmp_path / "altered.npz")
     with pytest.raises(FileNotFoundError, match="file not found"):
         Chip.load(tmp_path / "missing.npz")
-    net_path = DigitalNetwork.initialize((3, 2), rng=np.random.default_rng(0)).save(
-        tmp_path / "net.npz"
-    )
+    net_path = DigitalNetwork.initialize((3, 2), rng=np.random.default_rng(0)).save(tmp_path / "net.npz")
     with pytest.raises(ChipFileError, match="must be a 'neuromorph.chip' file"):
         Chip.load(net_path)
     with zipfile.ZipFile(tmp_path / "plain.npz", "w") as z:

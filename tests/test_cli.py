@@ -9,7 +9,7 @@ import sys
 
 def _run(*args):
     return subprocess.run(
-        [sys.executable, "-m", "neuromorph.cli", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "neuromorph.faces.cli", *args], capture_output=True, text=True, timeout=300
     )
 
 
@@ -33,17 +33,37 @@ def test_demo_bad_temperature_is_a_clear_error():
 def test_train_then_spice_round_trip(tmp_path):
     import json
 
-    out = _run("train", "--mode", "in-place", "--epochs", "1", "--hidden", "16", "--quiet",
-               "--eval-every", "1", "--out", str(tmp_path / "run"))  # fmt: skip
+    out = _run(
+        "train",
+        "--mode",
+        "in-place",
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+        "--quiet",
+        "--eval-every",
+        "1",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert out.returncode == 0, out.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    for key in ("test_accuracy", "train_accuracy", "mode", "preset", "seed", "epochs", "pulses",
-                "energy_j"):  # fmt: skip
+    for key in ("test_accuracy", "train_accuracy", "mode", "preset", "seed", "epochs", "pulses", "energy_j"):
         assert key in metrics
     assert metrics["pulses"] > 0 and 0 <= metrics["test_accuracy"] <= 1
     assert (tmp_path / "run" / "training_curve.png").stat().st_size > 1000
-    out = _run("spice", str(tmp_path / "run" / "chip.npz"), "--layer", "0", "--temperature",
-               "330", "--out", str(tmp_path / "net.cir"), "--run")  # fmt: skip
+    out = _run(
+        "spice",
+        str(tmp_path / "run" / "chip.npz"),
+        "--layer",
+        "0",
+        "--temperature",
+        "330",
+        "--out",
+        str(tmp_path / "net.cir"),
+        "--run",
+    )
     assert out.returncode == 0, out.stderr
     assert "ngspice agrees" in out.stdout
     rel = float(out.stdout.split("solution to ")[1].split()[0])
@@ -55,8 +75,22 @@ def test_train_is_reproducible(tmp_path):
 
     runs = []
     for name in ("a", "b"):
-        out = _run("train", "--mode", "in-place", "--epochs", "1", "--hidden", "8", "--quiet",
-                   "--eval-every", "0", "--seed", "3", "--out", str(tmp_path / name))  # fmt: skip
+        out = _run(
+            "train",
+            "--mode",
+            "in-place",
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--quiet",
+            "--eval-every",
+            "0",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / name),
+        )
         assert out.returncode == 0, out.stderr
         runs.append((tmp_path / name / "metrics.json").read_text())
     assert runs[0] == runs[1]
@@ -76,8 +110,20 @@ def test_cli_errors(tmp_path):
 def test_demo_tells_the_whole_story(tmp_path):
     import json
 
-    out = _run("demo", "--quiet", "--epochs", "2", "--hidden", "16,16", "--retrain-epochs", "1",
-               "--distill-budgets", "20", "--out", str(tmp_path / "run"))  # fmt: skip
+    out = _run(
+        "demo",
+        "--quiet",
+        "--epochs",
+        "2",
+        "--hidden",
+        "16,16",
+        "--retrain-epochs",
+        "1",
+        "--distill-budgets",
+        "20",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert out.returncode == 0, out.stderr
     run = tmp_path / "run"
     summary = json.loads((run / "summary.json").read_text())
@@ -86,8 +132,15 @@ def test_demo_tells_the_whole_story(tmp_path):
     assert summary["spice"]["max_relative_error"] < 1e-9
     methods = {m["method"] for m in summary["copyout"]["methods"]}
     assert methods == {"fd", "designed", "distill"}
-    for name in ("chip_a.npz", "chip_b.npz", "layer0_tile0.cir", "training_curve.png",
-                 "temperature.png", "conductance_layer0.png", "spice_agreement.png"):  # fmt: skip
+    for name in (
+        "chip_a.npz",
+        "chip_b.npz",
+        "layer0_tile0.cir",
+        "training_curve.png",
+        "temperature.png",
+        "conductance_layer0.png",
+        "spice_agreement.png",
+    ):
         assert (run / name).exists(), name
     for path in summary["files"]:
         assert (tmp_path.parent / path).exists() or pathlib.Path(path).exists(), path

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import neuromorph as nm
-from neuromorph import copyout
 from neuromorph.chip import Chip, ChipDesign
 from neuromorph.datasets import Dataset
-from neuromorph.periphery import AdcParams, DacParams, Periphery
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery
+from neuromorph.studies import copyout
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,11 @@ def small():
     x = rng.random((60, 6))
     y = (x[:, 0] > 0.5).astype(np.int64)
     data = Dataset(x[:40], y[:40], x[40:], y[40:], n_classes=2, name="toy")
-    design = ChipDesign(layer_sizes=(8, 10, 6), device=nm.RRAM_HFO2,
-                        periphery=Periphery(DacParams(bits=8, input_full_scale=4.0),
-                                            adc=AdcParams(bits=8)))  # fmt: skip
+    design = ChipDesign(
+        layer_sizes=(8, 10, 6),
+        device=nm.RRAM_HFO2,
+        periphery=Periphery(DacParams(bits=8, input_full_scale=4.0), adc=AdcParams(bits=8)),
+    )
     chip = Chip.fabricate(design, seed=0)
     ports = chip.ports()
     for layer, (a, b) in enumerate(((8, 10), (10, 6))):
@@ -34,15 +36,28 @@ def small():
 
 def test_study_rows_and_report(small, tmp_path):
     chip, data = small
-    result = copyout.study(chip, data, budgets={"fd": (1,), "designed": (4,), "distill": (10,)},
-                           train_meter={"queries": 1000, "energy_j": 1e-6}, sweep_adc_bits=(6,),
-                           sweep_age_s=(3600.0,),
-                           progress=False)  # fmt: skip
+    result = copyout.study(
+        chip,
+        data,
+        budgets={"fd": (1,), "designed": (4,), "distill": (10,)},
+        train_meter={"queries": 1000, "energy_j": 1e-6},
+        sweep_adc_bits=(6,),
+        sweep_age_s=(3600.0,),
+        progress=False,
+    )
     rows = result["methods"]
     assert [r["method"] for r in rows] == ["fd", "designed", "distill"]
     for r in rows:
-        for key in ("queries", "adc_conversions", "chip_seconds", "energy_j", "weight_rel_rms",
-                    "fidelity", "self_agreement", "accuracy"):  # fmt: skip
+        for key in (
+            "queries",
+            "adc_conversions",
+            "chip_seconds",
+            "energy_j",
+            "weight_rel_rms",
+            "fidelity",
+            "self_agreement",
+            "accuracy",
+        ):
             assert key in r
         assert r["queries"] > 0 and 0.0 <= r["fidelity"] <= 1.0
     assert rows[1]["weight_rel_rms"] < 0.1
@@ -70,13 +85,29 @@ def test_cli(small, tmp_path, capsys, monkeypatch):
     parser = argparse.ArgumentParser()
     copyout.register_cli(parser.add_subparsers(dest="command"))
     path = chip.save(str(tmp_path / "chip.npz"))
-    args = parser.parse_args(["copyout", path, "--out", str(tmp_path / "rep"), "--methods", "designed",
-                              "--budgets", "2", "--quiet"])  # fmt: skip
+    args = parser.parse_args(
+        [
+            "copyout",
+            path,
+            "--out",
+            str(tmp_path / "rep"),
+            "--methods",
+            "designed",
+            "--budgets",
+            "2",
+            "--quiet",
+        ]
+    )
     from neuromorph import datasets
 
-    data = Dataset(*(np.random.default_rng(0).random((20, 6)),), np.zeros(20, dtype=np.int64),
-                   np.random.default_rng(1).random((8, 6)), np.zeros(8, dtype=np.int64),
-                   n_classes=2, name="toy")  # fmt: skip
+    data = Dataset(
+        *(np.random.default_rng(0).random((20, 6)),),
+        np.zeros(20, dtype=np.int64),
+        np.random.default_rng(1).random((8, 6)),
+        np.zeros(8, dtype=np.int64),
+        n_classes=2,
+        name="toy",
+    )
     monkeypatch.setattr(datasets, "load_digits", lambda seed=0: data)
     assert args.func(args) == 0
     assert os.path.exists(tmp_path / "rep" / "report.json")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neuromorph as nm
-from neuromorph.devices import NoiseParams
-from neuromorph.periphery import AdcParams, DacParams, Periphery
+from neuromorph.hardware.devices import NoiseParams
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery
 
 
 def _noisy(seed=0, shape=(40, 12), **kw):
@@ -136,7 +136,7 @@ def test_drift_lowers_conductance_and_heat_accelerates_it():
 
 def test_temperature_law_applies_to_reads():
     device = nm.IDEAL.with_(
-        temperature=nm.devices.TemperatureParams(alpha_low_per_k=2e-3, alpha_high_per_k=2e-3)
+        temperature=nm.hardware.devices.TemperatureParams(alpha_low_per_k=2e-3, alpha_high_per_k=2e-3)
     )
     xbar = nm.Crossbar.fabricate(
         10, 4, rng=np.random.default_rng(0), device=device, periphery=nm.IDEAL_PERIPHERY
@@ -217,9 +217,7 @@ def test_read_errors():
 
 
 def test_read_outside_the_temperature_law_range_is_refused():
-    device = nm.IDEAL.with_(
-        temperature=nm.devices.TemperatureParams(alpha_high_per_k=-5e-3)
-    )
+    device = nm.IDEAL.with_(temperature=nm.hardware.devices.TemperatureParams(alpha_high_per_k=-5e-3))
     xbar = nm.Crossbar.fabricate(3, 3, rng=np.random.default_rng(0), device=device)
     xbar.environment.set_temperature(600.0)
     with pytest.raises(ValueError, match=r"temperature_k must be in \(0, 500\) K"):
@@ -282,16 +280,21 @@ def test_write_verify_compensates_a_stuck_device_through_its_partner():
 
 # ---------------------------------------------------------------- wires
 def _wired(wires, shape=(12, 5), tile_shape=(256, 256), seed=0):
-    xbar = nm.Crossbar.fabricate(*shape, rng=np.random.default_rng(seed), device=nm.IDEAL,
-                                 periphery=nm.IDEAL_PERIPHERY, wires=wires,
-                                 tile_shape=tile_shape)  # fmt: skip
+    xbar = nm.Crossbar.fabricate(
+        *shape,
+        rng=np.random.default_rng(seed),
+        device=nm.IDEAL,
+        periphery=nm.IDEAL_PERIPHERY,
+        wires=wires,
+        tile_shape=tile_shape,
+    )
     w = np.random.default_rng(seed + 1).uniform(-1, 1, shape)
     xbar.program(w, method="direct")
     return xbar, w
 
 
 def test_zero_resistance_wires_reduce_to_the_matmul():
-    from neuromorph.parasitics import WireParams
+    from neuromorph.hardware.wires import WireParams
 
     xbar, w = _wired(WireParams(r_row_ohm=0.0, r_col_ohm=0.0))
     x = np.random.default_rng(5).uniform(-1, 1, (6, 12))
@@ -300,7 +303,7 @@ def test_zero_resistance_wires_reduce_to_the_matmul():
 
 @pytest.mark.parametrize("tile_shape", [(256, 256), (5, 2)])
 def test_wired_reads_are_the_exact_nodal_solution_and_stay_exact(tile_shape):
-    from neuromorph.parasitics import WireParams, solve
+    from neuromorph.hardware.wires import WireParams, solve
 
     wires = WireParams(r_row_ohm=2.0, r_col_ohm=2.0, r_driver_ohm=5.0)
     xbar, w = _wired(wires, tile_shape=tile_shape)
@@ -311,8 +314,12 @@ def test_wired_reads_are_the_exact_nodal_solution_and_stay_exact(tile_shape):
         out = np.zeros((4, xbar.n_out))
         n_ct = xbar.n_tiles[1]
         for idx, (r0, r1, c0, c1) in enumerate(xbar.tiles()):
-            cur = solve(xbar.tile_conductances((idx // n_ct, idx % n_ct)), v[:, r0:r1], wires,
-                        temperature_k=xbar.environment.temperature_k)  # fmt: skip
+            cur = solve(
+                xbar.tile_conductances((idx // n_ct, idx % n_ct)),
+                v[:, r0:r1],
+                wires,
+                temperature_k=xbar.environment.temperature_k,
+            )
             out[:, c0:c1] += cur[:, 0::2] - cur[:, 1::2]
         gain = xbar.tia_gain_ohm
         return out * gain / (gain * xbar.periphery.dac.v_max_v * xbar.g_unit)
@@ -332,8 +339,9 @@ def test_wires_must_be_wire_params():
 
 
 def test_refresh_recentres_high_pairs_and_keeps_weights():
-    device = nm.RRAM_HFO2.with_(variation=nm.devices.VariationParams(),
-                                noise=NoiseParams(read_noise_rel=0.0))  # fmt: skip
+    device = nm.RRAM_HFO2.with_(
+        variation=nm.hardware.devices.VariationParams(), noise=NoiseParams(read_noise_rel=0.0)
+    )
     xbar = nm.Crossbar.fabricate(20, 10, rng=np.random.default_rng(0), device=device)
     c = device.conductance
     w = np.random.default_rng(1).uniform(-0.3, 0.3, xbar.shape).reshape(-1)

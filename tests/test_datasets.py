@@ -36,10 +36,12 @@ def test_mnist_from_idx_and_npz(tmp_path):
     _idx(tmp_path / "tr-lab", ytr)
     _idx(tmp_path / "te-img", xte)
     _idx(tmp_path / "te-lab.gz", yte, gz=True)
-    d = datasets.load_mnist(train_images=str(tmp_path / "tr-img.gz"),
-                            train_labels=str(tmp_path / "tr-lab"),
-                            test_images=str(tmp_path / "te-img"),
-                            test_labels=str(tmp_path / "te-lab.gz"))  # fmt: skip
+    d = datasets.load_mnist(
+        train_images=str(tmp_path / "tr-img.gz"),
+        train_labels=str(tmp_path / "tr-lab"),
+        test_images=str(tmp_path / "te-img"),
+        test_labels=str(tmp_path / "te-lab.gz"),
+    )
     assert d.x_train.shape == (20, 784) and d.n_features == 784
     np.testing.assert_allclose(d.x_test * 255, xte.reshape(5, -1))
     np.testing.assert_array_equal(d.y_train, ytr)
@@ -63,7 +65,12 @@ def test_mnist_errors(tmp_path):
     np.savez(tmp_path / "partial.npz", x_train=np.zeros((2, 4)))
     with pytest.raises(ValueError, match="must contain x_train, y_train, x_test, y_test"):
         datasets.load_mnist(npz=str(tmp_path / "partial.npz"))
-    np.savez(tmp_path / "labels.npz", x_train=np.zeros((2, 4)), y_train=np.array([0, 12]),
-             x_test=np.zeros((1, 4)), y_test=np.array([1]))  # fmt: skip
+    np.savez(
+        tmp_path / "labels.npz",
+        x_train=np.zeros((2, 4)),
+        y_train=np.array([0, 12]),
+        x_test=np.zeros((1, 4)),
+        y_test=np.array([1]),
+    )
     with pytest.raises(ValueError, match="labels must be in 0..9"):
         datasets.load_mnist(npz=str(tmp_path / "labels.npz"))

@@ -7,36 +7,43 @@ import math
 import pytest
 
 import neuromorph as nm
-from neuromorph import devices as d
-from neuromorph.environment import Environment
+from neuromorph.hardware import devices as d
+from neuromorph.hardware.environment import Environment
 
 
 @pytest.mark.parametrize(
     ("factory", "exc", "match"),
     [
-        (lambda: d.ConductanceRange(2e-4, 1e-4), ValueError,
-         r"g_min_s must be >= 0 and < g_max_s; got g_min_s=0.0002, g_max_s=0.0001"),
+        (
+            lambda: d.ConductanceRange(2e-4, 1e-4),
+            ValueError,
+            r"g_min_s must be >= 0 and < g_max_s; got g_min_s=0.0002, g_max_s=0.0001",
+        ),
         (lambda: d.ConductanceRange(-1e-6, 1e-4), ValueError, "g_min_s must be >= 0"),
         (lambda: d.ConductanceRange(0.0, float("nan")), ValueError, "g_max_s must be finite"),
         (lambda: d.ConductanceRange("a", 1e-4), TypeError, "g_min_s must be a real number"),
         (lambda: d.PulseParams(n_states=0), ValueError, "n_states must be >= 1"),
-        (lambda: d.PulseParams(n_states=10, nonlinearity_up=1.5), ValueError,
-         r"nonlinearity_up must be in \[0, 1\]"),
+        (
+            lambda: d.PulseParams(n_states=10, nonlinearity_up=1.5),
+            ValueError,
+            r"nonlinearity_up must be in \[0, 1\]",
+        ),
         (lambda: d.PulseParams(n_states=10, c2c_rel=-0.1), ValueError, "c2c_rel must be >= 0"),
-        (lambda: d.PulseParams(n_states=10, step_up_scale=0), ValueError,
-         "step_up_scale must be > 0"),
-        (lambda: d.VariationParams(stuck_at_min_fraction=0.7, stuck_at_max_fraction=0.6),
-         ValueError, "stuck_at_min_fraction \\+ stuck_at_max_fraction must be <= 1"),
+        (lambda: d.PulseParams(n_states=10, step_up_scale=0), ValueError, "step_up_scale must be > 0"),
+        (
+            lambda: d.VariationParams(stuck_at_min_fraction=0.7, stuck_at_max_fraction=0.6),
+            ValueError,
+            "stuck_at_min_fraction \\+ stuck_at_max_fraction must be <= 1",
+        ),
         (lambda: d.VariationParams(bounds_rel=0.7), ValueError, "bounds_rel must be < 0.5"),
         (lambda: d.NoiseParams(read_noise_rel=-1), ValueError, "read_noise_rel must be >= 0"),
         (lambda: d.DriftParams(t0_s=0), ValueError, "t0_s must be > 0"),
         (lambda: d.TemperatureParams(t_ref_k=-3), ValueError, "t_ref_k must be > 0 K"),
         (lambda: d.TemperatureParams(ea_low_ev=-0.1), ValueError, "ea_low_ev must be >= 0"),
         (lambda: nm.RRAM_HFO2.with_(pulse=3), TypeError, "pulse must be a PulseParams"),
-        (lambda: d.preset("flash"), ValueError,
-         r"preset must be one of \['ideal', 'pcm', 'rram'\]"),
+        (lambda: d.preset("flash"), ValueError, r"preset must be one of \['ideal', 'pcm', 'rram'\]"),
     ],
-)  # fmt: skip
+)
 def test_parameter_errors(factory, exc, match):
     with pytest.raises(exc, match=match):
         factory()

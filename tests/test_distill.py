@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import neuromorph as nm
-from neuromorph import distill as di
-from neuromorph import ff
+from neuromorph.algorithms import distill as di
+from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, ChipDesign
-from neuromorph.crossbar import Crossbar
-from neuromorph.digital import DigitalNetwork
+from neuromorph.chip.digital import DigitalNetwork
+from neuromorph.hardware.crossbar import Crossbar
 from tests.test_extract import IDEAL_PERIPHERY, make_chip
 
 N_CLASSES = 3
@@ -52,8 +52,7 @@ def test_fidelity_improves_with_queries():
     fids, queries = [], []
     for n in (4, 200):
         x = np.random.default_rng(2).random((n, 8))
-        d = di.distill(ports, x, n_classes=N_CLASSES, epochs=40, rng=np.random.default_rng(3),
-                       progress=False)  # fmt: skip
+        d = di.distill(ports, x, n_classes=N_CLASSES, epochs=40, rng=np.random.default_rng(3), progress=False)
         fids.append(fidelity(d.network, ports, x_test))
         queries.append(d.queries)
     assert queries == [4 * N_CLASSES, 200 * N_CLASSES]
@@ -72,8 +71,15 @@ def test_activities_target_and_only_ports(monkeypatch):
     monkeypatch.setattr(Crossbar, "effective_weights", forbidden)
     monkeypatch.setattr(Crossbar, "effective_conductances", forbidden)
     x = np.random.default_rng(0).random((100, 8))
-    d = di.distill(ports, x, n_classes=N_CLASSES, target="activities", epochs=30,
-                   rng=np.random.default_rng(0), progress=False)  # fmt: skip
+    d = di.distill(
+        ports,
+        x,
+        n_classes=N_CLASSES,
+        target="activities",
+        epochs=30,
+        rng=np.random.default_rng(0),
+        progress=False,
+    )
     assert d.loss[-1] < d.loss[0]
     assert d.spent.queries == 100 * N_CLASSES
 
@@ -114,23 +120,35 @@ def test_copy_in_ideal_chip_high_fidelity():
 
 
 def test_copy_in_with_fine_tune():
-    design = ChipDesign(layer_sizes=(4 + 2, 5), device=nm.IDEAL, periphery=IDEAL_PERIPHERY,
-                        adc_full_scale=1e3)
+    design = ChipDesign(
+        layer_sizes=(4 + 2, 5), device=nm.IDEAL, periphery=IDEAL_PERIPHERY, adc_full_scale=1e3
+    )
     chip = Chip.fabricate(design, seed=0)
     rng = np.random.default_rng(0)
     from neuromorph.datasets import Dataset
 
-    data = Dataset(rng.random((20, 4)), rng.integers(0, 2, 20), rng.random((6, 4)),
-                   rng.integers(0, 2, 6), n_classes=2, name="toy")  # fmt: skip
+    data = Dataset(
+        rng.random((20, 4)),
+        rng.integers(0, 2, 20),
+        rng.random((6, 4)),
+        rng.integers(0, 2, 6),
+        n_classes=2,
+        name="toy",
+    )
     net = DigitalNetwork.initialize((6, 5), rng=rng, scale=0.5)
-    res = di.copy_in(net, chip.ports(), fine_tune=data,
-                     fine_tune_config=ff.FFConfig(epochs=1, batch_size=10), rng=rng,
-                     progress=False)  # fmt: skip
+    res = di.copy_in(
+        net,
+        chip.ports(),
+        fine_tune=data,
+        fine_tune_config=ff.FFConfig(epochs=1, batch_size=10),
+        rng=rng,
+        progress=False,
+    )
     assert res.history is not None and len(res.history.loss) == 1
 
 
 def test_mixup_transfer_set_grows_from_the_real_inputs():
-    from neuromorph.distill import mixup_inputs
+    from neuromorph.algorithms.distill import mixup_inputs
 
     x = np.random.default_rng(0).random((20, 5))
     t = mixup_inputs(x, 50, rng=np.random.default_rng(1))

@@ -6,19 +6,33 @@ import numpy as np
 import pytest
 
 import neuromorph as nm
-from neuromorph import extract as ex
+from neuromorph.algorithms import extract as ex
 from neuromorph.chip import Chip, ChipDesign
-from neuromorph.crossbar import Crossbar
-from neuromorph.periphery import AdcParams, DacParams, Periphery, TiaParams
+from neuromorph.hardware.crossbar import Crossbar
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, TiaParams
 
 IDEAL_PERIPHERY = Periphery(DacParams(bits=None, input_full_scale=4.0), TiaParams(), AdcParams(bits=None))
 
 
-def make_chip(*, sizes=(12, 8, 6), device=nm.IDEAL, periphery=IDEAL_PERIPHERY, adc_full_scale=1e3,
-              drivable=True, seed=0, scale=1.0, tile_shape=(256, 256)):  # fmt: skip
-    design = ChipDesign(layer_sizes=sizes, device=device, periphery=periphery,
-                        adc_full_scale=adc_full_scale, inputs_drivable=drivable,
-                        tile_shape=tile_shape)  # fmt: skip
+def make_chip(
+    *,
+    sizes=(12, 8, 6),
+    device=nm.IDEAL,
+    periphery=IDEAL_PERIPHERY,
+    adc_full_scale=1e3,
+    drivable=True,
+    seed=0,
+    scale=1.0,
+    tile_shape=(256, 256),
+):
+    design = ChipDesign(
+        layer_sizes=sizes,
+        device=device,
+        periphery=periphery,
+        adc_full_scale=adc_full_scale,
+        inputs_drivable=drivable,
+        tile_shape=tile_shape,
+    )
     chip = Chip.fabricate(design, seed=seed)
     rng = np.random.default_rng(seed + 100)
     ports = chip.ports()
@@ -32,8 +46,15 @@ def make_chip(*, sizes=(12, 8, 6), device=nm.IDEAL, periphery=IDEAL_PERIPHERY, a
 def test_ideal_chip_exact_with_n_plus_1_queries(method):
     chip, design = make_chip()
     opts = {"amplitude": 1.0} if method == "designed" else {}
-    res = ex.extract(chip.ports(), method=method, budget=1, design=design,
-                     rng=np.random.default_rng(1), progress=False, **opts)  # fmt: skip
+    res = ex.extract(
+        chip.ports(),
+        method=method,
+        budget=1,
+        design=design,
+        rng=np.random.default_rng(1),
+        progress=False,
+        **opts,
+    )
     for rec, w_hat, w in zip(res.layers, res.network.weights, chip.effective_weights(), strict=True):
         assert rec.queries == w.shape[0]  # N + 1
         np.testing.assert_allclose(w_hat, w, atol=1e-9, rtol=0)
@@ -42,8 +63,9 @@ def test_ideal_chip_exact_with_n_plus_1_queries(method):
 
 def test_ideal_undrivable_chip_reached_through_run():
     chip, design = make_chip(drivable=False)
-    res = ex.extract(chip.ports(), method="fd", budget=1, design=design,
-                     rng=np.random.default_rng(2), progress=False)  # fmt: skip
+    res = ex.extract(
+        chip.ports(), method="fd", budget=1, design=design, rng=np.random.default_rng(2), progress=False
+    )
     assert [r.method for r in res.layers] == ["fd", "run"]
     for w_hat, w in zip(res.network.weights, chip.effective_weights(), strict=True):
         np.testing.assert_allclose(w_hat, w, atol=1e-9, rtol=0)
@@ -62,8 +84,9 @@ NOISY = Periphery(DacParams(bits=8, input_full_scale=4.0), TiaParams(), AdcParam
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_designed_variance_near_floor(seed):
-    chip, design = make_chip(sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY,
-                             adc_full_scale=8.0, seed=seed, scale=2.0)  # fmt: skip
+    chip, design = make_chip(
+        sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY, adc_full_scale=8.0, seed=seed, scale=2.0
+    )
     w_true = chip.effective_weights()[0]
     errs, floors = [], []
     rng = np.random.default_rng(seed)
@@ -76,8 +99,9 @@ def test_designed_variance_near_floor(seed):
 
 
 def test_one_hot_worse_than_designed_at_same_budget():
-    chip, design = make_chip(sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY,
-                             adc_full_scale=8.0, scale=2.0)  # fmt: skip
+    chip, design = make_chip(
+        sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY, adc_full_scale=8.0, scale=2.0
+    )
     w_true = chip.effective_weights()[0]
     kw = {"design": design, "rng": np.random.default_rng(0), "progress": False}
     fd = ex.extract(chip.ports(), method="fd", budget=4, step=0.5, **kw)
@@ -90,8 +114,14 @@ def test_one_hot_worse_than_designed_at_same_budget():
 
 
 def test_multi_tile_layer(rng):
-    chip, design = make_chip(sizes=(40, 16), device=nm.RRAM_HFO2, periphery=NOISY,
-                             adc_full_scale=8.0, scale=2.0, tile_shape=(16, 16))  # fmt: skip
+    chip, design = make_chip(
+        sizes=(40, 16),
+        device=nm.RRAM_HFO2,
+        periphery=NOISY,
+        adc_full_scale=8.0,
+        scale=2.0,
+        tile_shape=(16, 16),
+    )
     w, rec = ex.extract_layer_designed(chip.ports(), 0, probes=200, design=design, rng=rng)
     w_true = chip.effective_weights()[0]
     assert len(rec.tile_probes) == 3
@@ -110,8 +140,9 @@ def test_only_ports_touch_the_chip(monkeypatch):
     monkeypatch.setattr(Crossbar, "effective_weights", forbidden)
     monkeypatch.setattr(Crossbar, "effective_conductances", forbidden)
     for method in ("fd", "designed"):
-        ex.extract(ports, method=method, budget=2, design=design, rng=np.random.default_rng(0),
-                   progress=False)  # fmt: skip
+        ex.extract(
+            ports, method=method, budget=2, design=design, rng=np.random.default_rng(0), progress=False
+        )
 
 
 def test_error_paths():
@@ -175,8 +206,15 @@ def test_bias_weight_is_the_chips_own_on_a_quantising_dac():
     chip, design = make_chip(periphery=periphery)
     assert ex.driven_bias(design) != design.bias_input
     for method, opts in (("designed", {"amplitude": 1.0}), ("fd", {})):
-        res = ex.extract(chip.ports(), method=method, budget=1, design=design,
-                         rng=np.random.default_rng(1), progress=False, **opts)  # fmt: skip
+        res = ex.extract(
+            chip.ports(),
+            method=method,
+            budget=1,
+            design=design,
+            rng=np.random.default_rng(1),
+            progress=False,
+            **opts,
+        )
         for w_hat, w in zip(res.network.weights, chip.effective_weights(), strict=True):
             np.testing.assert_allclose(w_hat, w, atol=1e-9, rtol=0)
         x = np.random.default_rng(2).uniform(-2, 2, (7, 12))
@@ -188,12 +226,12 @@ def test_idle_bias_tile_rounding_stays_out_of_the_bias_weight():
     # Several row tiles, no read noise: probes that leave the bias tile idle read the bias
     # with the same ADC rounding error every time (up to half an LSB).  It must not leak
     # into the bias weight, which the bias tile's own dithered probes determine.
-    chip, design = make_chip(sizes=(40, 16), device=nm.IDEAL, periphery=NOISY, adc_full_scale=8.0,
-                             scale=2.0, tile_shape=(16, 16))  # fmt: skip
+    chip, design = make_chip(
+        sizes=(40, 16), device=nm.IDEAL, periphery=NOISY, adc_full_scale=8.0, scale=2.0, tile_shape=(16, 16)
+    )
     w_true = chip.effective_weights()[0]
     lsb = ex.adc_lsb(design)
-    w, _ = ex.extract_layer_designed(chip.ports(), 0, probes=400, design=design,
-                                     rng=np.random.default_rng(3))  # fmt: skip
+    w, _ = ex.extract_layer_designed(chip.ports(), 0, probes=400, design=design, rng=np.random.default_rng(3))
     bias_rms = np.sqrt(np.mean((w[-1] - w_true[-1]) ** 2))
     assert bias_rms < 0.08 * lsb, f"bias error {bias_rms / lsb:.3f} LSB"
 
@@ -217,13 +255,16 @@ def test_two_rounds_steer_around_wide_columns():
     for two in (True, False):
         e, d = [], []
         for k in range(3):
-            w, rec = ex.extract_layer_designed(chip.ports(), 0, probes=4 * 65, design=design,
-                                               rng=np.random.default_rng(k), two_rounds=two)  # fmt: skip
+            w, rec = ex.extract_layer_designed(
+                chip.ports(), 0, probes=4 * 65, design=design, rng=np.random.default_rng(k), two_rounds=two
+            )
             e.append(np.mean((w[:, :3] - w_true[:, :3]) ** 2))
             d.append(rec.saturated_readings)
         err[two], dropped[two] = np.mean(e), np.mean(d)
-    print(f"wide columns: variance one round / two rounds {err[False] / err[True]:.2f}, dropped "
-          f"readings {dropped[False]:.0f} -> {dropped[True]:.0f}")  # fmt: skip
+    print(
+        f"wide columns: variance one round / two rounds {err[False] / err[True]:.2f}, dropped "
+        f"readings {dropped[False]:.0f} -> {dropped[True]:.0f}"
+    )
     assert dropped[True] < 0.5 * dropped[False]
     assert err[True] < err[False] / 1.3
 

@@ -8,18 +8,20 @@ import numpy as np
 import pytest
 
 import neuromorph as nm
-from neuromorph import datasets, ff
+from neuromorph import datasets
+from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, ChipDesign
-from neuromorph.crossbar import Crossbar
-from neuromorph.digital import DigitalNetwork
+from neuromorph.chip.digital import DigitalNetwork
 from neuromorph.errors import PortAccessError
+from neuromorph.hardware.crossbar import Crossbar
 
 
 @pytest.fixture(scope="module")
 def small_digits():
     d = datasets.load_digits(seed=0)
-    return dataclasses.replace(d, x_train=d.x_train[:400], y_train=d.y_train[:400],
-                               x_test=d.x_test[:120], y_test=d.y_test[:120])  # fmt: skip
+    return dataclasses.replace(
+        d, x_train=d.x_train[:400], y_train=d.y_train[:400], x_test=d.x_test[:120], y_test=d.y_test[:120]
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -67,15 +69,18 @@ def test_in_place_ff_learns_through_ports_only(small_digits, monkeypatch):
     ports = chip.ports()
     cfg = ff.FFConfig(epochs=6)
     rng = np.random.default_rng(0)
-    for layer, w in enumerate(ff.initial_weights(ports.layer_sizes, config=cfg, rng=rng,
-                                                 w_max=ports.weight_range)):  # fmt: skip
+    for layer, w in enumerate(
+        ff.initial_weights(ports.layer_sizes, config=cfg, rng=rng, w_max=ports.weight_range)
+    ):
         ports.program(layer, w)
 
     def forbidden(*a, **k):
         raise PortAccessError("hidden state read during in-place training")
 
-    for cls, names in ((Crossbar, ("effective_weights", "effective_conductances")),
-                       (Chip, ("effective_weights", "effective_network"))):  # fmt: skip
+    for cls, names in (
+        (Crossbar, ("effective_weights", "effective_conductances")),
+        (Chip, ("effective_weights", "effective_network")),
+    ):
         for name in names:
             monkeypatch.setattr(cls, name, forbidden)
     hist = ff.train(ports, small_digits, cfg, rng=rng, progress=False)
@@ -115,6 +120,5 @@ def test_softmax_head_on_neutral_label_pass(small_digits):
     ff.train(net, small_digits, cfg, rng=rng, progress=False)
     head = ff.fit_head(net, small_digits, config=cfg)
     assert head.weights.shape == (96, 10) and head.bias.shape == (10,)
-    acc = ff.accuracy(net, small_digits.x_test, small_digits.y_test, n_classes=10, config=cfg,
-                      head=head)  # fmt: skip
+    acc = ff.accuracy(net, small_digits.x_test, small_digits.y_test, n_classes=10, config=cfg, head=head)
     assert acc > 0.6

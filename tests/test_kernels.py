@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neuromorph import _kernels as K
+from neuromorph.hardware import _kernels as K
 from tests import naive
 
 SEEDS = range(5)
@@ -74,9 +74,17 @@ def test_adc_accumulate_noiseless_matches_twin(bits):
     levels = 0 if bits is None else 2 ** (bits - 1) - 1
     lsb = 0.0 if bits is None else 1.0 / levels
     K.adc_accumulate(
-        mu=mu, var=np.empty((0, 0), np.float32), key=np.uint64(0), counter_base=0,
-        gain=5e3, noise_v=0.0, lsb=lsb, max_code=float(levels), out_scale=2.0, out=out,
-    )  # fmt: skip
+        mu=mu,
+        var=np.empty((0, 0), np.float32),
+        key=np.uint64(0),
+        counter_base=0,
+        gain=5e3,
+        noise_v=0.0,
+        lsb=lsb,
+        max_code=float(levels),
+        out_scale=2.0,
+        out=out,
+    )
     want = 0.25 + 2.0 * naive.adc(5e3 * mu, full_scale=1.0, bits=bits)
     np.testing.assert_allclose(out, want, rtol=0, atol=1e-14)
 
@@ -88,9 +96,17 @@ def test_adc_accumulate_noise_statistics(seed):
     var = np.full((1, n), (1e-6) ** 2, dtype=np.float32)
     out = np.zeros((1, n))
     K.adc_accumulate(
-        mu=mu, var=var, key=np.uint64(seed), counter_base=0, gain=1e4, noise_v=3e-3,
-        lsb=0.0, max_code=0.0, out_scale=1.0, out=out,
-    )  # fmt: skip
+        mu=mu,
+        var=var,
+        key=np.uint64(seed),
+        counter_base=0,
+        gain=1e4,
+        noise_v=3e-3,
+        lsb=0.0,
+        max_code=0.0,
+        out_scale=1.0,
+        out=out,
+    )
     expected_std = math.hypot(1e4 * 1e-6, 3e-3)
     assert abs(out.mean() - 0.2) < 5 * expected_std / math.sqrt(n), f"seed={seed}"
     assert abs(out.std() / expected_std - 1) < 0.02, f"seed={seed}"
@@ -103,14 +119,37 @@ def test_effective_conductance_matches_twin():
     tau_prog = rng.uniform(0, 50, (2, n))
     nu = rng.uniform(0, 0.1, (2, n))
     g_eff, gdiff, gvar = np.empty((2, n)), np.empty(n), np.empty(n)
-    args = dict(tau_now=100.0, t0=20.0, g_min=1e-6, g_max=1e-4, temp=350.0, tref=300.0,
-                alo=2e-3, ahi=-1e-3, elo=0.2, ehi=0.01)  # fmt: skip
+    args = dict(
+        tau_now=100.0,
+        t0=20.0,
+        g_min=1e-6,
+        g_max=1e-4,
+        temp=350.0,
+        tref=300.0,
+        alo=2e-3,
+        ahi=-1e-3,
+        elo=0.2,
+        ehi=0.01,
+    )
     K.effective_conductance(
-        g_prog=g_prog, tau_prog=tau_prog, nu=nu, tau_now=100.0, t0=20.0, g_min=1e-6,
-        g_range=1e-4 - 1e-6, alpha_lo=2e-3, alpha_hi=-1e-3, ea_lo=0.2, ea_hi=0.01,
-        delta_t=50.0, arrhenius_x=(1 / 350 - 1 / 300) / 8.617333262e-5, read_rel=0.02,
-        g_eff_out=g_eff, gdiff_out=gdiff, gvar_out=gvar,
-    )  # fmt: skip
+        g_prog=g_prog,
+        tau_prog=tau_prog,
+        nu=nu,
+        tau_now=100.0,
+        t0=20.0,
+        g_min=1e-6,
+        g_range=1e-4 - 1e-6,
+        alpha_lo=2e-3,
+        alpha_hi=-1e-3,
+        ea_lo=0.2,
+        ea_hi=0.01,
+        delta_t=50.0,
+        arrhenius_x=(1 / 350 - 1 / 300) / 8.617333262e-5,
+        read_rel=0.02,
+        g_eff_out=g_eff,
+        gdiff_out=gdiff,
+        gvar_out=gvar,
+    )
     want = naive.effective(g_prog, tau_prog, nu, **args)
     np.testing.assert_allclose(g_eff, want, rtol=1e-13)
     np.testing.assert_allclose(gdiff, want[0] - want[1], rtol=1e-12, atol=1e-20)
@@ -123,11 +162,24 @@ def test_effective_conductance_is_identity_at_programming():
     g_prog = rng.uniform(1e-6, 1e-4, (2, 50))
     g_eff = np.empty_like(g_prog)
     K.effective_conductance(
-        g_prog=g_prog, tau_prog=np.full((2, 50), 7.0), nu=rng.uniform(0, 0.1, (2, 50)),
-        tau_now=7.0, t0=20.0, g_min=1e-6, g_range=9.9e-5, alpha_lo=1e-3, alpha_hi=1e-3,
-        ea_lo=0.3, ea_hi=0.3, delta_t=0.0, arrhenius_x=0.0, read_rel=0.0,
-        g_eff_out=g_eff, gdiff_out=np.empty(50), gvar_out=np.empty(50),
-    )  # fmt: skip
+        g_prog=g_prog,
+        tau_prog=np.full((2, 50), 7.0),
+        nu=rng.uniform(0, 0.1, (2, 50)),
+        tau_now=7.0,
+        t0=20.0,
+        g_min=1e-6,
+        g_range=9.9e-5,
+        alpha_lo=1e-3,
+        alpha_hi=1e-3,
+        ea_lo=0.3,
+        ea_hi=0.3,
+        delta_t=0.0,
+        arrhenius_x=0.0,
+        read_rel=0.0,
+        g_eff_out=g_eff,
+        gdiff_out=np.empty(50),
+        gvar_out=np.empty(50),
+    )
     np.testing.assert_array_equal(g_eff, g_prog)
 
 
@@ -148,11 +200,25 @@ def test_pulse_update_matches_loop_twin(seed):
     got_g, tau = g.copy(), np.zeros((2, n))
     got_p = np.empty((2, n), dtype=np.int64)
     K.pulse_update(
-        g_prog=got_g, tau_prog=tau, nu=np.zeros((2, n)), stuck=np.zeros((2, n), np.int8),
-        g_lo=lo, g_hi=hi, s_up=s_up, s_down=s_down, desired=desired / 2, scale=2.0,
-        a_up=0.3, a_down=0.6,
-        c2c=0.0, tau_now=5.0, t0=1.0, key=np.uint64(key), max_pulses=8, pulses_out=got_p,
-    )  # fmt: skip
+        g_prog=got_g,
+        tau_prog=tau,
+        nu=np.zeros((2, n)),
+        stuck=np.zeros((2, n), np.int8),
+        g_lo=lo,
+        g_hi=hi,
+        s_up=s_up,
+        s_down=s_down,
+        desired=desired / 2,
+        scale=2.0,
+        a_up=0.3,
+        a_down=0.6,
+        c2c=0.0,
+        tau_now=5.0,
+        t0=1.0,
+        key=np.uint64(key),
+        max_pulses=8,
+        pulses_out=got_p,
+    )
     np.testing.assert_array_equal(got_p, want_p)
     np.testing.assert_allclose(got_g, want_g, rtol=1e-14)
     assert np.all(tau[got_p > 0] == 5.0) and np.all(tau[got_p == 0] == 0.0)
@@ -167,14 +233,34 @@ def test_write_verify_noiseless_converges_within_tolerance():
     step = (1e-4 - 1e-6) / 128
     pulses, reads = np.empty((2, n), np.int64), np.empty((2, n), np.int64)
     K.write_verify(
-        g_prog=g, tau_prog=tau, nu=np.zeros((2, n)), stuck=np.zeros((2, n), np.int8),
-        g_lo=lo, g_hi=hi, s_up=np.full((2, n), step), s_down=np.full((2, n), step),
-        target=target, a_up=0.0, a_down=0.0, c2c=0.0, step_up=step, step_down=step,
-        read_rel=0.0, tol_s=step / 2, max_iter=10, max_pulses=200, g_floor=1e-6, g_ceil=1e-4,
-        compensate=False, active=np.ones(n, np.int8), tau_now=0.0, t0=1.0, key=np.uint64(9),
+        g_prog=g,
+        tau_prog=tau,
+        nu=np.zeros((2, n)),
+        stuck=np.zeros((2, n), np.int8),
+        g_lo=lo,
+        g_hi=hi,
+        s_up=np.full((2, n), step),
+        s_down=np.full((2, n), step),
+        target=target,
+        a_up=0.0,
+        a_down=0.0,
+        c2c=0.0,
+        step_up=step,
+        step_down=step,
+        read_rel=0.0,
+        tol_s=step / 2,
+        max_iter=10,
+        max_pulses=200,
+        g_floor=1e-6,
+        g_ceil=1e-4,
+        compensate=False,
+        active=np.ones(n, np.int8),
+        tau_now=0.0,
+        t0=1.0,
+        key=np.uint64(9),
         pulses_out=pulses,
         reads_out=reads,
-    )  # fmt: skip
+    )
     # A linear device with exact reads lands within half a step after one correction.
     assert np.all(np.abs(g - target) <= step / 2 + 1e-18)
     np.testing.assert_array_equal(pulses, np.round((target - lo) / step).astype(int))

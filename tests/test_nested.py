@@ -1,6 +1,6 @@
-"""Tests of the nested-dissection solver behind neuromorph.parasitics' exact solutions.
+"""Tests of the nested-dissection solver behind neuromorph.hardware.wires.solve' exact solutions.
 
-References are independent of neuromorph._nested: SciPy's sparse LU on the nodal system
+References are independent of neuromorph.hardware.wires._nested: SciPy's sparse LU on the nodal system
 that ``nodal_system`` assembles, and a long-double refinement of that same system.
 """
 
@@ -11,8 +11,7 @@ import pytest
 import scipy.sparse.linalg as spla
 
 import neuromorph as nm
-from neuromorph import _nested
-from neuromorph.parasitics import WiredArray, WireParams, nodal_system, node_voltages, solve
+from neuromorph.hardware.wires import WiredArray, WireParams, _nested, nodal_system, node_voltages, solve
 
 SEED = 20240611
 
@@ -20,8 +19,7 @@ LAYOUTS = {
     "virtual_ground": WireParams(2.0, 2.0),
     "driver": WireParams(2.0, 3.0, r_driver_ohm=5.0),
     "sense_resistor": WireParams(1.5, 2.5, sense="resistor", r_sense_ohm=200.0),
-    "driver_and_resistor": WireParams(40.0, 10.0, r_driver_ohm=1.0, sense="resistor",
-                                      r_sense_ohm=7.0),
+    "driver_and_resistor": WireParams(40.0, 10.0, r_driver_ohm=1.0, sense="resistor", r_sense_ohm=7.0),
 }
 SHAPES = [(1, 1), (1, 9), (9, 1), (2, 7), (7, 2), (16, 12), (12, 31), (45, 38)]
 
@@ -60,8 +58,10 @@ def test_solve_matches_spsolve(shape, name):
     want = spsolve_currents(g, v, w, temperature_k=320.0)
     assert rel(solve(g, v, w, temperature_k=320.0), want) < 1e-12
     assert rel(solve(g, v[1], w, temperature_k=320.0), want[1]) < 1e-12
-    assert rel(WiredArray(g, w, temperature_k=320.0).transfer,
-               spsolve_transfer(g, w, temperature_k=320.0)) < 1e-12
+    assert (
+        rel(WiredArray(g, w, temperature_k=320.0).transfer, spsolve_transfer(g, w, temperature_k=320.0))
+        < 1e-12
+    )
 
 
 @pytest.mark.parametrize("name", list(LAYOUTS))
@@ -115,8 +115,7 @@ def _long_double_transfer(g, w):
             if ci[i, j] >= 0:
                 C[j, ci[i, j]] -= ld(g[i, j])
             if j + 1 < M:
-                conductor(ri[i, j], ri[i, j + 1], one / ld(w.r_row_ohm),
-                          src=i if ri[i, j] < 0 else -1)
+                conductor(ri[i, j], ri[i, j + 1], one / ld(w.r_row_ohm), src=i if ri[i, j] < 0 else -1)
             if i + 1 < N:
                 conductor(ci[i, j], ci[i + 1, j], one / ld(w.r_col_ohm))
         if w.r_driver_ohm > 0:
@@ -192,9 +191,10 @@ def test_low_rank_updates_stay_exact(name):
 def test_in_place_training_keeps_wired_reads_exact(fraction):
     """A crossbar trained in place with wires reads the exact nodal solution every step."""
     wires = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)
-    device = nm.RRAM_HFO2.with_(noise=nm.devices.NoiseParams(program_noise_rel=0.01))
-    xbar = nm.Crossbar.fabricate(24, 16, rng=np.random.default_rng(SEED), device=device,
-                                 periphery=nm.IDEAL_PERIPHERY, wires=wires)  # fmt: skip
+    device = nm.RRAM_HFO2.with_(noise=nm.hardware.devices.NoiseParams(program_noise_rel=0.01))
+    xbar = nm.Crossbar.fabricate(
+        24, 16, rng=np.random.default_rng(SEED), device=device, periphery=nm.IDEAL_PERIPHERY, wires=wires
+    )
     xbar.program(np.random.default_rng(1).uniform(-0.5, 0.5, (24, 16)))
     x = np.random.default_rng(2).uniform(-1, 1, (5, 24))
     drng = np.random.default_rng(3)
@@ -204,8 +204,9 @@ def test_in_place_training_keeps_wired_reads_exact(fraction):
         xbar.apply_delta(np.where(mask, 0.05, -0.02 * mask))
         y = xbar.read(x)
         v = xbar.periphery.dac.convert(x)
-        cur = spsolve_currents(xbar.tile_conductances(), v, wires,
-                               temperature_k=xbar.environment.temperature_k)
+        cur = spsolve_currents(
+            xbar.tile_conductances(), v, wires, temperature_k=xbar.environment.temperature_k
+        )
         want = (cur[:, 0::2] - cur[:, 1::2]) / (xbar.periphery.dac.v_max_v * xbar.g_unit)
         assert rel(y, want) < 1e-12, f"step {step}, fraction {fraction}"
         how |= {wa.last_update for wa in xbar._wired_tiles.values()}
@@ -263,7 +264,9 @@ def test_reused_leaves_give_the_same_bits(name):
 
     def y_of(g_):
         return _nested.branch_conductances(
-            g_, 1 / w.r_row_ohm, 1 / w.r_col_ohm,
+            g_,
+            1 / w.r_row_ohm,
+            1 / w.r_col_ohm,
             1 / w.r_driver_ohm if w.r_driver_ohm else 0.0,
             1 / w.r_sense_ohm if w.sense == "resistor" else 0.0,
         )

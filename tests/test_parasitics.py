@@ -1,4 +1,4 @@
-"""Tests of neuromorph.parasitics: IR-drop solvers against a naive dense twin and physics."""
+"""Tests of neuromorph.hardware.wires.solve: IR-drop solvers against a naive dense twin and physics."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neuromorph.errors import ConvergenceError
-from neuromorph.parasitics import WiredArray, WireParams, node_voltages, solve
+from neuromorph.hardware.wires import WiredArray, WireParams, node_voltages, solve
 
 RNG_SEED = 20240611
 
@@ -92,10 +92,10 @@ NAIVE_WIRES = [
 @pytest.mark.parametrize("seed", range(RNG_SEED, RNG_SEED + 3))
 def test_naive_twin(shape, wk, seed):
     g, v = realistic(*shape, seed)
-    want = naive_currents(g, v, wk["r_row"], wk["r_col"], wk["r_driver"], wk["sense"],
-                          wk["r_sense"])
-    w = WireParams(wk["r_row"], wk["r_col"], r_driver_ohm=wk["r_driver"], sense=wk["sense"],
-                   r_sense_ohm=wk["r_sense"])
+    want = naive_currents(g, v, wk["r_row"], wk["r_col"], wk["r_driver"], wk["sense"], wk["r_sense"])
+    w = WireParams(
+        wk["r_row"], wk["r_col"], r_driver_ohm=wk["r_driver"], sense=wk["sense"], r_sense_ohm=wk["r_sense"]
+    )
     assert rel(solve(g, v, w), want) < 1e-12, f"seed={seed}"
     assert rel(solve(g, v, w, method="iterative"), want) < 1e-9, f"seed={seed}"
     assert rel(WiredArray(g, w).currents(v), want) < 1e-12, f"seed={seed}"
@@ -140,11 +140,14 @@ def kcl_check(g, v, w, v_row, v_col):
     return max(np.max(np.abs(net_r[free_r])), np.max(np.abs(net_c[free_c]))) / scale
 
 
-@pytest.mark.parametrize("wires", [
-    WireParams(2.0, 2.0),
-    WireParams(2.0, 2.0, r_driver_ohm=10.0, sense="resistor", r_sense_ohm=100.0),
-    WireParams(5.0, 1.0, r_driver_ohm=2.0),
-])
+@pytest.mark.parametrize(
+    "wires",
+    [
+        WireParams(2.0, 2.0),
+        WireParams(2.0, 2.0, r_driver_ohm=10.0, sense="resistor", r_sense_ohm=100.0),
+        WireParams(5.0, 1.0, r_driver_ohm=2.0),
+    ],
+)
 def test_kcl_every_node(wires):
     g, v = realistic(32, 24, RNG_SEED)
     v_row, v_col = node_voltages(g, v, wires, temperature_k=330.0)
@@ -153,21 +156,29 @@ def test_kcl_every_node(wires):
     cur = solve(g, v, wires, temperature_k=330.0)
     if wires.sense == "resistor":
         assert rel(v_col[-1, :] / wires.r_sense_ohm, cur) < 1e-12
-    v_row_it, v_col_it = node_voltages(g, v, wires, temperature_k=330.0, method="iterative",
-                                       tol=1e-14)
+    v_row_it, v_col_it = node_voltages(g, v, wires, temperature_k=330.0, method="iterative", tol=1e-14)
     assert kcl_check(g, v, wires.at_temperature(330.0), v_row_it, v_col_it) < 1e-10
 
 
 # --------------------------------------------------------------------------- ideal limits
 @pytest.mark.parametrize("sense", ["virtual_ground", "resistor"])
-@pytest.mark.parametrize("r_row,r_col,r_driver", [
-    (0.0, 0.0, 0.0), (2.0, 0.0, 0.0), (0.0, 2.0, 0.0), (0.0, 0.0, 3.0), (2.0, 2.0, 0.0),
-    (0.0, 2.0, 3.0), (2.0, 0.0, 3.0),
-])
+@pytest.mark.parametrize(
+    "r_row,r_col,r_driver",
+    [
+        (0.0, 0.0, 0.0),
+        (2.0, 0.0, 0.0),
+        (0.0, 2.0, 0.0),
+        (0.0, 0.0, 3.0),
+        (2.0, 2.0, 0.0),
+        (0.0, 2.0, 3.0),
+        (2.0, 0.0, 3.0),
+    ],
+)
 def test_zero_resistance_cases_match_naive_limits(sense, r_row, r_col, r_driver):
     g, v = realistic(6, 5, RNG_SEED, batch=4)
-    w = WireParams(r_row, r_col, r_driver_ohm=r_driver, sense=sense,
-                   r_sense_ohm=1.0 if sense == "resistor" else 0.0)
+    w = WireParams(
+        r_row, r_col, r_driver_ohm=r_driver, sense=sense, r_sense_ohm=1.0 if sense == "resistor" else 0.0
+    )
     d = solve(g, v, w)
     assert rel(solve(g, v, w, method="iterative"), d) < 1e-10
     assert rel(WiredArray(g, w).currents(v), d) < 1e-12
@@ -177,6 +188,7 @@ def test_zero_resistance_cases_match_naive_limits(sense, r_row, r_col, r_driver)
         # the naive twin with tiny (1e-6 ohm) resistances in place of the zeros
         def eps(r):
             return r if r > 0 else 1e-6
+
         for k in range(v.shape[0]):
             want = naive_currents(g, v[k], eps(r_row), eps(r_col), r_driver, sense, 1.0)
             assert rel(d[k], want) < 1e-7
@@ -220,8 +232,10 @@ def test_temperature_raises_wire_resistance():
 # --------------------------------------------------------------------------- iterative
 def test_iterative_matches_direct_large():
     g, v = realistic(96, 80, RNG_SEED, batch=3)
-    for w in (WireParams(2.0, 2.0), WireParams(2.0, 2.0, r_driver_ohm=20.0, sense="resistor",
-                                                r_sense_ohm=50.0)):
+    for w in (
+        WireParams(2.0, 2.0),
+        WireParams(2.0, 2.0, r_driver_ohm=20.0, sense="resistor", r_sense_ohm=50.0),
+    ):
         assert rel(solve(g, v, w, method="iterative"), solve(g, v, w)) < 1e-9
 
 
@@ -263,12 +277,15 @@ def test_wired_array_matches_solve_and_keeps_dtype():
         arr.transfer[0, 0] = 1.0
 
 
-@pytest.mark.parametrize("wires", [
-    WireParams(2.0, 2.0),
-    WireParams(2.0, 3.0, r_driver_ohm=1.0, sense="resistor", r_sense_ohm=5.0),
-    WireParams(0.0, 2.0),
-    WireParams(2.0, 0.0, sense="resistor", r_sense_ohm=3.0),
-])
+@pytest.mark.parametrize(
+    "wires",
+    [
+        WireParams(2.0, 2.0),
+        WireParams(2.0, 3.0, r_driver_ohm=1.0, sense="resistor", r_sense_ohm=5.0),
+        WireParams(0.0, 2.0),
+        WireParams(2.0, 0.0, sense="resistor", r_sense_ohm=3.0),
+    ],
+)
 @pytest.mark.parametrize("shape", [(16, 12), (12, 16)])
 def test_wired_array_update_low_rank_matches_rebuild(wires, shape):
     rng = np.random.default_rng(RNG_SEED)
@@ -320,16 +337,19 @@ def test_wire_params_temperature_law():
     assert w.at_temperature(300.0) is w
 
 
-@pytest.mark.parametrize("kwargs,exc,msg", [
-    (dict(r_row_ohm=-1.0, r_col_ohm=1.0), ValueError, "r_row_ohm must be >= 0; got r_row_ohm=-1"),
-    (dict(r_row_ohm=1.0, r_col_ohm=float("nan")), ValueError, "r_col_ohm must be finite"),
-    (dict(r_row_ohm=1.0, r_col_ohm=1.0, r_driver_ohm=-2.0), ValueError, "r_driver_ohm must be"),
-    (dict(r_row_ohm=1.0, r_col_ohm=1.0, sense="tia"), ValueError, "sense must be one of"),
-    (dict(r_row_ohm=1.0, r_col_ohm=1.0, sense=3), TypeError, "sense must be a string"),
-    (dict(r_row_ohm=1.0, r_col_ohm=1.0, sense="resistor"), ValueError, "r_sense_ohm must be > 0"),
-    (dict(r_row_ohm="1", r_col_ohm=1.0), TypeError, "r_row_ohm must be a real number"),
-    (dict(r_row_ohm=1.0, r_col_ohm=1.0, t_ref_k=-5.0), ValueError, "t_ref_k must be > 0 K"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,msg",
+    [
+        (dict(r_row_ohm=-1.0, r_col_ohm=1.0), ValueError, "r_row_ohm must be >= 0; got r_row_ohm=-1"),
+        (dict(r_row_ohm=1.0, r_col_ohm=float("nan")), ValueError, "r_col_ohm must be finite"),
+        (dict(r_row_ohm=1.0, r_col_ohm=1.0, r_driver_ohm=-2.0), ValueError, "r_driver_ohm must be"),
+        (dict(r_row_ohm=1.0, r_col_ohm=1.0, sense="tia"), ValueError, "sense must be one of"),
+        (dict(r_row_ohm=1.0, r_col_ohm=1.0, sense=3), TypeError, "sense must be a string"),
+        (dict(r_row_ohm=1.0, r_col_ohm=1.0, sense="resistor"), ValueError, "r_sense_ohm must be > 0"),
+        (dict(r_row_ohm="1", r_col_ohm=1.0), TypeError, "r_row_ohm must be a real number"),
+        (dict(r_row_ohm=1.0, r_col_ohm=1.0, t_ref_k=-5.0), ValueError, "t_ref_k must be > 0 K"),
+    ],
+)
 def test_wire_params_errors(kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
         WireParams(**kwargs)

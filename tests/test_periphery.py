@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuromorph.periphery import AdcParams, DacParams, Periphery, TiaParams
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, TiaParams
 from tests import naive
 
 

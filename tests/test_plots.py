@@ -8,9 +8,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import neuromorph as nm
-from neuromorph import plots
-from neuromorph.ff import History
-from neuromorph.parasitics import WireParams
+from neuromorph.algorithms.ff import History
+from neuromorph.faces import plots
+from neuromorph.hardware.wires import WireParams
 
 WIRES = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)
 
@@ -37,7 +37,7 @@ def render(fig, tmp_path, name: str):
         assert tight.x1 <= box.x1 + 1 and tight.y1 <= box.y1 + 1, f"clipped: {ax.get_title()!r}"
     titles = [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
     for k, a in enumerate(titles):
-        assert not any(a.overlaps(b) for b in titles[k + 1:]), "panel titles overlap"
+        assert not any(a.overlaps(b) for b in titles[k + 1 :]), "panel titles overlap"
     return path
 
 
@@ -136,15 +136,20 @@ def test_spice_agreement_rejects_mismatch():
 def test_accuracy_vs_condition_spread_and_log_time(tmp_path):
     temps = [300.0, 330.0, 358.0]
     runs = {"hot": [[0.9, 0.92], [0.85, 0.8], [0.7, 0.74]], "retrained": [0.93, 0.91, 0.9]}
-    fig = plots.accuracy_vs_condition(temps, runs, xlabel="temperature (K)", reference=0.95,
-                                      reference_label="software")  # fmt: skip
+    fig = plots.accuracy_vs_condition(
+        temps, runs, xlabel="temperature (K)", reference=0.95, reference_label="software"
+    )
     render(fig, tmp_path, "acc_temp.png")
     ax = fig.axes[0]
     assert ax.get_ylabel() == "accuracy (%)"
     assert max(ax.get_ylim()) > 90  # fractions drawn in percent
-    fig = plots.accuracy_vs_condition([0.1, 1.0, 10.0], [[90, 91], [88, 85], [80, 82]],
-                                      xlabel="time since programming (h)", log_x=True,
-                                      fraction=False)  # fmt: skip
+    fig = plots.accuracy_vs_condition(
+        [0.1, 1.0, 10.0],
+        [[90, 91], [88, 85], [80, 82]],
+        xlabel="time since programming (h)",
+        log_x=True,
+        fraction=False,
+    )
     render(fig, tmp_path, "acc_time.png")
     assert fig.axes[0].get_xscale() == "log"
 
@@ -164,8 +169,15 @@ def copyout_rows():
     rows = []
     for method, base, energy in (("fd", 0.5, 1e-6), ("designed", 0.7, 2e-6), ("distill", 0.6, 5e-6)):
         for budget in (4, 1, 2):  # unsorted on purpose
-            rows.append({"method": method, "queries": 100 * budget, "energy_j": energy * budget,
-                         "fidelity": base + 0.05 * budget, "self_agreement": 0.97})  # fmt: skip
+            rows.append(
+                {
+                    "method": method,
+                    "queries": 100 * budget,
+                    "energy_j": energy * budget,
+                    "fidelity": base + 0.05 * budget,
+                    "self_agreement": 0.97,
+                }
+            )
     return rows
 
 

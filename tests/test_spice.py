@@ -1,4 +1,4 @@
-"""Tests of neuromorph.spice against real ngspice (no mocks) and neuromorph.parasitics."""
+"""Tests of neuromorph.hardware.spice against real ngspice (no mocks) and neuromorph.hardware.wires.solve."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuromorph import spice
 from neuromorph.errors import NeuromorphError, NgspiceNotFoundError
-from neuromorph.parasitics import WireParams, solve
-from neuromorph.spice import (
+from neuromorph.hardware import spice
+from neuromorph.hardware.spice import (
     MEMRISTOR_TEMP_LIB,
     TIA_LIB,
     TemperatureLaw,
@@ -24,6 +23,7 @@ from neuromorph.spice import (
     simulate,
     write_netlist,
 )
+from neuromorph.hardware.wires import WireParams, solve
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = ROOT / "circuits"
@@ -84,8 +84,11 @@ def test_ideal_netlist_is_v_at_g():
 
 def test_zero_ohm_wires_are_merged_nodes():
     g, v = realistic(6, 6, SEED)
-    for wires in (WireParams(2.0, 0.0, r_driver_ohm=3.0), WireParams(0.0, 2.0),
-                  WireParams(0.0, 0.0, sense="resistor", r_sense_ohm=10.0)):
+    for wires in (
+        WireParams(2.0, 0.0, r_driver_ohm=3.0),
+        WireParams(0.0, 2.0),
+        WireParams(0.0, 0.0, sense="resistor", r_sense_ohm=10.0),
+    ):
         netlist = write_netlist(g, v, wires)
         for line in netlist.splitlines():
             if line[:1] in "RX" and not line.startswith("Rf ") and "nm_tia" not in line:
@@ -97,8 +100,9 @@ def test_zero_ohm_wires_are_merged_nodes():
 def test_temperature_law_netlist_at_358k():
     rng = np.random.default_rng(SEED)
     g_ref, v = realistic(12, 10, SEED)
-    law = TemperatureLaw(g_ref=g_ref, alpha_per_k=rng.uniform(-2e-3, 2e-3, g_ref.shape),
-                         ea_ev=0.05, t_ref_k=300.0)
+    law = TemperatureLaw(
+        g_ref=g_ref, alpha_per_k=rng.uniform(-2e-3, 2e-3, g_ref.shape), ea_ev=0.05, t_ref_k=300.0
+    )
     wires = WireParams(2.0, 2.0, r_driver_ohm=1.0)
     netlist = write_netlist(None, v, wires, temperature_k=358.0, temperature_law=law)
     assert "temper" in netlist and ".options temp=84.85" in netlist
@@ -158,12 +162,19 @@ def test_committed_reference_netlists(case):
     stored = np.array(record["currents_a"])
     assert rel(run_ngspice(netlist), stored) < 1e-12
     wires = WireParams(**record["wires"])
-    want = solve(np.array(record["g_s"]), np.array(record["v_v"]), wires,
-                 temperature_k=record["temperature_k"])
+    want = solve(
+        np.array(record["g_s"]), np.array(record["v_v"]), wires, temperature_k=record["temperature_k"]
+    )
     assert rel(stored, want) < 1e-9
     # the writer still produces the committed text
-    again = write_netlist(np.array(record["g_s"]), np.array(record["v_v"]), wires,
-                          temperature_k=record["temperature_k"], sense=record["sense"], name=case)
+    again = write_netlist(
+        np.array(record["g_s"]),
+        np.array(record["v_v"]),
+        wires,
+        temperature_k=record["temperature_k"],
+        sense=record["sense"],
+        name=case,
+    )
     assert again == netlist
 
 
@@ -229,17 +240,21 @@ def test_missing_library_raises_with_install_hint():
     """A fresh interpreter pointed at a missing libngspice.so (real import, no mocks)."""
     code = (
         "import numpy as np\n"
-        "from neuromorph.spice import simulate\n"
+        "from neuromorph.hardware.spice import simulate\n"
         "from neuromorph.errors import NgspiceNotFoundError\n"
         "try:\n"
         "    simulate(np.full((2, 2), 1e-5), np.ones(2))\n"
         "except NgspiceNotFoundError as exc:\n"
         "    print('RAISED', exc)\n"
     )
-    env = dict(os.environ, NGSPICE_LIBRARY_PATH="/nonexistent/libngspice.so",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120, check=False)
+    env = dict(
+        os.environ,
+        NGSPICE_LIBRARY_PATH="/nonexistent/libngspice.so",
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert "RAISED" in out.stdout, out.stderr
     assert "apt-get install -y ngspice libngspice0-dev" in out.stdout
     assert NgspiceNotFoundError.__name__ == "NgspiceNotFoundError"
@@ -257,8 +272,9 @@ def test_export_crossbar_of_a_chip_agrees_with_ngspice(tmp_path):
     export = spice.export_crossbar(chip.crossbars[0], x, path=tmp_path / "layer.cir")
     assert (tmp_path / "layer.cir").read_text() == export.netlist
     got = spice.run_ngspice(export.netlist)
-    np.testing.assert_allclose(got, export.expected_currents, rtol=1e-9,
-                               atol=1e-9 * np.abs(export.expected_currents).max())  # fmt: skip
+    np.testing.assert_allclose(
+        got, export.expected_currents, rtol=1e-9, atol=1e-9 * np.abs(export.expected_currents).max()
+    )
     assert got.shape == (18,) and export.differential(got).shape == (9,)
 
 

@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from neuromorph import sweep
+from neuromorph.studies import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {"hidden": [8], "epochs": 1, "n_train": 300, "n_test": 100}
@@ -30,22 +30,33 @@ def _no_children():
     """No worker or nanny outlives the sweep (multiprocessing's one resource tracker may:
     it belongs to this interpreter and exits with it)."""
     time.sleep(0.2)
-    kids = [p for p in psutil.Process().children(recursive=True)
-            if p.status() != psutil.STATUS_ZOMBIE
-            and "resource_tracker" not in " ".join(p.cmdline())]  # fmt: skip
+    kids = [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())
+    ]
     assert not kids, f"leaked processes: {[p.cmdline() for p in kids]}"
 
 
 # ---------------------------------------------------------------------------- the spec
 def test_spec_points_grid_fixed_sample_and_defaults():
-    spec = sweep.SweepSpec.from_dict({
-        "sweep": {"seed": 3, "name": "t"},
-        "grid": {"seed": [0, 1], "temperature_k": [300, 358]},
-        "fixed": {"hidden": [8, 8], "epochs": 1},
-        "sample": {"n": 3, "seed": 5, "ranges": {
-            "read_noise_scale": [0.5, 2.0], "adc_bits": {"choices": [4, 6]},
-            "age_hours": {"low": 1, "high": 1000, "log": True}, "n_test": [10, 20]}},
-    })  # fmt: skip
+    spec = sweep.SweepSpec.from_dict(
+        {
+            "sweep": {"seed": 3, "name": "t"},
+            "grid": {"seed": [0, 1], "temperature_k": [300, 358]},
+            "fixed": {"hidden": [8, 8], "epochs": 1},
+            "sample": {
+                "n": 3,
+                "seed": 5,
+                "ranges": {
+                    "read_noise_scale": [0.5, 2.0],
+                    "adc_bits": {"choices": [4, 6]},
+                    "age_hours": {"low": 1, "high": 1000, "log": True},
+                    "n_test": [10, 20],
+                },
+            },
+        }
+    )
     pts = spec.points()
     assert len(pts) == 2 * 2 * 3
     assert [p.index for p in pts] == list(range(12))
@@ -63,7 +74,7 @@ def test_spec_toml_file_and_sample_spec(tmp_path):
     spec = sweep.SweepSpec.load(os.path.join(ROOT, "examples", "sweep_small.toml"))
     assert len(spec.points()) == 18
     path = tmp_path / "s.toml"
-    path.write_text('[grid]\nseed = [0, 1]\n[fixed]\nhidden = [8]\n')
+    path.write_text("[grid]\nseed = [0, 1]\n[fixed]\nhidden = [8]\n")
     assert [p.params["seed"] for p in sweep.as_spec(str(path)).points()] == [0, 1]
     (tmp_path / "bad.toml").write_text("[grid\nseed = 1")
     with pytest.raises(ValueError, match="must be valid TOML"):
@@ -72,29 +83,38 @@ def test_spec_toml_file_and_sample_spec(tmp_path):
         sweep.SweepSpec.load(tmp_path / "missing.toml")
 
 
-@pytest.mark.parametrize("spec, error, match", [
-    ({"grid": {"tempertaure_k": [300]}}, ValueError, r"grid\.tempertaure_k must be a sweep parameter"),
-    ({"grids": {}}, ValueError, r"spec keys must be among .*got 'grids'"),
-    ({"grid": {"seed": 1}}, ValueError, r"grid\.seed must be a non-empty list of values; got 1"),
-    ({"grid": {"seed": []}}, ValueError, r"grid\.seed must be a non-empty list"),
-    ({"grid": {"hidden": [8, 16]}}, ValueError, r"grid\.hidden must be a non-empty list of width lists"),
-    ({"grid": "x"}, TypeError, r"grid must be a table"),
-    ({"fixed": {"seed": 1}, "grid": {"seed": [0]}}, ValueError, r"seed must appear in only one of"),
-    ({"fixed": {"temperature_k": float("nan")}}, ValueError, r"fixed\.temperature_k must be finite"),
-    ({"fixed": {"hidden": {"a": 1}}}, TypeError, r"fixed\.hidden must be a number, a string"),
-    ({"sweep": {"seed": -1}}, ValueError, r"sweep\.seed must be >= 0; got sweep\.seed=-1"),
-    ({"sweep": {"speed": 1}}, ValueError, r"sweep keys must be among"),
-    ({"sample": {"n": 2}}, ValueError, r"sample\.ranges must name at least one parameter"),
-    ({"sample": {"ranges": {"seed": [0, 3]}}}, ValueError, r"sample\.n must be >= 1"),
-    ({"sample": {"n": 2, "ranges": {"seed": [0, 1, 2]}}}, ValueError,
-     r"sample\.ranges\.seed must be \[low, high\]"),
-    ({"sample": {"n": 2, "ranges": {"age_hours": [5.0, 1.0]}}}, ValueError, r"must have low <= high"),
-    ({"sample": {"n": 2, "ranges": {"age_hours": {"low": 0, "high": 1, "log": True}}}}, ValueError,
-     r"sample\.ranges\.age_hours\.low must be > 0 for a log range"),
-    ({"sample": {"n": 2, "ranges": {"preset": {"choices": []}}}}, ValueError, r"choices"),
-    ({"sample": {"n": 2, "ranges": {"speed": [0, 1]}}}, ValueError, r"must be a sweep parameter"),
-    (["grid"], TypeError, r"spec must be a dict"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "spec, error, match",
+    [
+        ({"grid": {"tempertaure_k": [300]}}, ValueError, r"grid\.tempertaure_k must be a sweep parameter"),
+        ({"grids": {}}, ValueError, r"spec keys must be among .*got 'grids'"),
+        ({"grid": {"seed": 1}}, ValueError, r"grid\.seed must be a non-empty list of values; got 1"),
+        ({"grid": {"seed": []}}, ValueError, r"grid\.seed must be a non-empty list"),
+        ({"grid": {"hidden": [8, 16]}}, ValueError, r"grid\.hidden must be a non-empty list of width lists"),
+        ({"grid": "x"}, TypeError, r"grid must be a table"),
+        ({"fixed": {"seed": 1}, "grid": {"seed": [0]}}, ValueError, r"seed must appear in only one of"),
+        ({"fixed": {"temperature_k": float("nan")}}, ValueError, r"fixed\.temperature_k must be finite"),
+        ({"fixed": {"hidden": {"a": 1}}}, TypeError, r"fixed\.hidden must be a number, a string"),
+        ({"sweep": {"seed": -1}}, ValueError, r"sweep\.seed must be >= 0; got sweep\.seed=-1"),
+        ({"sweep": {"speed": 1}}, ValueError, r"sweep keys must be among"),
+        ({"sample": {"n": 2}}, ValueError, r"sample\.ranges must name at least one parameter"),
+        ({"sample": {"ranges": {"seed": [0, 3]}}}, ValueError, r"sample\.n must be >= 1"),
+        (
+            {"sample": {"n": 2, "ranges": {"seed": [0, 1, 2]}}},
+            ValueError,
+            r"sample\.ranges\.seed must be \[low, high\]",
+        ),
+        ({"sample": {"n": 2, "ranges": {"age_hours": [5.0, 1.0]}}}, ValueError, r"must have low <= high"),
+        (
+            {"sample": {"n": 2, "ranges": {"age_hours": {"low": 0, "high": 1, "log": True}}}},
+            ValueError,
+            r"sample\.ranges\.age_hours\.low must be > 0 for a log range",
+        ),
+        ({"sample": {"n": 2, "ranges": {"preset": {"choices": []}}}}, ValueError, r"choices"),
+        ({"sample": {"n": 2, "ranges": {"speed": [0, 1]}}}, ValueError, r"must be a sweep parameter"),
+        (["grid"], TypeError, r"spec must be a dict"),
+    ],
+)
 def test_spec_errors_name_key_rule_and_value(spec, error, match):
     with pytest.raises(error, match=match):
         sweep.SweepSpec.from_dict(spec)
@@ -113,16 +133,19 @@ def test_point_key_is_stable_and_order_free():
     assert len(d.points()) == 2
 
 
-@pytest.mark.parametrize("params, match", [
-    ({"temperature_k": -5}, r"temperature_k must be > 0 K .*got temperature_k=-5"),
-    ({"preset": "nope"}, r"preset must be one of \['ideal', 'pcm', 'rram'\]; got 'nope'"),
-    ({"adc_bits": 1}, r"adc_bits must be >= 2; got adc_bits=1"),
-    ({"hidden": [0]}, r"hidden must be a non-empty list of int >= 1; got hidden=\[0\]"),
-    ({"read_noise_scale": -1.0}, r"read_noise_scale must be >= 0"),
-    ({"copyout_method": "xray"}, r"copyout_method must be one of \['none', 'fd', 'designed'\]"),
-    ({"copyout_method": "fd", "copyout_budget": 0.5}, r"copyout_budget must be >= 1"),
-    ({"colour": 1}, r"parameter must be one of .*got 'colour'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"temperature_k": -5}, r"temperature_k must be > 0 K .*got temperature_k=-5"),
+        ({"preset": "nope"}, r"preset must be one of \['ideal', 'pcm', 'rram'\]; got 'nope'"),
+        ({"adc_bits": 1}, r"adc_bits must be >= 2; got adc_bits=1"),
+        ({"hidden": [0]}, r"hidden must be a non-empty list of int >= 1; got hidden=\[0\]"),
+        ({"read_noise_scale": -1.0}, r"read_noise_scale must be >= 0"),
+        ({"copyout_method": "xray"}, r"copyout_method must be one of \['none', 'fd', 'designed'\]"),
+        ({"copyout_method": "fd", "copyout_budget": 0.5}, r"copyout_budget must be >= 1"),
+        ({"colour": 1}, r"parameter must be one of .*got 'colour'"),
+    ],
+)
 def test_check_point_errors(params, match):
     with pytest.raises(ValueError, match=match):
         sweep.check_point(params)
@@ -146,8 +169,10 @@ def test_serial_rows_failures_and_stress_shares_training(tmp_path):
     assert [(r["preset"], r["temperature_k"]) for r in ok] == [("rram", 300.0), ("rram", 358.0)]
     for r in res.failed:
         assert r["error_type"] == "ValueError"
-        assert ("preset must be one of" in r["error_message"]
-                or "temperature_k must be > 0 K" in r["error_message"])  # fmt: skip
+        assert (
+            "preset must be one of" in r["error_message"]
+            or "temperature_k must be > 0 K" in r["error_message"]
+        )
         assert "accuracy" not in r
     bad_t = next(r for r in rows if r["preset"] == "rram" and r["temperature_k"] == -5)
     assert "got temperature_k=-5" in bad_t["error_message"]
@@ -211,8 +236,7 @@ def test_read_results_torn_tail_and_corruption(tmp_path):
 
 def test_resume_in_process_and_retry_failed(tmp_path):
     spec = {"grid": {"seed": [0, 1, 2], "temperature_k": [300, -5]}}
-    first = sweep.run_sweep(spec, tmp_path, serial=True, task=_counting, plots=False,
-                            progress=False)  # fmt: skip
+    first = sweep.run_sweep(spec, tmp_path, serial=True, task=_counting, plots=False, progress=False)
     assert first.computed == 6 and len(first.failed) == 0, "a custom task checks its own values"
     with open(tmp_path / "results.jsonl", "ab") as fh:
         fh.write(b'{"key": "torn')  # a write cut by a kill
@@ -224,11 +248,11 @@ def test_resume_in_process_and_retry_failed(tmp_path):
     # Failed points are kept unless retried.
     bad = sweep.run_sweep(spec, tmp_path / "b", serial=True, task=_raises, plots=False, progress=False)
     assert len(bad.failed) == 6
-    kept = sweep.run_sweep(spec, tmp_path / "b", serial=True, task=_counting, plots=False,
-                           progress=False)  # fmt: skip
+    kept = sweep.run_sweep(spec, tmp_path / "b", serial=True, task=_counting, plots=False, progress=False)
     assert kept.computed == 0 and len(kept.failed) == 6
-    retried = sweep.run_sweep(spec, tmp_path / "b", serial=True, task=_counting, plots=False,
-                              retry_failed=True, progress=False)  # fmt: skip
+    retried = sweep.run_sweep(
+        spec, tmp_path / "b", serial=True, task=_counting, plots=False, retry_failed=True, progress=False
+    )
     assert retried.computed == 6 and not retried.failed
     assert _numbers(retried.rows) == _numbers(first.rows)
 
@@ -244,8 +268,7 @@ def test_run_sweep_argument_errors(tmp_path):
 
 # ---------------------------------------------------------------------------- on Dask
 def test_local_cluster_matches_serial_bit_for_bit(tmp_path):
-    spec = {"sweep": {"seed": 7}, "grid": {"seed": [0, 1], "temperature_k": [300, 358, -5]},
-            "fixed": TINY}  # fmt: skip
+    spec = {"sweep": {"seed": 7}, "grid": {"seed": [0, 1], "temperature_k": [300, 358, -5]}, "fixed": TINY}
     dask = sweep.run_sweep(spec, tmp_path / "dask", workers=2, progress=False)
     _no_children()
     serial = sweep.run_sweep(spec, tmp_path / "serial", serial=True, plots=False, progress=False)
@@ -261,8 +284,9 @@ def test_existing_scheduler_is_used_unchanged(tmp_path):
     spec = {"grid": {"seed": [0, 1]}, "fixed": TINY}
     cluster = sweep.local_cluster(1)
     try:
-        res = sweep.run_sweep(spec, tmp_path / "a", scheduler=cluster.scheduler_address,
-                              plots=False, progress=False)  # fmt: skip
+        res = sweep.run_sweep(
+            spec, tmp_path / "a", scheduler=cluster.scheduler_address, plots=False, progress=False
+        )
         assert len(cluster.scheduler_info["workers"]) == 1, "the cluster is left running"
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
     finally:
@@ -272,7 +296,7 @@ def test_existing_scheduler_is_used_unchanged(tmp_path):
     assert _numbers(res.rows) == _numbers(serial.rows)
 
 
-_MARKER_TASK = '''
+_MARKER_TASK = """
 import os, time
 
 def task(params, *, sweep_seed):
@@ -280,33 +304,37 @@ def task(params, *, sweep_seed):
         fh.write(f"{params['seed']}\\n")
     time.sleep(0.25)
     return {"accuracy": params["seed"] / 100.0, "twice": 2 * params["seed"] + sweep_seed}
-'''
+"""
 
-_DRIVER = '''
+_DRIVER = """
 import sys
-from neuromorph import sweep
+from neuromorph.studies import sweep
 import marker_task
 
 if __name__ == "__main__":
     spec = {"sweep": {"seed": 1}, "grid": {"seed": list(range(10))}}
     sweep.run_sweep(spec, sys.argv[1], workers=1, task=marker_task.task, plots=False,
                     progress=False)
-'''
+"""
 
 
 def _driver(tmp_path):
     (tmp_path / "marker_task.py").write_text(_MARKER_TASK)
     (tmp_path / "driver.py").write_text(textwrap.dedent(_DRIVER))
-    env = {**os.environ, "SWEEP_MARKER": str(tmp_path / "marker.txt"),
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), ROOT, os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "SWEEP_MARKER": str(tmp_path / "marker.txt"),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), ROOT, os.environ.get("PYTHONPATH", "")]),
+    }
     return [sys.executable, str(tmp_path / "driver.py"), str(tmp_path / "out")], env
 
 
 def test_killed_sweep_resumes_without_losing_or_repeating_points(tmp_path):
     cmd, env = _driver(tmp_path)
     results = tmp_path / "out" / "results.jsonl"
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
@@ -319,8 +347,11 @@ def test_killed_sweep_resumes_without_losing_or_repeating_points(tmp_path):
         proc.wait(timeout=30)
         proc.stderr.close()
     time.sleep(0.3)
-    alive = [p for p in psutil.process_iter(["pid"])
-             if _pgid(p.pid) == proc.pid and _status(p) != psutil.STATUS_ZOMBIE]  # fmt: skip
+    alive = [
+        p
+        for p in psutil.process_iter(["pid"])
+        if _pgid(p.pid) == proc.pid and _status(p) != psutil.STATUS_ZOMBIE
+    ]
     assert not alive, "every process of the killed sweep is gone"
     before = sweep.read_results(results)
     assert 3 <= len(before) < 10
@@ -359,7 +390,8 @@ def _pgid(pid):
 # ---------------------------------------------------------------------------- command line
 def test_cli_resumes_finished_sweep_and_prints_summary(tmp_path, capsys):
     spec_path = tmp_path / "spec.toml"
-    spec_path.write_text(textwrap.dedent("""
+    spec_path.write_text(
+        textwrap.dedent("""
         [grid]
         seed = [0, 1]
         temperature_k = [300, 358]
@@ -368,18 +400,19 @@ def test_cli_resumes_finished_sweep_and_prints_summary(tmp_path, capsys):
         epochs = 1
         n_train = 300
         n_test = 100
-    """))
+    """)
+    )
     sweep.run_sweep(str(spec_path), tmp_path / "out", serial=True, plots=False, progress=False)
     capsys.readouterr()
     parser = argparse.ArgumentParser(prog="neuromorph")
     sweep.register_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["sweep", str(spec_path), "--out", str(tmp_path / "out"),
-                              "--workers", "2", "--quiet"])  # fmt: skip
+    args = parser.parse_args(
+        ["sweep", str(spec_path), "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"]
+    )
     assert (args.scheduler, args.workers) == (None, 2)
     assert args.func(args) == 0  # every point is already there: no cluster is started
     out = capsys.readouterr().out
     assert "4 points: 4 ok, 0 failed; 0 computed now, 4 from earlier runs" in out
     assert "rram" in out and "358.0" in out
-    for name in ("results.jsonl", "results.csv", "accuracy_distribution.png",
-                 "accuracy_vs_temperature.png"):  # fmt: skip
+    for name in ("results.jsonl", "results.csv", "accuracy_distribution.png", "accuracy_vs_temperature.png"):
         assert (tmp_path / "out" / name).exists()

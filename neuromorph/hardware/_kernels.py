@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import prange
 
-from neuromorph._config import CHUNK, njit, njit_parallel
+from neuromorph._numba import CHUNK, njit, njit_parallel
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -203,7 +203,7 @@ def effective_conductance(
 def apply_pulses(g, count, up, lo, hi, s_up, s_down, a_up, a_down, c2c, key, counter0):
     """``count`` pulses of one polarity on one device; returns the new conductance.
 
-    The soft/hard-bound law of :mod:`neuromorph.devices`, c2c noise per pulse drawn at
+    The soft/hard-bound law of :mod:`neuromorph.hardware.devices`, c2c noise per pulse drawn at
     counters ``counter0 .. counter0 + count - 1``, clipped to the device's [lo, hi].
     """
     span = hi - lo

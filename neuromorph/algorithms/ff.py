@@ -17,7 +17,7 @@ The input image is RMS-normalised and the one-hot label appended, scaled by ``la
 with a threshold on the *mean* squared activity (theta = 1) the input scale, the threshold and
 the initialisation agree (unit-length inputs with theta = 2 on the sum did not train).
 
-One loop, two targets: a :class:`~neuromorph.digital.DigitalNetwork` (float weights, the
+One loop, two targets: a :class:`~neuromorph.chip.digital.DigitalNetwork` (float weights, the
 ideal reference) or a chip's :class:`~neuromorph.chip.ChipPorts`, touched only through
 ``run`` (DAC -> arrays -> ADC taps -> digital ReLU and normalisation) and ``apply_delta``
 (programming pulses), so device nonlinearity, asymmetry, cycle-to-cycle noise, stuck devices
@@ -37,8 +37,8 @@ from tqdm.auto import tqdm
 
 from neuromorph import _validate as check
 from neuromorph.chip import Chip, ChipPorts
+from neuromorph.chip.digital import DigitalNetwork, rms_normalize
 from neuromorph.datasets import Dataset
-from neuromorph.digital import DigitalNetwork, rms_normalize
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class FFConfig:
     init_scale: float = 1.0
     skip_first_layer: bool = False
     #: On a chip, refresh every layer's pairs every this many epochs (0: never); see
-    #: :meth:`neuromorph.crossbar.Crossbar.refresh`.  A no-op in software.  Measured on the
+    #: :meth:`neuromorph.hardware.crossbar.Crossbar.refresh`.  A no-op in software.  Measured on the
     #: digits chip (seeds 0 and 4): 95.8 / 95.8 % without, 96.9 / 97.8 % every 5 epochs, for
     #: twice the programming pulses.
     refresh_every: int = 5
@@ -142,13 +142,10 @@ def _check_data(data: Dataset, layer_sizes: tuple[int, ...]) -> None:
         )
     for name, y in (("y_train", data.y_train), ("y_test", data.y_test)):
         if y.size and (y.min() < 0 or y.max() >= data.n_classes):
-            raise ValueError(
-                f"{name} must hold labels in 0..{data.n_classes - 1}; got {y.min()}..{y.max()}."
-            )
+            raise ValueError(f"{name} must hold labels in 0..{data.n_classes - 1}; got {y.min()}..{y.max()}.")
 
 
-def goodness_table(model, x: NDArray, *, n_classes: int, config: FFConfig,
-                   chunk: int = 2000) -> NDArray:  # fmt: skip
+def goodness_table(model, x: NDArray, *, n_classes: int, config: FFConfig, chunk: int = 2000) -> NDArray:
     """Goodness summed over layers for every (input, label): shape (n, n_classes)."""
     target = _target(model)
     x = check.array("x", x, ndim=2)
@@ -158,10 +155,12 @@ def goodness_table(model, x: NDArray, *, n_classes: int, config: FFConfig,
     for s in range(0, x.shape[0], per):
         xs = x[s : s + per]
         n = xs.shape[0]
-        stacked = np.vstack([
-            embed(xs, np.full(n, c), n_classes=n_classes, label_scale=config.label_scale)
-            for c in range(n_classes)
-        ])  # fmt: skip
+        stacked = np.vstack(
+            [
+                embed(xs, np.full(n, c), n_classes=n_classes, label_scale=config.label_scale)
+                for c in range(n_classes)
+            ]
+        )
         hs = target.run(stacked)
         g = sum(np.mean(h * h, axis=1) for h in hs[first:])
         out[s : s + n] = g.reshape(n_classes, n).T
@@ -193,8 +192,7 @@ def neutral_features(model, x: NDArray, *, n_classes: int, config: FFConfig) -> 
     return np.hstack([rms_normalize(h) for h in hs])
 
 
-def fit_head(model, data: Dataset, *, config: FFConfig, l2: float = 1e-3,
-             max_iter: int = 500) -> SoftmaxHead:  # fmt: skip
+def fit_head(model, data: Dataset, *, config: FFConfig, l2: float = 1e-3, max_iter: int = 500) -> SoftmaxHead:
     """Fit a :class:`SoftmaxHead` on the training set's neutral-label activities (L-BFGS).
 
     Costs one pass of the training set through the model (metered on a chip).
@@ -218,13 +216,13 @@ def fit_head(model, data: Dataset, *, config: FFConfig, l2: float = 1e-3,
         g = (p - onehot) / n
         return value, np.concatenate([(feats.T @ g + l2 * w).ravel(), g.sum(axis=0)])
 
-    res = minimize(loss, np.zeros(d * c + c), jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter})  # fmt: skip
+    res = minimize(loss, np.zeros(d * c + c), jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
     return SoftmaxHead(res.x[: d * c].reshape(d, c), res.x[d * c :])
 
 
-def predict(model, x, *, n_classes: int, config: FFConfig = FFConfig(),
-            head: SoftmaxHead | None = None) -> NDArray:  # fmt: skip
+def predict(
+    model, x, *, n_classes: int, config: FFConfig = FFConfig(), head: SoftmaxHead | None = None
+) -> NDArray:
     """Labels with the largest goodness summed over layers, shape (n,); or, given a
     ``head``, the head's choice from one neutral-label pass."""
     if head is not None:
@@ -232,13 +230,15 @@ def predict(model, x, *, n_classes: int, config: FFConfig = FFConfig(),
     return goodness_table(model, x, n_classes=n_classes, config=config).argmax(axis=1)
 
 
-def accuracy(model, x, y, *, n_classes: int, config: FFConfig = FFConfig(),
-             head: SoftmaxHead | None = None) -> float:  # fmt: skip
+def accuracy(
+    model, x, y, *, n_classes: int, config: FFConfig = FFConfig(), head: SoftmaxHead | None = None
+) -> float:
     return float(np.mean(predict(model, x, n_classes=n_classes, config=config, head=head) == y))
 
 
-def negative_labels(y: NDArray, n_classes: int, rng: np.random.Generator,
-                    goodness: NDArray | None = None) -> NDArray:  # fmt: skip
+def negative_labels(
+    y: NDArray, n_classes: int, rng: np.random.Generator, goodness: NDArray | None = None
+) -> NDArray:
     """Wrong labels: uniform over the other classes, or (given ``goodness``) drawn in
     proportion to softmax(goodness) over the wrong classes.  Never equal to ``y``."""
     if goodness is None:
@@ -281,8 +281,16 @@ class _Sgd:
         return -lr * self.v[i]
 
 
-def train(model, data: Dataset, config: FFConfig = FFConfig(), *, rng: np.random.Generator,
-          eval_every: int = 0, progress: bool = True, desc: str = "FF") -> History:  # fmt: skip
+def train(
+    model,
+    data: Dataset,
+    config: FFConfig = FFConfig(),
+    *,
+    rng: np.random.Generator,
+    eval_every: int = 0,
+    progress: bool = True,
+    desc: str = "FF",
+) -> History:
     """Train ``model`` (a DigitalNetwork, or a chip's ports) with Forward-Forward.
 
     The learning rate is flat for the first half of the epochs, then falls linearly to zero
@@ -294,16 +302,16 @@ def train(model, data: Dataset, config: FFConfig = FFConfig(), *, rng: np.random
     check.generator("rng", rng)
     sizes = target.layer_sizes
     shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
-    opt = _Adam(shapes, config.learning_rate) if config.optimizer == "adam" else _Sgd(
-        shapes, config.momentum)  # fmt: skip
+    opt = _Adam(shapes, config.learning_rate) if config.optimizer == "adam" else _Sgd(shapes, config.momentum)
     hist = History()
     n, c = data.x_train.shape[0], data.n_classes
     meter0 = target.meter if isinstance(target, ChipPorts) else None
     bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
-        lr = config.learning_rate * (1.0 if epoch < config.epochs / 2
-                                     else 2.0 * (1.0 - epoch / config.epochs))  # fmt: skip
+        lr = config.learning_rate * (
+            1.0 if epoch < config.epochs / 2 else 2.0 * (1.0 - epoch / config.epochs)
+        )
         order = rng.permutation(n)
         losses = []
         for s in range(0, n, config.batch_size):
@@ -331,8 +339,10 @@ def train(model, data: Dataset, config: FFConfig = FFConfig(), *, rng: np.random
                 grad = xa.T @ dh
                 target.apply_delta(layer, opt.step(layer, grad, lr))
                 inputs = rms_normalize(h)
-        if config.refresh_every and isinstance(target, ChipPorts) and (
-            (epoch + 1) % config.refresh_every == 0
+        if (
+            config.refresh_every
+            and isinstance(target, ChipPorts)
+            and ((epoch + 1) % config.refresh_every == 0)
         ):
             for layer in range(len(sizes) - 1):
                 target.refresh(layer)
@@ -352,8 +362,9 @@ def train(model, data: Dataset, config: FFConfig = FFConfig(), *, rng: np.random
     return hist
 
 
-def initial_weights(layer_sizes, *, config: FFConfig, rng: np.random.Generator,
-                    w_max: float | None = None) -> list[NDArray]:  # fmt: skip
+def initial_weights(
+    layer_sizes, *, config: FFConfig, rng: np.random.Generator, w_max: float | None = None
+) -> list[NDArray]:
     """Initial weights, Gaussian of std ``init_scale / sqrt(n_in + 1)``, clipped to ±w_max."""
     net = DigitalNetwork.initialize(layer_sizes, rng=rng, scale=config.init_scale)
     if w_max is not None:

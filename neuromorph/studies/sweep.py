@@ -7,7 +7,7 @@ points of a study; :func:`run_sweep` runs every point as an independent task on 
 cluster and collects one row per point into a tidy table.  A task fabricates a chip, trains
 it in place with Forward-Forward, stresses it (temperature, then age at that temperature),
 measures its test accuracy, and optionally copies it out through its ports
-(:func:`neuromorph.extract.extract`, ``"fd"`` or ``"designed"``) at a measured cost.
+(:func:`neuromorph.algorithms.extract.extract`, ``"fd"`` or ``"designed"``) at a measured cost.
 
 * **Reproducible however scheduled.**  The die is ``Chip.fabricate(design, seed=point.seed)``
   (the same die as ``neuromorph train --seed``).  Training randomness comes from
@@ -91,7 +91,7 @@ _VERSION = 1
 
 #: Every point parameter with its default and meaning.
 PARAMETERS: dict[str, tuple[Any, str]] = {
-    "preset": ("rram", "device preset: one of neuromorph.devices.PRESETS"),
+    "preset": ("rram", "device preset: one of neuromorph.hardware.devices.PRESETS"),
     "seed": (0, "the die: fabrication seed, int >= 0"),
     "adc_bits": (8, "ADC resolution of every tap including the sign bit, int in 2..32"),
     "read_noise_scale": (1.0, "multiplies the preset's read_noise_rel, >= 0"),
@@ -108,17 +108,33 @@ PARAMETERS: dict[str, tuple[Any, str]] = {
 }
 #: Parameters that act after training; points differing only in these share their training.
 STRESS_PARAMETERS = ("temperature_k", "age_hours", "copyout_method", "copyout_budget")
-_REAL = ("read_noise_scale", "train_temperature_k", "temperature_k", "age_hours",
-         "learning_rate", "copyout_budget")  # fmt: skip
+_REAL = (
+    "read_noise_scale",
+    "train_temperature_k",
+    "temperature_k",
+    "age_hours",
+    "learning_rate",
+    "copyout_budget",
+)
 COPYOUT_METHODS = ("none", "fd", "designed")
 
 #: Columns every row has, in table order; a task's own metrics follow.
 BASE_COLUMNS = ("index", "key", "status", "error_type", "error_message", *PARAMETERS)
 METRIC_COLUMNS = (
-    "accuracy_trained", "accuracy", "accuracy_drop_points", "train_pulses", "train_energy_j",
-    "copyout_queries", "copyout_adc_conversions", "copyout_chip_seconds", "copyout_energy_j",
-    "copyout_weight_rel_rms", "copyout_fidelity", "copyout_accuracy", "wall_seconds",
-)  # fmt: skip
+    "accuracy_trained",
+    "accuracy",
+    "accuracy_drop_points",
+    "train_pulses",
+    "train_energy_j",
+    "copyout_queries",
+    "copyout_adc_conversions",
+    "copyout_chip_seconds",
+    "copyout_energy_j",
+    "copyout_weight_rel_rms",
+    "copyout_fidelity",
+    "copyout_accuracy",
+    "wall_seconds",
+)
 RESULTS_JSONL, RESULTS_CSV = "results.jsonl", "results.csv"
 
 Task = Callable[..., dict]
@@ -222,8 +238,9 @@ class SweepSpec:
         if ranges and sample_n == 0:
             raise ValueError("sample.n must be >= 1 when sample.ranges is given; got sample.n=0.")
         if sample_n and not ranges:
-            raise ValueError(f"sample.ranges must name at least one parameter when sample.n="
-                             f"{sample_n}; got none.")  # fmt: skip
+            raise ValueError(
+                f"sample.ranges must name at least one parameter when sample.n={sample_n}; got none."
+            )
 
         seen: dict[str, str] = {}
         for section, keys in (("grid", grid), ("fixed", fixed), ("sample.ranges", ranges)):
@@ -234,8 +251,15 @@ class SweepSpec:
                         f"got it in {seen[k]} too."
                     )
                 seen[k] = section
-        return cls(grid=grid, fixed=fixed, sample_n=sample_n, sample_seed=sample_seed,
-                   ranges=ranges, seed=seed, name=name)  # fmt: skip
+        return cls(
+            grid=grid,
+            fixed=fixed,
+            sample_n=sample_n,
+            sample_seed=sample_seed,
+            ranges=ranges,
+            seed=seed,
+            name=name,
+        )
 
     def points(self) -> list[Point]:
         """Every point: grid product (in spec order) x sample draws, defaults filled in.
@@ -243,8 +267,9 @@ class SweepSpec:
         Points with identical parameters are listed once (the first).
         """
         names = list(self.grid)
-        combos = [dict(zip(names, vals, strict=True))
-                  for vals in itertools.product(*(self.grid[n] for n in names))]  # fmt: skip
+        combos = [
+            dict(zip(names, vals, strict=True)) for vals in itertools.product(*(self.grid[n] for n in names))
+        ]
         draws = _draw(self.ranges, self.sample_n, self.sample_seed) if self.sample_n else [{}]
         out, seen = [], set()
         for g in combos:
@@ -264,9 +289,7 @@ class SweepSpec:
 def _known(section: str, table: Mapping, allowed) -> None:
     for k in table:
         if k not in allowed:
-            raise ValueError(
-                f"{section} keys must be among {list(allowed)}; got {k!r}."
-            )
+            raise ValueError(f"{section} keys must be among {list(allowed)}; got {k!r}.")
 
 
 def _parameter(name: str, k: str) -> None:
@@ -281,8 +304,9 @@ def _plain(name: str, v):
     if isinstance(v, float) and not math.isfinite(v):
         raise ValueError(f"{name} must be finite; got {v!r}.")
     if not isinstance(v, bool | int | float | str):
-        raise TypeError(f"{name} must be a number, a string, a boolean or a list of those; got "
-                        f"{type(v).__name__} {v!r}.")  # fmt: skip
+        raise TypeError(
+            f"{name} must be a number, a string, a boolean or a list of those; got {type(v).__name__} {v!r}."
+        )
     return v
 
 
@@ -306,8 +330,9 @@ def _range(k: str, v) -> dict:
     _parameter(name, k)
     if isinstance(v, list | tuple):
         if len(v) != 2 or not all(_is_number(x) for x in v):
-            raise ValueError(f"{name} must be [low, high] (two numbers) or a table with low/high "
-                             f"or choices; got {v!r}.")  # fmt: skip
+            raise ValueError(
+                f"{name} must be [low, high] (two numbers) or a table with low/high or choices; got {v!r}."
+            )
         low, high = v
         kind = "integer" if all(isinstance(x, int) for x in v) and k not in _REAL else "uniform"
         v = {"low": low, "high": high, "kind": kind}
@@ -316,20 +341,23 @@ def _range(k: str, v) -> dict:
         if "choices" in v:
             if set(v) != {"choices"} or not isinstance(v["choices"], list | tuple) or not v["choices"]:
                 raise ValueError(f"{name} must be {{choices = [non-empty list]}} alone; got {v!r}.")
-            return {"kind": "choices",
-                    "choices": [_normal(k, _plain(name, c)) for c in v["choices"]]}  # fmt: skip
+            return {"kind": "choices", "choices": [_normal(k, _plain(name, c)) for c in v["choices"]]}
         extra = set(v) - {"low", "high", "log"}
         if extra or "low" not in v or "high" not in v:
-            raise ValueError(f"{name} must have keys low, high and optionally log (or choices); "
-                             f"got {sorted(v)}.")  # fmt: skip
+            raise ValueError(
+                f"{name} must have keys low, high and optionally log (or choices); got {sorted(v)}."
+            )
         if not (_is_number(v["low"]) and _is_number(v["high"])):
             raise TypeError(f"{name}.low and .high must be numbers; got {v['low']!r}, {v['high']!r}.")
         log = v.get("log", False)
         if not isinstance(log, bool):
             raise TypeError(f"{name}.log must be true or false; got {log!r}.")
         integer = all(isinstance(v[x], int) for x in ("low", "high")) and k not in _REAL
-        v = {"low": v["low"], "high": v["high"],
-             "kind": "log" if log else ("integer" if integer else "uniform")}  # fmt: skip
+        v = {
+            "low": v["low"],
+            "high": v["high"],
+            "kind": "log" if log else ("integer" if integer else "uniform"),
+        }
         if log and not v["low"] > 0:
             raise ValueError(f"{name}.low must be > 0 for a log range; got {v['low']!r}.")
     else:
@@ -355,8 +383,7 @@ def _draw(ranges: dict, n: int, seed: int) -> list[dict]:
         elif r["kind"] == "integer":
             cols[k] = [int(x) for x in rng.integers(r["low"], r["high"], size=n, endpoint=True)]
         elif r["kind"] == "log":
-            cols[k] = [float(x) for x in np.exp(rng.uniform(math.log(r["low"]), math.log(r["high"]),
-                                                            size=n))]  # fmt: skip
+            cols[k] = [float(x) for x in np.exp(rng.uniform(math.log(r["low"]), math.log(r["high"]), size=n))]
         else:
             cols[k] = [float(x) for x in rng.uniform(r["low"], r["high"], size=n)]
     return [{k: cols[k][i] for k in cols} for i in range(n)]
@@ -416,7 +443,7 @@ def check_point(params: Mapping) -> dict:
         Naming the parameter, the rule and the value, e.g.
         ``temperature_k must be > 0 K (absolute temperature in kelvin); got temperature_k=-5.``
     """
-    from neuromorph.devices import PRESETS
+    from neuromorph.hardware.devices import PRESETS
 
     unknown = [k for k in params if k not in PARAMETERS]
     if unknown:
@@ -432,8 +459,11 @@ def check_point(params: Mapping) -> dict:
     check.temperature("temperature_k", p["temperature_k"])
     check.non_negative("age_hours", p["age_hours"])
     hidden = p["hidden"]
-    if (not isinstance(hidden, list | tuple) or not hidden
-            or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden)):
+    if (
+        not isinstance(hidden, list | tuple)
+        or not hidden
+        or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden)
+    ):
         raise ValueError(f"hidden must be a non-empty list of int >= 1; got hidden={hidden!r}.")
     check.integer("epochs", p["epochs"], minimum=0)
     check.positive("learning_rate", p["learning_rate"])
@@ -456,8 +486,9 @@ def _digits(n_train: int, n_test: int):
     d = load_digits(seed=0)
     tr = slice(None) if n_train == 0 else slice(0, n_train)
     te = slice(None) if n_test == 0 else slice(0, n_test)
-    return Dataset(d.x_train[tr], d.y_train[tr], d.x_test[te], d.y_test[te],
-                   n_classes=d.n_classes, name=d.name)  # fmt: skip
+    return Dataset(
+        d.x_train[tr], d.y_train[tr], d.x_test[te], d.y_test[te], n_classes=d.n_classes, name=d.name
+    )
 
 
 def run_point(params: Mapping, *, sweep_seed: int) -> dict:
@@ -486,21 +517,23 @@ def run_point(params: Mapping, *, sweep_seed: int) -> dict:
     ValueError, TypeError
         From :func:`check_point` for invalid parameters.
     """
-    from neuromorph import ff
+    from neuromorph.algorithms import ff
     from neuromorph.chip import Chip, ChipDesign
-    from neuromorph.devices import preset
+    from neuromorph.hardware.devices import preset
 
     p = check_point(params)
     seeds = point_seeds(p, sweep_seed=sweep_seed)
     data = _digits(p["n_train"], p["n_test"])
     device = preset(p["preset"])
-    noise = dataclasses.replace(device.noise,
-                                read_noise_rel=device.noise.read_noise_rel * p["read_noise_scale"])
+    noise = dataclasses.replace(
+        device.noise, read_noise_rel=device.noise.read_noise_rel * p["read_noise_scale"]
+    )
     device = device.with_(noise=noise)
     sizes = (data.n_features + data.n_classes, *p["hidden"])
     base = ChipDesign(layer_sizes=sizes, device=device)
-    periphery = dataclasses.replace(base.periphery,
-                                    adc=dataclasses.replace(base.periphery.adc, bits=p["adc_bits"]))
+    periphery = dataclasses.replace(
+        base.periphery, adc=dataclasses.replace(base.periphery.adc, bits=p["adc_bits"])
+    )
     design = dataclasses.replace(base, periphery=periphery)
     config = ff.FFConfig(epochs=p["epochs"], learning_rate=p["learning_rate"])
     rng = np.random.default_rng(seeds["train"])
@@ -508,14 +541,14 @@ def run_point(params: Mapping, *, sweep_seed: int) -> dict:
     chip = Chip.fabricate(design, seed=p["seed"])
     chip.environment.set_temperature(p["train_temperature_k"])
     ports = chip.ports()
-    for layer, w in enumerate(ff.initial_weights(ports.layer_sizes, config=config, rng=rng,
-                                                 w_max=ports.weight_range)):  # fmt: skip
+    for layer, w in enumerate(
+        ff.initial_weights(ports.layer_sizes, config=config, rng=rng, w_max=ports.weight_range)
+    ):
         ports.program(layer, w)  # write-verify, as experiments.run_training does
     ff.train(ports, data, config, rng=rng, progress=False)
     trained = ports.meter
     c = data.n_classes
-    out = {"accuracy_trained": ff.accuracy(ports, data.x_test, data.y_test, n_classes=c,
-                                           config=config)}  # fmt: skip
+    out = {"accuracy_trained": ff.accuracy(ports, data.x_test, data.y_test, n_classes=c, config=config)}
     chip.environment.set_temperature(p["temperature_k"])
     chip.environment.advance(hours=p["age_hours"])
     out["accuracy"] = ff.accuracy(ports, data.x_test, data.y_test, n_classes=c, config=config)
@@ -529,17 +562,25 @@ def run_point(params: Mapping, *, sweep_seed: int) -> dict:
 
 def _copy_out(chip, data, p: dict, config, rng: np.random.Generator) -> dict:
     """Extract the stressed chip through its ports; the scorer here reads the hidden weights."""
-    from neuromorph import extract as ex
-    from neuromorph import ff
+    from neuromorph.algorithms import extract as ex
+    from neuromorph.algorithms import ff
 
     ports = chip.ports()
     c = data.n_classes
     chip_pred = ff.predict(ports, data.x_test, n_classes=c, config=config)
-    res = ex.extract(ports, method=p["copyout_method"], budget=p["copyout_budget"],
-                     design=chip.design, rng=rng, progress=False)  # fmt: skip
+    res = ex.extract(
+        ports,
+        method=p["copyout_method"],
+        budget=p["copyout_budget"],
+        design=chip.design,
+        rng=rng,
+        progress=False,
+    )
     true = chip.effective_weights()
-    rel = [float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b * b)))
-           for a, b in zip(res.network.weights, true, strict=True)]  # fmt: skip
+    rel = [
+        float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b * b)))
+        for a, b in zip(res.network.weights, true, strict=True)
+    ]
     pred = ff.predict(res.network, data.x_test, n_classes=c, config=config)
     return {
         "copyout_queries": res.spent.queries,
@@ -593,8 +634,7 @@ def execute(task: Task, point: Point, sweep_seed: int) -> dict:
 
 
 def _row_head(point: Point) -> dict:
-    row = {"index": point.index, "key": point.key, "status": "ok", "error_type": None,
-           "error_message": None}  # fmt: skip
+    row = {"index": point.index, "key": point.key, "status": "ok", "error_type": None, "error_message": None}
     row.update({k: _jsonable(v) for k, v in point.params.items()})
     return row
 
@@ -634,9 +674,7 @@ def read_results(path: str | os.PathLike) -> dict[str, dict]:
         except json.JSONDecodeError:
             row = None
         if not isinstance(row, dict) or not isinstance(row.get("key"), str):
-            raise ValueError(
-                f"{path} line {number} must be a JSON object with a 'key'; got {line[:80]!r}."
-            )
+            raise ValueError(f"{path} line {number} must be a JSON object with a 'key'; got {line[:80]!r}.")
         rows[row["key"]] = row
     return rows
 
@@ -706,8 +744,13 @@ def plot_accuracy_distribution(rows: list[dict]):
         lo, hi = min(every), max(every)
         bins = np.linspace(lo - 0.5, hi + 0.5, max(6, min(30, len(every) // 2 + 2)))
         for name, acc in sorted(groups.items()):
-            ax.hist(acc, bins=bins, histtype="step", linewidth=1.8,
-                    label=f"{name}: {np.mean(acc):.1f} +/- {np.std(acc):.1f} % (n={len(acc)})")  # fmt: skip
+            ax.hist(
+                acc,
+                bins=bins,
+                histtype="step",
+                linewidth=1.8,
+                label=f"{name}: {np.mean(acc):.1f} +/- {np.std(acc):.1f} % (n={len(acc)})",
+            )
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, "no finished points", ha="center", va="center", transform=ax.transAxes)
@@ -729,8 +772,7 @@ def plot_accuracy_vs_temperature(rows: list[dict]):
     ax = fig.add_subplot()
     groups: dict[str, dict[float, list[float]]] = {}
     for r in _ok(rows):
-        groups.setdefault(_label(r), {}).setdefault(float(r["temperature_k"]), []).append(
-            100 * r["accuracy"])  # fmt: skip
+        groups.setdefault(_label(r), {}).setdefault(float(r["temperature_k"]), []).append(100 * r["accuracy"])
     for i, (name, by_t) in enumerate(sorted(groups.items())):
         color = f"C{i % 10}"
         ts = np.array(sorted(by_t))
@@ -740,8 +782,15 @@ def plot_accuracy_vs_temperature(rows: list[dict]):
         hi = np.array([np.max(by_t[t]) for t in ts])
         for t in ts:
             ax.plot([t] * len(by_t[t]), by_t[t], ".", color=color, alpha=0.35)
-        ax.errorbar(ts, mean, yerr=[mean - lo, hi - mean], fmt="o-", color=color, capsize=3,
-                    label=f"{name} (mean, min-max)")  # fmt: skip
+        ax.errorbar(
+            ts,
+            mean,
+            yerr=[mean - lo, hi - mean],
+            fmt="o-",
+            color=color,
+            capsize=3,
+            label=f"{name} (mean, min-max)",
+        )
         ax.fill_between(ts, mean - std, mean + std, color=color, alpha=0.15)
     if not groups:
         ax.text(0.5, 0.5, "no finished points", ha="center", va="center", transform=ax.transAxes)
@@ -762,8 +811,11 @@ def plot_copyout(rows: list[dict]):
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
     for i, method in enumerate(m for m in COPYOUT_METHODS if m != "none"):
-        pts = [(r["copyout_queries"], r["copyout_fidelity"]) for r in _ok(rows, "copyout_fidelity")
-               if r["copyout_method"] == method]  # fmt: skip
+        pts = [
+            (r["copyout_queries"], r["copyout_fidelity"])
+            for r in _ok(rows, "copyout_fidelity")
+            if r["copyout_method"] == method
+        ]
         if pts:
             ax.plot(*zip(*pts, strict=True), "o", color=f"C{i}", label=method, alpha=0.7)
     ax.set_xscale("log")
@@ -780,8 +832,10 @@ def plot_copyout(rows: list[dict]):
 def write_plots(rows: list[dict], out_dir: str | os.PathLike) -> list[str]:
     """Write the summary PNGs into ``out_dir`` atomically; return their paths."""
     out_dir = os.fspath(out_dir)
-    figs = [("accuracy_distribution.png", plot_accuracy_distribution),
-            ("accuracy_vs_temperature.png", plot_accuracy_vs_temperature)]  # fmt: skip
+    figs = [
+        ("accuracy_distribution.png", plot_accuracy_distribution),
+        ("accuracy_vs_temperature.png", plot_accuracy_vs_temperature),
+    ]
     if _ok(rows, "copyout_fidelity"):
         figs.append(("copyout.png", plot_copyout))
     paths = []
@@ -828,10 +882,15 @@ def local_cluster(n_workers: int):
     from dask.distributed import LocalCluster
 
     n_workers = check.integer("workers", n_workers, minimum=1)
-    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                        host="127.0.0.1", dashboard_address=None,
-                        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                        silence_logs=logging.ERROR)  # fmt: skip
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+    )
 
 
 def run_sweep(
@@ -894,14 +953,17 @@ def run_sweep(
     _cut_torn_tail(jsonl)
     points = spec.points()
     done = read_results(jsonl)
-    todo = [pt for pt in points
-            if pt.key not in done or (retry_failed and done[pt.key].get("status") != "ok")]  # fmt: skip
+    todo = [
+        pt for pt in points if pt.key not in done or (retry_failed and done[pt.key].get("status") != "ok")
+    ]
     resumed = len(points) - len(todo)
     fresh: dict[str, dict] = {}
-    bar = tqdm(total=len(points), initial=resumed, desc=f"sweep {spec.name}", unit="point",
-               disable=not progress)  # fmt: skip
+    bar = tqdm(
+        total=len(points), initial=resumed, desc=f"sweep {spec.name}", unit="point", disable=not progress
+    )
     try:
         with open(jsonl, "a", encoding="utf-8") as fh:
+
             def record(row: dict) -> None:
                 fh.write(json.dumps(row, allow_nan=False) + "\n")
                 fh.flush()
@@ -942,8 +1004,11 @@ def _run_dask(task: Task, todo: list[Point], sweep_seed: int, record, *, schedul
     try:
         run = f"{os.getpid()}-{time.time_ns()}"
         for pt in todo:
-            futures.append(client.submit(execute, task, pt, sweep_seed, pure=False,
-                                         key=f"neuromorph-sweep-{pt.key}-{run}"))  # fmt: skip
+            futures.append(
+                client.submit(
+                    execute, task, pt, sweep_seed, pure=False, key=f"neuromorph-sweep-{pt.key}-{run}"
+                )
+            )
         by_key = dict(zip((f.key for f in futures), todo, strict=True))
         for fut in as_completed(futures):
             pt = by_key[fut.key]
@@ -967,17 +1032,21 @@ def _run_dask(task: Task, todo: list[Point], sweep_seed: int, record, *, schedul
 def summary(result: SweepResult) -> str:
     """A short text summary: counts, and accuracy mean +/- std per preset/ADC/temperature."""
     rows = result.rows
-    lines = [f"{len(rows)} points: {len(rows) - len(result.failed)} ok, {len(result.failed)} "
-             f"failed; {result.computed} computed now, {result.resumed} from earlier runs"]  # fmt: skip
+    lines = [
+        f"{len(rows)} points: {len(rows) - len(result.failed)} ok, {len(result.failed)} "
+        f"failed; {result.computed} computed now, {result.resumed} from earlier runs"
+    ]
     groups: dict[tuple, list[float]] = {}
     for r in _ok(rows):
         groups.setdefault((r["preset"], r["adc_bits"], float(r["temperature_k"])), []).append(
-            100 * r["accuracy"])  # fmt: skip
+            100 * r["accuracy"]
+        )
     if groups:
         lines.append(f"{'preset':<8}{'ADC bits':>9}{'T (K)':>9}{'n':>5}{'accuracy (%)':>22}")
         for (pr, bits, t), acc in sorted(groups.items()):
-            lines.append(f"{pr:<8}{bits:>9}{t:>9.1f}{len(acc):>5}"
-                         f"{np.mean(acc):>13.2f} +/- {np.std(acc):<5.2f}")  # fmt: skip
+            lines.append(
+                f"{pr:<8}{bits:>9}{t:>9.1f}{len(acc):>5}{np.mean(acc):>13.2f} +/- {np.std(acc):<5.2f}"
+            )
     for r in result.failed[:5]:
         lines.append(f"point {r['index']} ({r['key']}): {r['error_type']}: {r['error_message']}")
     if len(result.failed) > 5:
@@ -986,8 +1055,14 @@ def summary(result: SweepResult) -> str:
 
 
 def _cli(args) -> int:
-    result = run_sweep(args.spec, args.out, scheduler=args.scheduler, workers=args.workers,
-                       retry_failed=args.retry_failed, progress=not args.quiet)  # fmt: skip
+    result = run_sweep(
+        args.spec,
+        args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        retry_failed=args.retry_failed,
+        progress=not args.quiet,
+    )
     print(summary(result))
     names = ", ".join(os.path.basename(p) for p in result.paths.values())
     print(f"wrote {names} in {args.out}")
@@ -1004,10 +1079,15 @@ def register_cli(subparsers) -> None:
     p = subparsers.add_parser("sweep", help="run a sweep of chips over dies and conditions on Dask")
     p.add_argument("spec", help="sweep spec, a TOML file")
     p.add_argument("--out", required=True, help="folder for results.jsonl, results.csv, PNGs")
-    p.add_argument("--scheduler", default=None,
-                   help="address of a running Dask scheduler (default: a local cluster)")  # fmt: skip
-    p.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1),
-                   help="worker processes of the local cluster (default: CPU count)")  # fmt: skip
+    p.add_argument(
+        "--scheduler", default=None, help="address of a running Dask scheduler (default: a local cluster)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, os.cpu_count() or 1),
+        help="worker processes of the local cluster (default: CPU count)",
+    )
     p.add_argument("--retry-failed", action="store_true", help="recompute points that failed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cli)

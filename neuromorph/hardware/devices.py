@@ -2,7 +2,7 @@
 
 Each physical effect is a small frozen parameter class in SI units, validated on
 construction; a :class:`DeviceModel` composes them.  The kernels that evaluate the laws on
-whole arrays live in :mod:`neuromorph._kernels`; the laws themselves are stated here.
+whole arrays live in :mod:`neuromorph.hardware._kernels`; the laws themselves are stated here.
 
 Laws
 ----
@@ -258,9 +258,7 @@ class DeviceModel:
         ):
             value = getattr(self, name)
             if not isinstance(value, kind):
-                raise TypeError(
-                    f"{name} must be a {kind.__name__}; got {type(value).__name__}."
-                )
+                raise TypeError(f"{name} must be a {kind.__name__}; got {type(value).__name__}.")
 
     @property
     def step_s(self) -> float:

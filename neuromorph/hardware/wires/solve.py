@@ -21,14 +21,14 @@ Zero resistances are allowed: the nodes they join are merged (or pinned to their
 ground), never divided by zero, so with every resistance zero the currents are exactly
 ``v @ g``.  Wire resistances follow copper's linear temperature law through
 :meth:`WireParams.at_temperature`; conductances are taken as given (the device's own
-temperature law lives in :mod:`neuromorph.devices`).
+temperature law lives in :mod:`neuromorph.hardware.devices`).
 
 Because the devices are ohmic, the wired array is an exact linear map ``I = v @ T``;
 :class:`WiredArray` builds ``T`` once per conductance state and keeps it exact under
 conductance updates by a low-rank (Woodbury) correction.
 
 Solvers.  The exact ("direct") solution, when both wires are resistive, eliminates the
-interior nodes in a nested-dissection order of the cell grid (:mod:`neuromorph._nested`):
+interior nodes in a nested-dissection order of the cell grid (:mod:`neuromorph.hardware.wires._nested`):
 what remains is the network seen from its row sources and column outputs, from which ``T``
 is read off, so one elimination serves a single input, a batch and a transfer matrix
 alike.  Its pivots are formed from row sums, so nothing cancels and ``T`` is accurate to a
@@ -49,10 +49,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from neuromorph import _nested
 from neuromorph import _validate as val
-from neuromorph import _wire_kernels as wk
 from neuromorph.errors import ConvergenceError
+from neuromorph.hardware.wires import _kernels as wk
+from neuromorph.hardware.wires import _nested
 
 __all__ = ["WireParams", "WiredArray", "node_voltages", "solve", "nodal_system"]
 
@@ -115,8 +115,7 @@ class WireParams:
             raise ValueError(f"sense must be one of {_SENSES}; got sense={self.sense!r}.")
         if self.sense == "resistor" and not self.r_sense_ohm > 0:
             raise ValueError(
-                "r_sense_ohm must be > 0 when sense='resistor'; "
-                f"got r_sense_ohm={self.r_sense_ohm!r}."
+                f"r_sense_ohm must be > 0 when sense='resistor'; got r_sense_ohm={self.r_sense_ohm!r}."
             )
         object.__setattr__(self, "tcr_per_k", val.real("tcr_per_k", self.tcr_per_k))
         object.__setattr__(self, "t_ref_k", val.temperature("t_ref_k", self.t_ref_k))
@@ -164,8 +163,7 @@ def _check_g(g, name: str = "g") -> NDArray[np.float64]:
     if (g < 0).any():
         bad = tuple(int(i) for i in np.argwhere(g < 0)[0])
         raise ValueError(
-            f"{name} must be >= 0 (conductances in siemens); got {name}[{bad[0]}, {bad[1]}]="
-            f"{g[bad]:.6g}."
+            f"{name} must be >= 0 (conductances in siemens); got {name}[{bad[0]}, {bad[1]}]={g[bad]:.6g}."
         )
     return g
 
@@ -174,8 +172,7 @@ def _check_v(v, n_rows: int) -> tuple[NDArray[np.float64], bool]:
     v = val.array("v", v, ndim=(1, 2))
     if v.shape[-1] != n_rows:
         raise ValueError(
-            f"v must have shape (n_rows,) or (batch, n_rows) with n_rows={n_rows}; "
-            f"got shape {v.shape}."
+            f"v must have shape (n_rows,) or (batch, n_rows) with n_rows={n_rows}; got shape {v.shape}."
         )
     return (v[None, :], True) if v.ndim == 1 else (v, False)
 
@@ -240,15 +237,20 @@ class _Layout:
         ii = np.repeat(np.arange(N), M).reshape(N, M)
         if w.r_row_ohm > 0 and M > 1:
             a = row[:, :-1].ravel()
-            parts.append((a, np.where(a < 0, ii[:, :-1].ravel(), -1), row[:, 1:].ravel(),
-                          np.full(a.size, 1.0 / w.r_row_ohm)))
+            parts.append(
+                (
+                    a,
+                    np.where(a < 0, ii[:, :-1].ravel(), -1),
+                    row[:, 1:].ravel(),
+                    np.full(a.size, 1.0 / w.r_row_ohm),
+                )
+            )
         if w.r_driver_ohm > 0:
             b = row[:, 0]
             parts.append((np.full(N, -1), np.arange(N), b, np.full(N, 1.0 / w.r_driver_ohm)))
         if w.r_col_ohm > 0 and N > 1:
             a = col[:-1, :].ravel()
-            parts.append((a, np.full(a.size, -1), col[1:, :].ravel(),
-                          np.full(a.size, 1.0 / w.r_col_ohm)))
+            parts.append((a, np.full(a.size, -1), col[1:, :].ravel(), np.full(a.size, 1.0 / w.r_col_ohm)))
         if w.sense == "resistor":
             b = col[N - 1, :]
             parts.append((np.full(M, -1), np.full(M, -1), b, np.full(M, 1.0 / w.r_sense_ohm)))
@@ -260,9 +262,7 @@ class _Layout:
     def device_terms(self):
         """Per device (flat index ``i * n_cols + j``): row unknown, its row, column unknown."""
         N, M = self.n_rows, self.n_cols
-        return self.row.ravel(), np.repeat(np.arange(N), M), self.col.ravel(), np.tile(
-            np.arange(M), N
-        )
+        return self.row.ravel(), np.repeat(np.arange(N), M), self.col.ravel(), np.tile(np.arange(M), N)
 
     def assemble(self, g: NDArray[np.float64]):
         """Nodal matrices for conductances ``g`` (n_rows, n_cols), siemens.
@@ -292,8 +292,10 @@ class _Layout:
         ru = r_u >= 0
         cu = c_u >= 0
         C = sp.csr_matrix(
-            (np.concatenate([gf[ru], -gf[cu]]),
-             (np.concatenate([c_j[ru], c_j[cu]]), np.concatenate([r_u[ru], c_u[cu]]))),
+            (
+                np.concatenate([gf[ru], -gf[cu]]),
+                (np.concatenate([c_j[ru], c_j[cu]]), np.concatenate([r_u[ru], c_u[cu]])),
+            ),
             shape=(M, n),
         )
         D = np.zeros((M, N))
@@ -324,7 +326,7 @@ def _lu_solve_blocks(lu, rhs: NDArray[np.float64]) -> NDArray[np.float64]:
     """``A^-1 rhs`` for a dense (n, k) right-hand side, in blocks to bound memory."""
     out = np.empty_like(rhs)
     for s in range(0, rhs.shape[1], _RHS_BLOCK):
-        out[:, s:s + _RHS_BLOCK] = lu.solve(np.ascontiguousarray(rhs[:, s:s + _RHS_BLOCK]))
+        out[:, s : s + _RHS_BLOCK] = lu.solve(np.ascontiguousarray(rhs[:, s : s + _RHS_BLOCK]))
     return out
 
 
@@ -360,8 +362,7 @@ def nodal_system(g, wires: WireParams, *, temperature_k: float = 300.0):
     w = _check_wires(wires).at_temperature(val.temperature("temperature_k", temperature_k))
     layout = _Layout(g.shape[0], g.shape[1], w)
     A, B, C, D = layout.assemble(g)
-    return {"A": A, "B": B, "C": C, "D": D, "row_index": layout.row.copy(),
-            "col_index": layout.col.copy()}
+    return {"A": A, "B": B, "C": C, "D": D, "row_index": layout.row.copy(), "col_index": layout.col.copy()}
 
 
 # --------------------------------------------------------------------------- solvers
@@ -370,17 +371,20 @@ def _nested_applies(w: WireParams) -> bool:
     return w.r_row_ohm > 0 and w.r_col_ohm > 0
 
 
-def _nested_factor(g: NDArray[np.float64], w: WireParams, *, keep: bool,
-                   reuse: _nested.Numeric | None = None) -> _nested.Numeric:
+def _nested_factor(
+    g: NDArray[np.float64], w: WireParams, *, keep: bool, reuse: _nested.Numeric | None = None
+) -> _nested.Numeric:
     """Port matrix of conductances ``g`` with wires ``w`` (already at temperature).
 
     ``reuse``: an earlier elimination of the same array to take over (see
-    :func:`neuromorph._nested.factorize`).
+    :func:`neuromorph.hardware.wires._nested.factorize`).
     """
     resistor = w.sense == "resistor"
     sym = _nested.symbolic(g.shape[0], g.shape[1], w.r_driver_ohm > 0, resistor)
     y = _nested.branch_conductances(
-        g, 1.0 / w.r_row_ohm, 1.0 / w.r_col_ohm,
+        g,
+        1.0 / w.r_row_ohm,
+        1.0 / w.r_col_ohm,
         1.0 / w.r_driver_ohm if w.r_driver_ohm > 0 else 0.0,
         1.0 / w.r_sense_ohm if resistor else 0.0,
     )
@@ -399,9 +403,17 @@ def _iterative(A, rhs: NDArray[np.float64], tol: float, max_iter: int) -> NDArra
     iters = np.zeros(rhs.shape[0], dtype=np.int64)
     resid = np.zeros(rhs.shape[0])
     wk.pcg_batch(
-        indptr=A.indptr.astype(np.int64), indices=A.indices.astype(np.int64), data=A.data,
-        l_fac=l_fac, d_fac=d_fac, b=rhs, x=x, tol=tol, max_iter=max_iter,
-        iters_out=iters, resid_out=resid,
+        indptr=A.indptr.astype(np.int64),
+        indices=A.indices.astype(np.int64),
+        data=A.data,
+        l_fac=l_fac,
+        d_fac=d_fac,
+        b=rhs,
+        x=x,
+        tol=tol,
+        max_iter=max_iter,
+        iters_out=iters,
+        resid_out=resid,
     )
     # Independent check of the final residual with scipy's own product.
     r = rhs - (A @ x.T).T
@@ -485,9 +497,7 @@ def solve(
     ConvergenceError
         The iterative method did not reach ``tol`` within ``max_iter``.
     """
-    g, vb, squeeze, w, method, tol, max_iter = _prepare(
-        g, v, wires, temperature_k, method, tol, max_iter
-    )
+    g, vb, squeeze, w, method, tol, max_iter = _prepare(g, v, wires, temperature_k, method, tol, max_iter)
     if method == "direct" and _nested_applies(w):
         T = _nested.transfer(_nested_factor(g, w, keep=False))
         with _nested.one_blas_thread():
@@ -521,9 +531,7 @@ def node_voltages(
         ``v_row[..., i, j]`` is the row wire at cell ``(i, j)``, ``v_col[..., i, j]`` the
         column wire there; pinned nodes carry their source voltage or 0 V.
     """
-    g, vb, squeeze, w, method, tol, max_iter = _prepare(
-        g, v, wires, temperature_k, method, tol, max_iter
-    )
+    g, vb, squeeze, w, method, tol, max_iter = _prepare(g, v, wires, temperature_k, method, tol, max_iter)
     if method == "direct" and _nested_applies(w):
         num = _nested_factor(g, w, keep=True)
         x = _nested.node_values(num, vb)
@@ -565,8 +573,9 @@ class WiredArray:
         ``max(1, min(n_rows, n_cols) // 4)`` (each changed device costs a sparse LU solve).
     """
 
-    def __init__(self, g, wires: WireParams, *, temperature_k: float = 300.0,
-                 max_low_rank: int | None = None) -> None:
+    def __init__(
+        self, g, wires: WireParams, *, temperature_k: float = 300.0, max_low_rank: int | None = None
+    ) -> None:
         g = _check_g(g)
         self._wires = _check_wires(wires)
         self._temperature_k = val.temperature("temperature_k", temperature_k)
@@ -672,9 +681,7 @@ class WiredArray:
         """
         g_new = _check_g(g_new, "g_new")
         if g_new.shape != self._g.shape:
-            raise ValueError(
-                f"g_new must have shape {self._g.shape}; got shape {g_new.shape}."
-            )
+            raise ValueError(f"g_new must have shape {self._g.shape}; got shape {g_new.shape}.")
         delta = (g_new - self._g_base).ravel()
         changed = np.flatnonzero(delta != 0.0)
         if changed.size == 0:
@@ -726,11 +733,11 @@ class WiredArray:
         P = self._P[:, [self._cache_idx[int(d)] for d in changed]]
         U, S, E = self._columns(changed)
         W = dg
-        CP = np.asarray(self._C @ P)                   # (M, k)
-        PB = np.asarray((self._B.T @ P).T)             # (k, N)
-        Q = U.T @ P                                    # (k, k)
-        WSt = W[:, None] * S.T                         # (k, N)
-        EW = E * W[None, :]                            # (M, k)
+        CP = np.asarray(self._C @ P)  # (M, k)
+        PB = np.asarray((self._B.T @ P).T)  # (k, N)
+        Q = U.T @ P  # (k, k)
+        WSt = W[:, None] * S.T  # (k, N)
+        EW = E * W[None, :]  # (M, k)
         a = CP + EW @ Q
         K = np.eye(W.size) + W[:, None] * Q
         rhs = W[:, None] * (PB - Q @ WSt)
@@ -739,5 +746,4 @@ class WiredArray:
 
     def __repr__(self) -> str:
         N, M = self._g.shape
-        return (f"WiredArray(shape=({N}, {M}), temperature_k={self._temperature_k:g}, "
-                f"wires={self._wires!r})")
+        return f"WiredArray(shape=({N}, {M}), temperature_k={self._temperature_k:g}, wires={self._wires!r})"

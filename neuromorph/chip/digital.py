@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from neuromorph import _io
 from neuromorph import _validate as check
 
-_KIND, _VERSION = "neuromorph.digital", 1
+_KIND, _VERSION = "neuromorph.chip.digital", 1
 #: Added to the mean square before the square root, so an all-zero layer stays zero.
 RMS_EPS = 1e-12
 
@@ -77,8 +77,9 @@ class DigitalNetwork:
         return cls(ws, bias_input=check.real("bias_input", bias_input))
 
     @classmethod
-    def initialize(cls, layer_sizes, *, rng: np.random.Generator, scale: float = 1.0,
-                   bias_input: float = 1.0) -> DigitalNetwork:  # fmt: skip
+    def initialize(
+        cls, layer_sizes, *, rng: np.random.Generator, scale: float = 1.0, bias_input: float = 1.0
+    ) -> DigitalNetwork:
         """Gaussian weights of std ``scale / sqrt(n_in + 1)``, zero-mean; biases included."""
         sizes = check_layer_sizes(layer_sizes)
         check.generator("rng", rng)
@@ -108,17 +109,19 @@ class DigitalNetwork:
         """Activities ``h_l`` of every layer for inputs ``x`` of shape (batch, n_inputs)."""
         x = check.array("x", x, ndim=2)
         if x.shape[1] != self.layer_sizes[0]:
-            raise ValueError(
-                f"x must have {self.layer_sizes[0]} features; got shape {x.shape}."
-            )
+            raise ValueError(f"x must have {self.layer_sizes[0]} features; got shape {x.shape}.")
         return propagate(self.layer, x, self.n_layers)
 
     def save(self, path) -> str:
         """Write the network atomically to ``path`` (``.npz`` + JSON metadata)."""
         arrays = {f"w{i}": w for i, w in enumerate(self.weights)}
-        return _io.save(path, kind=_KIND, version=_VERSION,
-                        meta={"bias_input": self.bias_input, "n_layers": self.n_layers},
-                        arrays=arrays)  # fmt: skip
+        return _io.save(
+            path,
+            kind=_KIND,
+            version=_VERSION,
+            meta={"bias_input": self.bias_input, "n_layers": self.n_layers},
+            arrays=arrays,
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DigitalNetwork:

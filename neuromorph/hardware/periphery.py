@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph import _kernels
 from neuromorph import _validate as check
+from neuromorph._rng import noise_key
+from neuromorph.hardware import _kernels
 
 
 def _check_bits(name: str, bits) -> int | None:
@@ -142,7 +143,7 @@ class AdcParams:
         ``rng`` is required when ``noise_v > 0``.
         """
         v = check.array("v", v)
-        key = _noise_key(rng, needed=self.noise_v > 0, name="rng")
+        key = noise_key(rng, needed=self.noise_v > 0, name="rng")
         out = np.zeros_like(v)
         flat = v.reshape(1, -1)
         _kernels.adc_accumulate(
@@ -177,15 +178,3 @@ class Periphery:
 
 #: Periphery of infinite resolution and no noise: with the IDEAL device it reproduces x @ W.
 IDEAL_PERIPHERY = Periphery(DacParams(bits=None), TiaParams(), AdcParams(bits=None))
-
-
-def _noise_key(rng, *, needed: bool, name: str) -> np.uint64:
-    """Draw a 64-bit key for the counter-based noise of one call from ``rng``."""
-    if rng is None:
-        if needed:
-            raise TypeError(
-                f"{name} must be a numpy.random.Generator when noise is on; got None."
-            )
-        return np.uint64(0)
-    check.generator(name, rng)
-    return np.uint64(rng.integers(0, 2**63, dtype=np.int64))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from neuromorph import _validate as check
-from neuromorph.devices import K_B_EV
+from neuromorph.hardware.devices import K_B_EV
 
 
 class Environment:

@@ -38,13 +38,13 @@ import time
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph import distill as dist
-from neuromorph import extract as ex
-from neuromorph import ff
 from neuromorph._io import atomic_open
+from neuromorph.algorithms import distill as dist
+from neuromorph.algorithms import extract as ex
+from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, Meter
+from neuromorph.chip.digital import DigitalNetwork
 from neuromorph.datasets import Dataset
-from neuromorph.digital import DigitalNetwork
 
 ALL_METHODS = ("fd", "designed", "distill")
 #: Default budgets: extraction in multiples of N + 1 queries per layer, distillation in
@@ -55,9 +55,7 @@ DEFAULT_BUDGETS = {"fd": (1, 4), "designed": (1.5, 2, 4), "distill": (50, 200, 1
 def weight_errors(copy_weights: list[NDArray], true_weights: list[NDArray]) -> list[float]:
     """Relative RMS error per layer, ``sqrt(mean((W_hat - W)^2) / mean(W^2))``."""
     if len(copy_weights) != len(true_weights):
-        raise ValueError(
-            f"copy_weights must have {len(true_weights)} layers; got {len(copy_weights)}."
-        )
+        raise ValueError(f"copy_weights must have {len(true_weights)} layers; got {len(copy_weights)}.")
     out = []
     for i, (a, b) in enumerate(zip(copy_weights, true_weights, strict=True)):
         if a.shape != b.shape:
@@ -72,8 +70,10 @@ def _bits(rel: float) -> float:
 
 def _meter_dict(m: Meter) -> dict:
     d = m.as_dict()
-    return {k: d[k] for k in ("queries", "dac_conversions", "adc_conversions", "chip_seconds",
-                              "energy_j", "pulses")}  # fmt: skip
+    return {
+        k: d[k]
+        for k in ("queries", "dac_conversions", "adc_conversions", "chip_seconds", "energy_j", "pulses")
+    }
 
 
 class _Scorer:
@@ -91,11 +91,13 @@ class _Scorer:
 
     def score(self, net: DigitalNetwork, *, weights: bool = True) -> dict:
         p = ff.predict(net, self.data.x_test, n_classes=self.data.n_classes, config=self.config)
-        out = {"fidelity": float(np.mean(p == self.pred)),
-               "fidelity_second_read": float(np.mean(p == self.pred2)),
-               "self_agreement": self.self_agreement,
-               "accuracy": float(np.mean(p == self.data.y_test)),
-               "chip_accuracy": self.accuracy}  # fmt: skip
+        out = {
+            "fidelity": float(np.mean(p == self.pred)),
+            "fidelity_second_read": float(np.mean(p == self.pred2)),
+            "self_agreement": self.self_agreement,
+            "accuracy": float(np.mean(p == self.data.y_test)),
+            "chip_accuracy": self.accuracy,
+        }
         if weights and net.layer_sizes == self.chip.design.layer_sizes:
             rel = weight_errors(net.weights, self.true)
             out.update(weight_rel_rms_layers=rel, weight_rel_rms=max(rel), weight_bits=_bits(max(rel)))
@@ -110,9 +112,13 @@ def _variance_check(ext: ex.Extraction, true: list[NDArray], design) -> list[dic
     for rec, w_hat, w in zip(ext.layers, ext.network.weights, true, strict=True):
         n = w.shape[0] - 1
         err = w_hat[:n] - w[:n]
-        row = {"layer": rec.layer, "measured_var": float(np.mean(err * err)),
-               "queries": rec.queries, "amplitude": rec.amplitude,
-               "residual_sigma": rec.residual_sigma}  # fmt: skip
+        row = {
+            "layer": rec.layer,
+            "measured_var": float(np.mean(err * err)),
+            "queries": rec.queries,
+            "amplitude": rec.amplitude,
+            "residual_sigma": rec.residual_sigma,
+        }
         if rec.method == "designed" and rec.residual_sigma is not None:
             floor = ex.designed_floor(rec, design)
             row["floor_var"] = float(np.mean(floor))
@@ -131,22 +137,30 @@ def _train_ratio(spent: dict, train: dict | None) -> dict | None:
     return out
 
 
-def _run_method(method: str, budget: float, ports, scorer: _Scorer, data: Dataset, *,
-                config: ff.FFConfig, rng: np.random.Generator,
-                progress: bool) -> tuple[dict, object]:  # fmt: skip
+def _run_method(
+    method: str,
+    budget: float,
+    ports,
+    scorer: _Scorer,
+    data: Dataset,
+    *,
+    config: ff.FFConfig,
+    rng: np.random.Generator,
+    progress: bool,
+) -> tuple[dict, object]:
     design = scorer.chip.design  # the public design: widths, converters, tiles
     t0 = time.perf_counter()
     if method in ("fd", "designed"):
-        res = ex.extract(ports, method=method, budget=budget, design=design, rng=rng,
-                         progress=progress)  # fmt: skip
+        res = ex.extract(ports, method=method, budget=budget, design=design, rng=rng, progress=progress)
         net, spent = res.network, res.spent
     else:
         # Beyond the real training inputs the transfer set grows by mixup of them.
         n = int(budget)
         epochs = int(max(8, min(60, 9000 // n)))
         x = dist.mixup_inputs(data.x_train, n, rng=rng)
-        res = dist.distill(ports, x, n_classes=data.n_classes, epochs=epochs,
-                           config=config, rng=rng, progress=progress)  # fmt: skip
+        res = dist.distill(
+            ports, x, n_classes=data.n_classes, epochs=epochs, config=config, rng=rng, progress=progress
+        )
         net, spent = res.network, res.spent
     wall = time.perf_counter() - t0
     row = {"method": method, "budget": budget, **_meter_dict(spent), "wall_seconds": wall}
@@ -168,7 +182,8 @@ def _variant_chips(chip: Chip, *, adc_bits, read_noise, age_s, progress: bool):
     for bits in adc_bits:
         p = chip.design.periphery
         design = dataclasses.replace(
-            chip.design, periphery=dataclasses.replace(p, adc=dataclasses.replace(p.adc, bits=bits)))
+            chip.design, periphery=dataclasses.replace(p, adc=dataclasses.replace(p.adc, bits=bits))
+        )
         yield "adc_bits", bits, refab(design)
     for rel in read_noise:
         dv = chip.design.device
@@ -180,10 +195,21 @@ def _variant_chips(chip: Chip, *, adc_bits, read_noise, age_s, progress: bool):
         yield "age_s", age, aged
 
 
-def study(chip: Chip, data: Dataset, *, methods=ALL_METHODS, budgets: dict | None = None,
-          train_meter: Meter | dict | None = None, config: ff.FFConfig | None = None,
-          sweep_adc_bits=(), sweep_read_noise=(), sweep_age_s=(), sweep_budget: float = 4.0,
-          seed: int = 0, progress: bool = True) -> dict:  # fmt: skip
+def study(
+    chip: Chip,
+    data: Dataset,
+    *,
+    methods=ALL_METHODS,
+    budgets: dict | None = None,
+    train_meter: Meter | dict | None = None,
+    config: ff.FFConfig | None = None,
+    sweep_adc_bits=(),
+    sweep_read_noise=(),
+    sweep_age_s=(),
+    sweep_budget: float = 4.0,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Copy a trained chip out with every method and budget; grade and cost each copy.
 
     Parameters
@@ -196,7 +222,7 @@ def study(chip: Chip, data: Dataset, *, methods=ALL_METHODS, budgets: dict | Non
     budgets : dict, optional
         Per method: extraction budgets in multiples of ``N + 1`` queries per layer (``"fd"``:
         whole repeats), distillation budgets in transfer inputs (beyond the training split's
-        size, the rest are mixup blends of its inputs: :func:`neuromorph.distill.mixup_inputs`).
+        size, the rest are mixup blends of its inputs: :func:`neuromorph.algorithms.distill.mixup_inputs`).
         Default :data:`DEFAULT_BUDGETS`.
     train_meter : Meter or dict, optional
         What training the chip in place cost (e.g. ``metrics['meter_after_training']``).
@@ -232,34 +258,58 @@ def study(chip: Chip, data: Dataset, *, methods=ALL_METHODS, budgets: dict | Non
     rng_root = np.random.default_rng(seed)
     for method in methods:
         for budget in budgets[method]:
-            row, res = _run_method(method, budget, ports, scorer, data, config=config,
-                                   rng=rng_root.spawn(1)[0], progress=progress)  # fmt: skip
+            row, res = _run_method(
+                method,
+                budget,
+                ports,
+                scorer,
+                data,
+                config=config,
+                rng=rng_root.spawn(1)[0],
+                progress=progress,
+            )
             row["train_ratio"] = _train_ratio(row, train_meter)
             if isinstance(res, ex.Extraction):
                 row["layers"] = [r.as_dict() for r in res.layers]
-                variance.append({"method": method, "budget": budget,
-                                 "layers": _variance_check(res, scorer.true, chip.design)})  # fmt: skip
+                variance.append(
+                    {
+                        "method": method,
+                        "budget": budget,
+                        "layers": _variance_check(res, scorer.true, chip.design),
+                    }
+                )
             else:
                 row["loss"] = res.loss
             rows.append(row)
     sweeps = []
-    for name, value, variant in _variant_chips(chip, adc_bits=sweep_adc_bits,
-                                                read_noise=sweep_read_noise, age_s=sweep_age_s,
-                                                progress=progress):  # fmt: skip
+    for name, value, variant in _variant_chips(
+        chip, adc_bits=sweep_adc_bits, read_noise=sweep_read_noise, age_s=sweep_age_s, progress=progress
+    ):
         vs = _Scorer(variant, data, config)
         t0 = time.perf_counter()
-        res = ex.extract(variant.ports(), method="designed", budget=sweep_budget,
-                         design=variant.design, rng=rng_root.spawn(1)[0], progress=progress)  # fmt: skip
+        res = ex.extract(
+            variant.ports(),
+            method="designed",
+            budget=sweep_budget,
+            design=variant.design,
+            rng=rng_root.spawn(1)[0],
+            progress=progress,
+        )
         wall = time.perf_counter() - t0
         entry = {"sweep": name, "value": value, **_meter_dict(res.spent), "wall_seconds": wall}
         entry.update(vs.score(res.network))
         sweeps.append(entry)
     return {
-        "chip": {"layer_sizes": list(chip.design.layer_sizes), "device": chip.design.device.name,
-                 "adc_bits": chip.design.periphery.adc.bits, "seed": chip.seed,
-                 "self_agreement": scorer.self_agreement, "accuracy": scorer.accuracy,
-                 "temperature_k": chip.environment.temperature_k,
-                 "time_s": chip.environment.time_s},
+        "chip": {
+            "layer_sizes": list(chip.design.layer_sizes),
+            "device": chip.design.device.name,
+            "adc_bits": chip.design.periphery.adc.bits,
+            "seed": chip.seed,
+            "self_agreement": scorer.self_agreement,
+            "accuracy": scorer.accuracy,
+            "temperature_k": chip.environment.temperature_k,
+            "time_s": chip.environment.time_s,
+        },
         "train_meter": train_meter,
         "methods": rows,
         "variance": variance,
@@ -269,8 +319,10 @@ def study(chip: Chip, data: Dataset, *, methods=ALL_METHODS, budgets: dict | Non
 
 def format_table(result: dict) -> str:
     """A readable table of a study's rows."""
-    head = (f"{'method':<9}{'budget':>7}{'queries':>9}{'ADC conv':>11}{'chip s':>10}{'energy J':>10}"
-            f"{'wall s':>8}{'w relRMS':>10}{'bits':>6}{'fidelity':>9}{'self':>7}{'acc':>7}")
+    head = (
+        f"{'method':<9}{'budget':>7}{'queries':>9}{'ADC conv':>11}{'chip s':>10}{'energy J':>10}"
+        f"{'wall s':>8}{'w relRMS':>10}{'bits':>6}{'fidelity':>9}{'self':>7}{'acc':>7}"
+    )
     lines = [head]
     for r in result["methods"]:
         w = r["weight_rel_rms"]
@@ -283,9 +335,11 @@ def format_table(result: dict) -> str:
             f"{r['fidelity']:>9.4f}{r['self_agreement']:>7.3f}{r['accuracy']:>7.3f}"
         )
     for s in result.get("sweeps", []):
-        lines.append(f"sweep {s['sweep']}={s['value']:g}: queries {s['queries']}, worst relRMS "
-                     f"{s['weight_rel_rms']:.4f}, fidelity {s['fidelity']:.4f} (self "
-                     f"{s['self_agreement']:.3f})")  # fmt: skip
+        lines.append(
+            f"sweep {s['sweep']}={s['value']:g}: queries {s['queries']}, worst relRMS "
+            f"{s['weight_rel_rms']:.4f}, fidelity {s['fidelity']:.4f} (self "
+            f"{s['self_agreement']:.3f})"
+        )
     return "\n".join(lines)
 
 
@@ -299,7 +353,7 @@ def write_report(result: dict, out_dir: str) -> list[str]:
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    from neuromorph.experiments import write_json
+    from neuromorph.studies.training import write_json
 
     os.makedirs(out_dir, exist_ok=True)
     paths = [os.path.join(out_dir, "report.json")]
@@ -307,10 +361,10 @@ def write_report(result: dict, out_dir: str) -> list[str]:
     by_method: dict[str, list[dict]] = {}
     for r in result["methods"]:
         by_method.setdefault(r["method"], []).append(r)
-    for key, ylabel, name in (("fidelity", "fidelity (top-1 agreement with the chip)",
-                               "fidelity_vs_queries.png"),
-                              ("weight_rel_rms", "worst-layer relative RMS weight error",
-                               "weight_error_vs_queries.png")):  # fmt: skip
+    for key, ylabel, name in (
+        ("fidelity", "fidelity (top-1 agreement with the chip)", "fidelity_vs_queries.png"),
+        ("weight_rel_rms", "worst-layer relative RMS weight error", "weight_error_vs_queries.png"),
+    ):
         fig = Figure(figsize=(7, 4.5), layout="constrained")
         ax = fig.add_subplot()
         for method, rs in by_method.items():
@@ -318,8 +372,12 @@ def write_report(result: dict, out_dir: str) -> list[str]:
             if pts:
                 ax.plot(*zip(*pts, strict=True), "o-", label=method)
         if key == "fidelity" and result["methods"]:
-            ax.axhline(result["methods"][0]["self_agreement"], color="gray", ls="--",
-                       label="chip vs itself (second read)")  # fmt: skip
+            ax.axhline(
+                result["methods"][0]["self_agreement"],
+                color="gray",
+                ls="--",
+                label="chip vs itself (second read)",
+            )
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
         if key == "weight_rel_rms":
@@ -357,8 +415,16 @@ def _cli(args) -> int:
     if args.budgets:
         values = tuple(float(b) for b in args.budgets.split(","))
         budgets = {m: values for m in methods}
-    result = study(chip, data, methods=methods, budgets=budgets, seed=args.seed, config=config,
-                   train_meter=train_meter, progress=not args.quiet)  # fmt: skip
+    result = study(
+        chip,
+        data,
+        methods=methods,
+        budgets=budgets,
+        seed=args.seed,
+        config=config,
+        train_meter=train_meter,
+        progress=not args.quiet,
+    )
     paths = write_report(result, args.out)
     print(format_table(result))
     print(f"wrote {', '.join(os.path.basename(p) for p in paths)} in {args.out}")
@@ -377,11 +443,15 @@ def register_cli(subparsers) -> None:
     p = subparsers.add_parser("copyout", help="copy a saved chip out and report cost vs quality")
     p.add_argument("chipfile")
     p.add_argument("--out", required=True, help="report folder to write")
-    p.add_argument("--methods", default="fd,designed,distill",
-                   help="comma-separated from fd, designed, distill")  # fmt: skip
-    p.add_argument("--budgets", default=None,
-                   help="comma-separated budgets for every method (extraction: multiples of N+1 "
-                        "queries per layer; distill: transfer inputs); default per method")  # fmt: skip
+    p.add_argument(
+        "--methods", default="fd,designed,distill", help="comma-separated from fd, designed, distill"
+    )
+    p.add_argument(
+        "--budgets",
+        default=None,
+        help="comma-separated budgets for every method (extraction: multiples of N+1 "
+        "queries per layer; distill: transfer inputs); default per method",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cli)

@@ -3,7 +3,7 @@
 Contract: every function here receives a chip's :class:`~neuromorph.chip.ChipPorts` (never the
 :class:`~neuromorph.chip.Chip`) and, optionally, the chip's public :class:`ChipDesign` (layer
 widths, converter resolutions and full scales, tile shape; no conductances).  It drives
-inputs, reads taps, and returns a :class:`~neuromorph.digital.DigitalNetwork` with what it
+inputs, reads taps, and returns a :class:`~neuromorph.chip.digital.DigitalNetwork` with what it
 spent (a :class:`~neuromorph.chip.Meter` difference per layer and in total).
 
 Layer ``l`` is linear before its ReLU: the tap reads ``y = [x, b] @ W_l`` (weight units, one
@@ -70,9 +70,9 @@ from tqdm.auto import tqdm
 
 from neuromorph import _validate as check
 from neuromorph.chip import Chip, ChipDesign, ChipPorts, Meter
-from neuromorph.digital import DigitalNetwork, rms_normalize
+from neuromorph.chip.digital import DigitalNetwork, rms_normalize
 from neuromorph.errors import PortAccessError
-from neuromorph.periphery import max_code
+from neuromorph.hardware.periphery import max_code
 
 Method = Literal["fd", "designed"]
 METHODS = ("fd", "designed")
@@ -157,8 +157,12 @@ class Extraction:
     spent: Meter = field(default_factory=Meter)
 
     def as_dict(self) -> dict:
-        return {"method": self.method, "layer_sizes": list(self.network.layer_sizes),
-                "spent": self.spent.as_dict(), "layers": [r.as_dict() for r in self.layers]}  # fmt: skip
+        return {
+            "method": self.method,
+            "layer_sizes": list(self.network.layer_sizes),
+            "spent": self.spent.as_dict(),
+            "layers": [r.as_dict() for r in self.layers],
+        }
 
 
 # ---------------------------------------------------------------------------- public design
@@ -185,10 +189,12 @@ def public_design(ports: ChipPorts, design: ChipDesign | None = None) -> ChipDes
         return ports.design
     if not isinstance(design, ChipDesign):
         raise TypeError(f"design must be a ChipDesign or None; got {type(design).__name__}.")
-    pairs = (("layer_sizes", design.layer_sizes, ports.layer_sizes),
-             ("w_max", design.w_max, ports.weight_range),
-             ("bias_input", design.bias_input, ports.bias_input),
-             ("inputs_drivable", design.inputs_drivable, ports.inputs_drivable))  # fmt: skip
+    pairs = (
+        ("layer_sizes", design.layer_sizes, ports.layer_sizes),
+        ("w_max", design.w_max, ports.weight_range),
+        ("bias_input", design.bias_input, ports.bias_input),
+        ("inputs_drivable", design.inputs_drivable, ports.inputs_drivable),
+    )
     for name, mine, theirs in pairs:
         if mine != theirs:
             raise ValueError(
@@ -374,8 +380,7 @@ def _lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
         xd = x_aug[drop]
         rhs = xty[:, c] - xd.T @ y[drop, j]
         if xd.shape[0] > p // 4:
-            w[:, j] = _solve_normal(gram - xd.T @ xd, rhs,
-                                    lambda j=j, drop=drop: (x_aug[~drop], y[~drop, j]))  # fmt: skip
+            w[:, j] = _solve_normal(gram - xd.T @ xd, rhs, lambda j=j, drop=drop: (x_aug[~drop], y[~drop, j]))
             continue
         # (G - Xd^T Xd)^-1 = G^-1 + G^-1 Xd^T (I - Xd G^-1 Xd^T)^-1 Xd G^-1
         u = xd @ gram_inv
@@ -387,8 +392,9 @@ def _lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
     return w
 
 
-def _gls_columns(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray, var_gj: NDArray,
-                 cols: NDArray, out: NDArray) -> None:  # fmt: skip
+def _gls_columns(
+    x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray, var_gj: NDArray, cols: NDArray, out: NDArray
+) -> None:
     """Weighted least squares of the columns ``cols``, each with its own group variances
     ``var_gj[:, j]`` over its kept rows, written into ``out[:, j]``.  The Gram matrix of a
     column is a weighted sum of the groups' Gram matrices (computed once) less its dropped
@@ -403,6 +409,7 @@ def _gls_columns(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray, var_
         xd = x_fit[drop]
         gram = np.tensordot(inv_v, grams, axes=1) - (xd * inv_v[group[drop], None]).T @ xd
         rhs = x_fit.T @ np.where(keep[:, j], y[:, j] * inv_v[group], 0.0)
+
         def fallback(j=j, drop=drop, inv_v=inv_v):
             sw = np.sqrt(inv_v[group[~drop]])
             return x_fit[~drop] * sw[:, None], y[~drop, j] * sw
@@ -430,9 +437,15 @@ def _full_rank(x_aug: NDArray) -> bool:
 
 
 # ---------------------------------------------------------------------------- one layer
-def extract_layer_fd(ports: ChipPorts, layer: int, *, step: float | None = None, repeats: int = 1,
-                     base: NDArray | None = None, design: ChipDesign | None = None,
-                     ) -> tuple[NDArray, LayerRecord]:  # fmt: skip
+def extract_layer_fd(
+    ports: ChipPorts,
+    layer: int,
+    *,
+    step: float | None = None,
+    repeats: int = 1,
+    base: NDArray | None = None,
+    design: ChipDesign | None = None,
+) -> tuple[NDArray, LayerRecord]:
     """One-hot finite differences on one layer: ``repeats * (N + 1)`` queries.
 
     Parameters
@@ -484,14 +497,31 @@ def extract_layer_fd(ports: ChipPorts, layer: int, *, step: float | None = None,
     w[n] = (y[0] - x0 @ w[:n]) / driven_bias(design)
     spent = ports.meter.minus(before)
     sat = int(np.count_nonzero(_saturated(reads, design, len(row_tiles(design, layer)))))
-    rec = LayerRecord(layer=layer, method="fd", queries=spent.queries, amplitude=float(step),
-                      dithered=False, saturated_readings=sat, residual_sigma=None, spent=spent)  # fmt: skip
+    rec = LayerRecord(
+        layer=layer,
+        method="fd",
+        queries=spent.queries,
+        amplitude=float(step),
+        dithered=False,
+        saturated_readings=sat,
+        residual_sigma=None,
+        spent=spent,
+    )
     return w, rec
 
 
-def _pilot_amplitude(ports: ChipPorts, layer: int, design: ChipDesign, *, per_tile: int,
-                     headroom: float, column_quantile: float, dither_steps: int,
-                     safe_headroom: float, rng: np.random.Generator) -> tuple[NDArray, ...]:  # fmt: skip
+def _pilot_amplitude(
+    ports: ChipPorts,
+    layer: int,
+    design: ChipDesign,
+    *,
+    per_tile: int,
+    headroom: float,
+    column_quantile: float,
+    dither_steps: int,
+    safe_headroom: float,
+    rng: np.random.Generator,
+) -> tuple[NDArray, ...]:
     """Probe each row tile alone at a conservative amplitude; return the working and the
     safe amplitude of every tile and the pilot's inputs, readings and driven tiles."""
     n = design.layer_sizes[layer]
@@ -534,13 +564,23 @@ def _pilot_amplitude(ports: ChipPorts, layer: int, design: ChipDesign, *, per_ti
     return np.array(amps), np.array(safes), x, y, tile_of
 
 
-def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
-                           amplitude: float | None = None, dither: bool | None = None,
-                           dither_steps: int = 3, pilot: int = 8, headroom: float = 2.5,
-                           column_quantile: float = 0.9, safe_fraction: float = 0.25,
-                           safe_headroom: float = _SAFE_HEADROOM, two_rounds: bool = True,
-                           design: ChipDesign | None = None,
-                           rng: np.random.Generator) -> tuple[NDArray, LayerRecord]:  # fmt: skip
+def extract_layer_designed(
+    ports: ChipPorts,
+    layer: int,
+    *,
+    probes: int,
+    amplitude: float | None = None,
+    dither: bool | None = None,
+    dither_steps: int = 3,
+    pilot: int = 8,
+    headroom: float = 2.5,
+    column_quantile: float = 0.9,
+    safe_fraction: float = 0.25,
+    safe_headroom: float = _SAFE_HEADROOM,
+    two_rounds: bool = True,
+    design: ChipDesign | None = None,
+    rng: np.random.Generator,
+) -> tuple[NDArray, LayerRecord]:
     """Designed +/-a probes on one layer, solved by least squares.
 
     Parameters
@@ -624,14 +664,23 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
                 "or a larger budget."
             )
         amps, safes, x_pilot, y_pilot, t_pilot = _pilot_amplitude(
-            ports, layer, design, per_tile=pilot, headroom=headroom,
-            column_quantile=column_quantile, dither_steps=dither_steps,
-            safe_headroom=safe_headroom, rng=rng)  # fmt: skip
+            ports,
+            layer,
+            design,
+            per_tile=pilot,
+            headroom=headroom,
+            column_quantile=column_quantile,
+            dither_steps=dither_steps,
+            safe_headroom=safe_headroom,
+            rng=rng,
+        )
     else:
         amplitude = check.positive("amplitude", amplitude)
         if probes - n_zero < n + 1:
-            raise ValueError(f"probes must be >= {n + 1 + n_zero} for layer {layer} (N + 1 plus "
-                             f"{n_zero} zero probes); got probes={probes}.")  # fmt: skip
+            raise ValueError(
+                f"probes must be >= {n + 1 + n_zero} for layer {layer} (N + 1 plus "
+                f"{n_zero} zero probes); got probes={probes}."
+            )
         amps = safes = np.full(len(tiles), amplitude)
         x_pilot, y_pilot = np.zeros((0, n)), np.zeros((0, n_out))
         t_pilot = np.zeros(0, dtype=np.int64)
@@ -652,22 +701,36 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
                 first[t] = a_cnt
     dith = (dither_steps if dither and step > 0.0 else 0), step
     g_pilot = _GROUPS * np.repeat(np.arange(n_tiles), pilot) if x_pilot.shape[0] else np.zeros(0, np.int64)
-    xa, ta, ga = _round_probes(first, tiles, n, design, amps, safes, safe_fraction, dith, rng,
-                               x_pilot=x_pilot, t_pilot=t_pilot, n_zero=n_zero, layer=layer,
-                               probes=probes)  # fmt: skip
+    xa, ta, ga = _round_probes(
+        first,
+        tiles,
+        n,
+        design,
+        amps,
+        safes,
+        safe_fraction,
+        dith,
+        rng,
+        x_pilot=x_pilot,
+        t_pilot=t_pilot,
+        n_zero=n_zero,
+        layer=layer,
+        probes=probes,
+    )
     xs, ys = np.vstack([x_pilot, xa]), np.vstack([y_pilot, ports.drive(layer, xa)])
     tile_of, group = np.concatenate([t_pilot, ta]), np.concatenate([g_pilot, ga])
     second = [c - f for c, f in zip(counts, first, strict=True)]
     if sum(second):
-        w_fit, _, _, _ = _designed_fit(_fit_inputs(xs, tile_of, design, n_tiles), ys, tile_of, group,
-                                       design, layer, per_column=False)  # fmt: skip
+        w_fit, _, _, _ = _designed_fit(
+            _fit_inputs(xs, tile_of, design, n_tiles), ys, tile_of, group, design, layer, per_column=False
+        )
         xb, tb, gb = _projected_probes(second, tiles, n, design, amps, w_fit[: n + 1], headroom, dith, rng)
         xs, ys = np.vstack([xs, xb]), np.vstack([ys, ports.drive(layer, xb)])
         tile_of, group = np.concatenate([tile_of, tb]), np.concatenate([group, gb])
     x_fit = _fit_inputs(xs, tile_of, design, n_tiles)
     w_fit, keep, var_g, var_gj = _designed_fit(x_fit, ys, tile_of, group, design, layer)
     w = w_fit[: n + 1]
-    x = xs[x_pilot.shape[0]:]
+    x = xs[x_pilot.shape[0] :]
     sigma, dropped = _residual_sigma(x_fit, ys, w_fit, keep), int(np.count_nonzero(~keep))
     # Fisher information sum_k a_k^2 / sigma_kj^2 of an input weight of tile t, column j, over
     # every probe driving the tile (kept or not): its floor is the inverse, sigma^2 / (K a^2)
@@ -683,20 +746,44 @@ def extract_layer_designed(ports: ChipPorts, layer: int, *, probes: int,
         a2_g = np.bincount(group[rows], a2, minlength=n_groups)  # (groups,)
         info.append((a2_g @ (1.0 / var_gj)).tolist())
     spent = ports.meter.minus(before)
-    rec = LayerRecord(layer=layer, method="designed", queries=spent.queries,
-                      amplitude=float(np.min(amps)), dithered=bool(dither and step > 0.0),
-                      saturated_readings=dropped, residual_sigma=sigma, spent=spent,
-                      tile_probes=[int(c) for c in counts],
-                      tile_amplitudes=[float(np.sqrt(np.mean(x[tile_of[x_pilot.shape[0]:] == t]
-                                                             [:, r0:min(r1, n)] ** 2)))
-                                       if min(r1, n) > r0 else 0.0
-                                       for t, (r0, r1) in enumerate(tiles)],
-                      tile_information=info)  # fmt: skip
+    rec = LayerRecord(
+        layer=layer,
+        method="designed",
+        queries=spent.queries,
+        amplitude=float(np.min(amps)),
+        dithered=bool(dither and step > 0.0),
+        saturated_readings=dropped,
+        residual_sigma=sigma,
+        spent=spent,
+        tile_probes=[int(c) for c in counts],
+        tile_amplitudes=[
+            float(np.sqrt(np.mean(x[tile_of[x_pilot.shape[0] :] == t][:, r0 : min(r1, n)] ** 2)))
+            if min(r1, n) > r0
+            else 0.0
+            for t, (r0, r1) in enumerate(tiles)
+        ],
+        tile_information=info,
+    )
     return w, rec
 
 
-def _round_probes(counts, tiles, n, design, amps, safes, safe_fraction, dith, rng, *, x_pilot,
-                  t_pilot, n_zero, layer, probes):  # fmt: skip
+def _round_probes(
+    counts,
+    tiles,
+    n,
+    design,
+    amps,
+    safes,
+    safe_fraction,
+    dith,
+    rng,
+    *,
+    x_pilot,
+    t_pilot,
+    n_zero,
+    layer,
+    probes,
+):
     """One round of balanced sign probes (each drives one tile; a share at the safe amplitude)
     after ``n_zero`` zero probes; redrawn until, with the pilot, they determine every weight."""
     n_tiles = len(tiles)
@@ -714,17 +801,18 @@ def _round_probes(counts, tiles, n, design, amps, safes, safe_fraction, dith, rn
                 # At least N_t + 8 safe probes (when the budget allows): every column then
                 # keeps enough unsaturated readings to be determined, however wide.
                 if safes[t] < amps[t]:
-                    n_safe = max(int(round(safe_fraction * counts[t])),
-                                 min(counts[t], r1 - r0 + 9))  # fmt: skip
+                    n_safe = max(int(round(safe_fraction * counts[t])), min(counts[t], r1 - r0 + 9))
                 scale = np.r_[np.full(n_safe, safes[t]), np.full(counts[t] - n_safe, amps[t])]
                 xb[:, r0:r1] = scale[:, None] * sign_design(counts[t], r1 - r0, rng=rng)
                 if dither_steps:
-                    xb[:, r0:r1] += step * rng.integers(-dither_steps, dither_steps + 1,
-                                                        size=(counts[t], r1 - r0))  # fmt: skip
+                    xb[:, r0:r1] += step * rng.integers(
+                        -dither_steps, dither_steps + 1, size=(counts[t], r1 - r0)
+                    )
             blocks.append(xb)
             t_rows.append(np.full(counts[t], t))
-            g_rows.append(np.r_[np.full(n_safe, _GROUPS * t + 1),
-                                np.full(counts[t] - n_safe, _GROUPS * t + 2)])  # fmt: skip
+            g_rows.append(
+                np.r_[np.full(n_safe, _GROUPS * t + 1), np.full(counts[t] - n_safe, _GROUPS * t + 2)]
+            )
         x = dac_quantize(np.vstack(blocks), design)
         tile_of = np.concatenate([t_pilot, *t_rows])
         if _full_rank(_fit_inputs(np.vstack([x_pilot, x]), tile_of, design, n_tiles)):
@@ -776,8 +864,9 @@ def _projected_probes(counts, tiles, n, design, amps, w_hat, headroom, dith, rng
             else:
                 xb[:, r0:r1n] = amps[t] * h
             if dither_steps:
-                xb[:, r0:r1n] += step * rng.integers(-dither_steps, dither_steps + 1,
-                                                     size=(counts[t], r1n - r0))  # fmt: skip
+                xb[:, r0:r1n] += step * rng.integers(
+                    -dither_steps, dither_steps + 1, size=(counts[t], r1n - r0)
+                )
         blocks.append(xb)
         t_rows.append(np.full(counts[t], t))
         g_rows.append(np.full(counts[t], _GROUPS * t + 3))
@@ -806,12 +895,10 @@ def _designed_fit(x_fit, ys, tile_of, group, design, layer, *, per_column: bool 
         # within half the full scale (no clipping there to bias it).
         fs = design.adc_full_scale
         for _ in range(2):
-            inner = observed & _predicted_unsaturated(x_aug, w_fit[: n + 1], tile_of, design, layer,
-                                                      0.5 * fs)  # fmt: skip
+            inner = observed & _predicted_unsaturated(x_aug, w_fit[: n + 1], tile_of, design, layer, 0.5 * fs)
             var_gj = _column_group_var(x_fit, ys, w_fit, inner, group, var_g)
             margin = np.minimum(3.0 * np.sqrt(var_gj.max(axis=0)) + adc_lsb(design), 0.25 * fs)
-            keep = observed & _predicted_unsaturated(x_aug, w_fit[: n + 1], tile_of, design, layer,
-                                                     margin)  # fmt: skip
+            keep = observed & _predicted_unsaturated(x_aug, w_fit[: n + 1], tile_of, design, layer, margin)
             w_fit, var_g = _weighted_fit(x_fit, ys, keep, group, var_g)
     var_gj = _column_group_var(x_fit, ys, w_fit, keep, group, var_g)
     if per_column:
@@ -848,9 +935,7 @@ def designed_floor(record: LayerRecord, design: ChipDesign, sigma: float | None 
         return out
     sigma = record.residual_sigma if sigma is None else sigma
     if sigma is None:
-        raise ValueError(
-            f"record must be an over-determined 'designed' layer; got residual_sigma={sigma}."
-        )
+        raise ValueError(f"record must be an over-determined 'designed' layer; got residual_sigma={sigma}.")
     for (r0, r1), k, a in zip(tiles, record.tile_probes, record.tile_amplitudes, strict=True):
         out[r0 : min(r1, n)] = noise_floor(sigma, k, a)
     return out
@@ -881,8 +966,9 @@ def _unsaturated(y: NDArray, tile_of: NDArray, design: ChipDesign, n_tiles: int)
     return keep
 
 
-def _predicted_unsaturated(x_aug: NDArray, w: NDArray, tile_of: NDArray, design: ChipDesign,
-                           layer: int, margin: float) -> NDArray:  # fmt: skip
+def _predicted_unsaturated(
+    x_aug: NDArray, w: NDArray, tile_of: NDArray, design: ChipDesign, layer: int, margin: float
+) -> NDArray:
     """Readings whose driven tile's predicted sum stays ``margin`` inside full scale."""
     keep = np.ones((x_aug.shape[0], w.shape[1]), dtype=bool)
     fs = design.adc_full_scale
@@ -920,8 +1006,9 @@ def _fit_inputs(xs: NDArray, tile_of: NDArray, design: ChipDesign, n_tiles: int)
     return np.hstack(cols)
 
 
-def _residual_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray,
-                        n_groups: int) -> tuple[NDArray, NDArray]:  # fmt: skip
+def _residual_group_var(
+    x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray, n_groups: int
+) -> tuple[NDArray, NDArray]:
     """Per group and column (groups, M): the kept readings' residual variance (corrected for
     the fitted degrees of freedom) and their count."""
     r2 = np.where(keep, (y - x_fit @ w) ** 2, 0.0)
@@ -931,16 +1018,18 @@ def _residual_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, g
     return var, cnt
 
 
-def _column_group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray,
-                      var_g: NDArray) -> NDArray:  # fmt: skip
+def _column_group_var(
+    x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDArray, var_g: NDArray
+) -> NDArray:
     """Noise variance of every probe group in every column (groups, M), from the residuals of
     the kept readings; the typical ``var_g`` where a column has fewer than ``_MIN_GROUP``."""
     var, cnt = _residual_group_var(x_fit, y, w, keep, group, var_g.size)
     return np.where(cnt >= _MIN_GROUP, np.maximum(var, 1e-4 * var_g.max()), var_g[:, None])
 
 
-def _weighted_fit(x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray,
-                  var_g: NDArray | None = None) -> tuple[NDArray, NDArray]:  # fmt: skip
+def _weighted_fit(
+    x_fit: NDArray, y: NDArray, keep: NDArray, group: NDArray, var_g: NDArray | None = None
+) -> tuple[NDArray, NDArray]:
     """Least squares weighted by each noise group's measured noise.
 
     Read noise grows with a probe's amplitude and with the conductances of the tile it
@@ -977,9 +1066,15 @@ def _group_var(x_fit: NDArray, y: NDArray, w: NDArray, keep: NDArray, group: NDA
     return np.where(np.isfinite(var), np.maximum(var, 1e-4 * top), top)
 
 
-def extract_layer_run(ports: ChipPorts, layer: int, *, probes: int, amplitude: float | None = None,
-                      design: ChipDesign | None = None, rng: np.random.Generator,
-                      ) -> tuple[NDArray, LayerRecord]:  # fmt: skip
+def extract_layer_run(
+    ports: ChipPorts,
+    layer: int,
+    *,
+    probes: int,
+    amplitude: float | None = None,
+    design: ChipDesign | None = None,
+    rng: np.random.Generator,
+) -> tuple[NDArray, LayerRecord]:
     """Fit one layer from whole-chip runs (for layers whose inputs cannot be driven).
 
     Drives ``probes`` random inputs into the first layer (uniform on +/-``amplitude``, default
@@ -1029,18 +1124,32 @@ def extract_layer_run(ports: ChipPorts, layer: int, *, probes: int, amplitude: f
         resid += float(r @ r)
         dof += int(rows.sum()) - (n + 1)
     spent = ports.meter.minus(before)
-    rec = LayerRecord(layer=layer, method="run", queries=spent.queries, amplitude=float(amplitude),
-                      dithered=False, saturated_readings=int(sat.sum()),
-                      residual_sigma=float(np.sqrt(resid / dof)) if dof > 0 else None,
-                      spent=spent)  # fmt: skip
+    rec = LayerRecord(
+        layer=layer,
+        method="run",
+        queries=spent.queries,
+        amplitude=float(amplitude),
+        dithered=False,
+        saturated_readings=int(sat.sum()),
+        residual_sigma=float(np.sqrt(resid / dof)) if dof > 0 else None,
+        spent=spent,
+    )
     return w, rec
 
 
 # ---------------------------------------------------------------------------- whole chip
-def extract(ports, *, method: Method = "designed", budget: float = 4.0,
-            design: ChipDesign | None = None, reach: Literal["auto", "drive", "run"] = "auto",
-            run_budget: float = 8.0, rng: np.random.Generator, progress: bool = True,
-            **options) -> Extraction:  # fmt: skip
+def extract(
+    ports,
+    *,
+    method: Method = "designed",
+    budget: float = 4.0,
+    design: ChipDesign | None = None,
+    reach: Literal["auto", "drive", "run"] = "auto",
+    run_budget: float = 8.0,
+    rng: np.random.Generator,
+    progress: bool = True,
+    **options,
+) -> Extraction:
     """Extract every layer, lowest tap first, through the ports only.
 
     Parameters
@@ -1083,8 +1192,7 @@ def extract(ports, *, method: Method = "designed", budget: float = 4.0,
     budget = check.real("budget", budget)
     if method == "fd" and (budget < 1 or budget != int(budget)):
         raise ValueError(
-            f"budget must be a whole number >= 1 for 'fd' (repeats of N + 1 queries); got "
-            f"budget={budget:g}."
+            f"budget must be a whole number >= 1 for 'fd' (repeats of N + 1 queries); got budget={budget:g}."
         )
     if method == "designed" and budget < 1:
         raise ValueError(
@@ -1095,8 +1203,7 @@ def extract(ports, *, method: Method = "designed", budget: float = 4.0,
         raise ValueError(f"run_budget must be >= 1; got run_budget={run_budget:g}.")
     before = ports.meter
     weights, records = [], []
-    for layer in tqdm(range(ports.n_layers), desc=f"extract {method}", disable=not progress,
-                      leave=False):  # fmt: skip
+    for layer in tqdm(range(ports.n_layers), desc=f"extract {method}", disable=not progress, leave=False):
         n = design.layer_sizes[layer]
         via = reach
         if reach == "auto":
@@ -1104,14 +1211,15 @@ def extract(ports, *, method: Method = "designed", budget: float = 4.0,
         if via == "drive":
             _require_drive(ports, layer, method)
             if method == "fd":
-                w, rec = extract_layer_fd(ports, layer, repeats=int(budget), design=design,
-                                          **options)  # fmt: skip
+                w, rec = extract_layer_fd(ports, layer, repeats=int(budget), design=design, **options)
             else:
-                w, rec = extract_layer_designed(ports, layer, probes=math.ceil(budget * (n + 1)),
-                                                design=design, rng=rng, **options)  # fmt: skip
+                w, rec = extract_layer_designed(
+                    ports, layer, probes=math.ceil(budget * (n + 1)), design=design, rng=rng, **options
+                )
         else:
-            w, rec = extract_layer_run(ports, layer, probes=math.ceil(run_budget * (n + 1)),
-                                       design=design, rng=rng)  # fmt: skip
+            w, rec = extract_layer_run(
+                ports, layer, probes=math.ceil(run_budget * (n + 1)), design=design, rng=rng
+            )
         weights.append(w)
         records.append(rec)
     net = PeripheryNetwork(weights, design=design)

@@ -20,7 +20,7 @@ from neuromorph.errors import NeuromorphError
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from neuromorph.demo import format_table, temperature_demo
+    from neuromorph.faces.demo import format_table, temperature_demo
 
     rows, info = temperature_demo(
         device=args.preset, hot_k=args.hot_k, age_s=args.age_hours * 3600.0, seed=args.seed
@@ -31,15 +31,21 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     import time
 
-    from neuromorph.story import run_story
+    from neuromorph.faces.story import run_story
 
     out = args.out or os.path.join("runs", time.strftime("demo-%Y%m%d-%H%M%S"))
     print()
-    run_story(out, seed=args.seed, epochs=args.epochs,
-              hidden=tuple(int(h) for h in args.hidden.split(",")), hot_k=args.hot_k,
-              age_hours=args.age_hours, retrain_epochs=args.retrain_epochs,
-              distill_budgets=tuple(int(b) for b in args.distill_budgets.split(",")),
-              progress=not args.quiet)  # fmt: skip
+    run_story(
+        out,
+        seed=args.seed,
+        epochs=args.epochs,
+        hidden=tuple(int(h) for h in args.hidden.split(",")),
+        hot_k=args.hot_k,
+        age_hours=args.age_hours,
+        retrain_epochs=args.retrain_epochs,
+        distill_budgets=tuple(int(b) for b in args.distill_budgets.split(",")),
+        progress=not args.quiet,
+    )
     return 0
 
 
@@ -50,10 +56,10 @@ def _load_data(args):
         return datasets.load_digits(seed=args.seed)
     if args.mnist_npz:
         return datasets.load_mnist(npz=args.mnist_npz)
-    files = (args.mnist_train_images, args.mnist_train_labels, args.mnist_test_images,
-             args.mnist_test_labels)  # fmt: skip
-    return datasets.load_mnist(train_images=files[0], train_labels=files[1],
-                               test_images=files[2], test_labels=files[3])  # fmt: skip
+    files = (args.mnist_train_images, args.mnist_train_labels, args.mnist_test_images, args.mnist_test_labels)
+    return datasets.load_mnist(
+        train_images=files[0], train_labels=files[1], test_images=files[2], test_labels=files[3]
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -61,38 +67,55 @@ def _train(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from neuromorph import ff
-    from neuromorph.experiments import run_training, temperature_study, write_json
-    from neuromorph.plots import training_curve
+    from neuromorph.algorithms import ff
+    from neuromorph.faces.plots import training_curve
+    from neuromorph.studies.training import run_training, temperature_study, write_json
 
     data = _load_data(args)
     os.makedirs(args.out, exist_ok=True)
     config = ff.FFConfig(epochs=args.epochs)
     hidden = tuple(int(h) for h in args.hidden.split(","))
-    result = run_training(data, mode=args.mode, device=args.preset, seed=args.seed, config=config,
-                          temperature_k=args.temperature_k, hidden=hidden,
-                          eval_every=args.eval_every, progress=not args.quiet)  # fmt: skip
+    result = run_training(
+        data,
+        mode=args.mode,
+        device=args.preset,
+        seed=args.seed,
+        config=config,
+        temperature_k=args.temperature_k,
+        hidden=hidden,
+        eval_every=args.eval_every,
+        progress=not args.quiet,
+    )
     metrics = result.metrics
     if args.mode == "software":
         model_path = result.model.save(os.path.join(args.out, "network.npz"))
     else:
         if args.heat_k is not None:
             metrics["temperature_study"] = temperature_study(
-                result.model, data, config=config, rng=np.random.default_rng(args.seed + 1),
-                hot_k=args.heat_k, age_hours=args.age_hours, retrain_epochs=args.retrain_epochs,
+                result.model,
+                data,
+                config=config,
+                rng=np.random.default_rng(args.seed + 1),
+                hot_k=args.heat_k,
+                age_hours=args.age_hours,
+                retrain_epochs=args.retrain_epochs,
                 progress=not args.quiet,
-            )  # fmt: skip
+            )
         model_path = result.model.save(os.path.join(args.out, "chip.npz"))
     write_json(os.path.join(args.out, "metrics.json"), metrics)
     fig = training_curve(result.history, title=f"FF {args.mode}, {args.preset}, seed {args.seed}")
     fig.savefig(os.path.join(args.out, "training_curve.png"), dpi=120)
-    print(f"{args.mode} on {data.name}: test accuracy {metrics['test_accuracy']:.2%}, train "
-          f"{metrics['train_accuracy']:.2%}")  # fmt: skip
+    print(
+        f"{args.mode} on {data.name}: test accuracy {metrics['test_accuracy']:.2%}, train "
+        f"{metrics['train_accuracy']:.2%}"
+    )
     if "temperature_study" in metrics:
         t = metrics["temperature_study"]
-        print(f"heated to {t['hot_k']:g} K and aged {t['age_hours']:g} h: "
-              f"{t['accuracy_before']:.2%} -> {t['accuracy_hot_aged']:.2%}; retrained "
-              f"{t['retrain_epochs']} epochs in place: {t['accuracy_retrained']:.2%}")  # fmt: skip
+        print(
+            f"heated to {t['hot_k']:g} K and aged {t['age_hours']:g} h: "
+            f"{t['accuracy_before']:.2%} -> {t['accuracy_hot_aged']:.2%}; retrained "
+            f"{t['retrain_epochs']} epochs in place: {t['accuracy_retrained']:.2%}"
+        )
     print(f"wrote {model_path}, metrics.json and training_curve.png in {args.out}")
     return 0
 
@@ -100,8 +123,8 @@ def _train(args: argparse.Namespace) -> int:
 def _spice(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from neuromorph import spice
     from neuromorph.chip import Chip
+    from neuromorph.hardware import spice
 
     chip = Chip.load(args.chipfile)
     if not 0 <= args.layer < chip.n_layers:
@@ -115,17 +138,22 @@ def _spice(args: argparse.Namespace) -> int:
         rng = np.random.default_rng(args.seed)
         x = rng.uniform(0.0, xbar.periphery.dac.input_full_scale, xbar.n_in)
     tile = tuple(int(t) for t in args.tile.split(","))
-    export = spice.export_crossbar(xbar, x, tile=tile, sense=args.sense, path=args.out,
-                                   name=f"layer{args.layer}")  # fmt: skip
-    print(f"wrote {args.out}: layer {args.layer} tile {tile}, "
-          f"{export.voltages.size} rows x {export.expected_currents.size} physical columns "
-          f"at {export.temperature_k:g} K")  # fmt: skip
+    export = spice.export_crossbar(
+        xbar, x, tile=tile, sense=args.sense, path=args.out, name=f"layer{args.layer}"
+    )
+    print(
+        f"wrote {args.out}: layer {args.layer} tile {tile}, "
+        f"{export.voltages.size} rows x {export.expected_currents.size} physical columns "
+        f"at {export.temperature_k:g} K"
+    )
     if args.run:
         got = spice.run_ngspice(export.netlist)
         want = export.expected_currents
         rel = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
-        print(f"ngspice agrees with neuromorph's own solution to {rel:.2e} (max error relative "
-              "to the largest column current)")  # fmt: skip
+        print(
+            f"ngspice agrees with neuromorph's own solution to {rel:.2e} (max error relative "
+            "to the largest column current)"
+        )
     return 0
 
 
@@ -136,8 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"neuromorph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="the whole story: train in place, heat, copy out, SPICE")
-    demo.add_argument("--preset", default="rram", choices=["rram", "pcm", "ideal"],
-                      help="device of the opening crossbar demo (the story uses rram)")
+    demo.add_argument(
+        "--preset",
+        default="rram",
+        choices=["rram", "pcm", "ideal"],
+        help="device of the opening crossbar demo (the story uses rram)",
+    )
     demo.add_argument("--hot-k", type=float, default=358.0, help="hot temperature, kelvin")
     demo.add_argument("--age-hours", type=float, default=24.0, help="hours aged while hot")
     demo.add_argument("--seed", type=int, default=0)
@@ -159,8 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden", default="500,500", help="hidden widths, comma separated")
     train.add_argument("--temperature-k", type=float, default=300.0)
     train.add_argument("--eval-every", type=int, default=10, help="test accuracy every N epochs")
-    train.add_argument("--heat-k", type=float, default=None,
-                       help="after training, heat to this temperature, age, retrain in place")
+    train.add_argument(
+        "--heat-k",
+        type=float,
+        default=None,
+        help="after training, heat to this temperature, age, retrain in place",
+    )
     train.add_argument("--age-hours", type=float, default=24.0)
     train.add_argument("--retrain-epochs", type=int, default=2)
     train.add_argument("--out", required=True, help="run folder to write")
@@ -181,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", action="store_true", help="run ngspice and compare")
     sp.set_defaults(func=_spice)
 
-    from neuromorph import copyout, sweep
+    from neuromorph.studies import copyout, sweep
 
     copyout.register_cli(sub)
     sweep.register_cli(sub)

@@ -6,8 +6,8 @@ Contract
 temperature) into a self-contained ngspice netlist; :func:`run_ngspice` runs such a netlist
 through ngspice's shared library (via PySpice) and returns the column currents in amperes;
 :func:`simulate` does both.  The circuit is the one solved by
-:mod:`neuromorph.parasitics` (same nodes, same wire segments, same driver and sense), so
-ngspice's answer must equal :func:`neuromorph.parasitics.solve` to rounding.
+:mod:`neuromorph.hardware.wires.solve` (same nodes, same wire segments, same driver and sense), so
+ngspice's answer must equal :func:`neuromorph.hardware.wires.solve.solve` to rounding.
 
 * Every device is a resistor of ``1 / g`` ohms written with 17 significant digits (a
   zero conductance is an open circuit and is left out).  With a :class:`TemperatureLaw` the
@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from neuromorph import _validate as val
 from neuromorph.errors import NeuromorphError, NgspiceNotFoundError
-from neuromorph.parasitics import WireParams
+from neuromorph.hardware.wires import WireParams
 
 __all__ = [
     "K_B_EV_PER_K",
@@ -134,8 +134,7 @@ class TemperatureLaw:
             alpha = val.array("alpha_per_k", self.alpha_per_k)
             if alpha.shape != g_ref.shape:
                 raise ValueError(
-                    f"alpha_per_k must be a scalar or have shape {g_ref.shape}; "
-                    f"got shape {alpha.shape}."
+                    f"alpha_per_k must be a scalar or have shape {g_ref.shape}; got shape {alpha.shape}."
                 )
         object.__setattr__(self, "g_ref", g_ref)
         object.__setattr__(self, "alpha_per_k", np.broadcast_to(alpha, g_ref.shape).copy())
@@ -219,8 +218,7 @@ def write_netlist(
     if temperature_law is not None:
         if not isinstance(temperature_law, TemperatureLaw):
             raise TypeError(
-                "temperature_law must be a TemperatureLaw; "
-                f"got {type(temperature_law).__name__}."
+                f"temperature_law must be a TemperatureLaw; got {type(temperature_law).__name__}."
             )
         if g is not None:
             raise ValueError(
@@ -235,8 +233,7 @@ def write_netlist(
         if (g_arr < 0).any():
             bad = tuple(int(i) for i in np.argwhere(g_arr < 0)[0])
             raise ValueError(
-                f"g must be >= 0 (conductances in siemens); got g[{bad[0]}, {bad[1]}]="
-                f"{g_arr[bad]:.6g}."
+                f"g must be >= 0 (conductances in siemens); got g[{bad[0]}, {bad[1]}]={g_arr[bad]:.6g}."
             )
     n_rows, n_cols = g_arr.shape
     if n_rows < 1 or n_cols < 1:
@@ -265,8 +262,7 @@ def write_netlist(
     def wire_value(r_ref: float, r_now: float) -> str:
         if temperature_law is None:
             return _f(r_now)
-        return (f"{{{_f(r_ref)}*(1+{_f(wires.tcr_per_k)}*(temper+273.15-"
-                f"{_f(wires.t_ref_k)}))}}")
+        return f"{{{_f(r_ref)}*(1+{_f(wires.tcr_per_k)}*(temper+273.15-{_f(wires.t_ref_k)}))}}"
 
     # Node names, merging through zero-ohm elements.
     def row_node(i: int, j: int) -> str:
@@ -290,9 +286,7 @@ def write_netlist(
     ]
     if temperature_law is not None:
         t_nom = temperature_law.t_ref_k - _ZERO_C
-        lines.append(
-            f"* devices follow nm_memristor_temp; wires follow tcr={_f(wires.tcr_per_k)}/K"
-        )
+        lines.append(f"* devices follow nm_memristor_temp; wires follow tcr={_f(wires.tcr_per_k)}/K")
     else:
         t_nom = t_c
     lines.append(f".options temp={_f(t_c)} tnom={_f(t_nom)}")
@@ -306,8 +300,9 @@ def write_netlist(
     if wires.r_driver_ohm > 0:
         lines.append("* driver resistances")
         for i in range(n_rows):
-            lines.append(f"R{p}_d{i} {p}_in{i} {row_node(i, 0)} "
-                         f"{wire_value(wires.r_driver_ohm, w_t.r_driver_ohm)}")
+            lines.append(
+                f"R{p}_d{i} {p}_in{i} {row_node(i, 0)} {wire_value(wires.r_driver_ohm, w_t.r_driver_ohm)}"
+            )
     if wires.r_row_ohm > 0 and n_cols > 1:
         lines.append("* row wire segments")
         val_row = wire_value(wires.r_row_ohm, w_t.r_row_ohm)
@@ -325,8 +320,7 @@ def write_netlist(
         for i in range(n_rows):
             for j in range(n_cols):
                 if g_arr[i, j] > 0:
-                    lines.append(f"R{p}_g{i}_{j} {row_node(i, j)} {col_node(i, j)} "
-                                 f"{_f(1.0 / g_arr[i, j])}")
+                    lines.append(f"R{p}_g{i}_{j} {row_node(i, j)} {col_node(i, j)} {_f(1.0 / g_arr[i, j])}")
     else:
         law = temperature_law
         for i in range(n_rows):
@@ -343,8 +337,7 @@ def write_netlist(
         if sense == "ammeter":
             lines.append(f"V{p}_s{j} {bottom} 0 0")
         elif sense == "tia":
-            lines.append(f"X{p}_t{j} {bottom} {p}_out{j} nm_tia gain={_f(tia_gain)} "
-                         f"rf={_f(tia_rf_ohm)}")
+            lines.append(f"X{p}_t{j} {bottom} {p}_out{j} nm_tia gain={_f(tia_gain)} rf={_f(tia_rf_ohm)}")
         else:
             lines.append(f"R{p}_s{j} {bottom} 0 {_f(wires.r_sense_ohm)}")
     lines += [".op", ".end", ""]
@@ -367,12 +360,10 @@ def _read_line(p, n_rows, n_cols, sense, wires, gain, rf) -> str:
 def _parse_read_line(netlist: str) -> dict:
     for line in netlist.splitlines():
         if line.startswith(_READ_TAG):
-            fields = dict(tok.split("=", 1) for tok in line[len(_READ_TAG):].split() if "=" in tok)
+            fields = dict(tok.split("=", 1) for tok in line[len(_READ_TAG) :].split() if "=" in tok)
             break
     else:
-        raise ValueError(
-            f"netlist must carry the '{_READ_TAG}' comment written by write_netlist; got none."
-        )
+        raise ValueError(f"netlist must carry the '{_READ_TAG}' comment written by write_netlist; got none.")
     try:
         out = {
             "prefix": fields["prefix"],
@@ -388,8 +379,7 @@ def _parse_read_line(netlist: str) -> dict:
             raise KeyError("sense")
     except (KeyError, ValueError) as exc:
         raise ValueError(
-            f"netlist's '{_READ_TAG}' comment must name prefix, n_cols and sense; "
-            f"got {fields!r}."
+            f"netlist's '{_READ_TAG}' comment must name prefix, n_cols and sense; got {fields!r}."
         ) from exc
     if _NAME_RE.search(out["prefix"]):
         raise ValueError(f"prefix must match [A-Za-z0-9_]+; got prefix={out['prefix']!r}.")
@@ -481,8 +471,7 @@ def run_ngspice(netlist: str) -> NDArray[np.float64]:
             except NameError as exc:  # PySpice's NgSpiceCircuitError / NgSpiceCommandError
                 out = (ng.stdout + "\n" + "\n".join(ng._stderr))[-2000:]
                 raise NeuromorphError(
-                    f"netlist must be accepted by ngspice; got {type(exc).__name__}. "
-                    f"ngspice said:\n{out}"
+                    f"netlist must be accepted by ngspice; got {type(exc).__name__}. ngspice said:\n{out}"
                 ) from exc
             finally:
                 _cleanup(ng)
@@ -527,8 +516,15 @@ def simulate(
 ) -> NDArray[np.float64]:
     """:func:`write_netlist` then :func:`run_ngspice`: column currents (n_cols,), amperes."""
     netlist = write_netlist(
-        g, v, wires, temperature_k=temperature_k, sense=sense, name=name,
-        temperature_law=temperature_law, tia_gain=tia_gain, tia_rf_ohm=tia_rf_ohm,
+        g,
+        v,
+        wires,
+        temperature_k=temperature_k,
+        sense=sense,
+        name=name,
+        temperature_law=temperature_law,
+        tia_gain=tia_gain,
+        tia_rf_ohm=tia_rf_ohm,
     )
     return run_ngspice(netlist)
 
@@ -567,14 +563,14 @@ def export_crossbar(
     name: str = "xbar",
     path: str | os.PathLike | None = None,
 ) -> CrossbarExport:
-    """Write one physical tile of a :class:`~neuromorph.crossbar.Crossbar` as it is now.
+    """Write one physical tile of a :class:`~neuromorph.hardware.crossbar.Crossbar` as it is now.
 
     Every device at its effective conductance at the crossbar's current environment (drift
     and temperature law applied), the wires at that temperature, the rows driven by the DAC
     outputs for inputs ``x`` (the tile's rows of a full input vector of shape (n_in,)).
     """
-    from neuromorph.crossbar import Crossbar
-    from neuromorph.parasitics import solve
+    from neuromorph.hardware.crossbar import Crossbar
+    from neuromorph.hardware.wires import solve
 
     if not isinstance(xbar, Crossbar):
         raise TypeError(f"xbar must be a Crossbar; got {type(xbar).__name__}.")
@@ -583,11 +579,11 @@ def export_crossbar(
     r0 = tile[0] * xbar.tile_shape[0]
     v = xbar.periphery.dac.convert(x)[r0 : r0 + g.shape[0]]
     temperature_k = xbar.environment.temperature_k
-    netlist = write_netlist(g, v, xbar.wires, temperature_k=temperature_k, sense=sense,
-                            name=name, path=path)  # fmt: skip
+    netlist = write_netlist(g, v, xbar.wires, temperature_k=temperature_k, sense=sense, name=name, path=path)
     if xbar.wires is None:
         expected = v @ g
     else:
         expected = solve(g, v, xbar.wires, temperature_k=temperature_k)
-    return CrossbarExport(netlist=netlist, voltages=v, expected_currents=expected,
-                          temperature_k=temperature_k)  # fmt: skip
+    return CrossbarExport(
+        netlist=netlist, voltages=v, expected_currents=expected, temperature_k=temperature_k
+    )

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuromorph.crossbar import Crossbar
-from neuromorph.devices import DeviceModel, preset
-from neuromorph.environment import Environment
+from neuromorph.hardware.crossbar import Crossbar
+from neuromorph.hardware.devices import DeviceModel, preset
+from neuromorph.hardware.environment import Environment
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,12 @@ def temperature_demo(
 
     rows: list[DemoRow] = []
     reference = None
-    points = [("programmed, 300 K", 300.0, 0.0), (f"heated, {hot_k:g} K", hot_k, 0.0),
-              (f"heated {hot_k:g} K and aged", hot_k, age_s), ("cooled back to 300 K", 300.0, 0.0)]
+    points = [
+        ("programmed, 300 K", 300.0, 0.0),
+        (f"heated, {hot_k:g} K", hot_k, 0.0),
+        (f"heated {hot_k:g} K and aged", hot_k, age_s),
+        ("cooled back to 300 K", 300.0, 0.0),
+    ]
     for label, temperature_k, extra_age in points:
         env.set_temperature(temperature_k)
         env.advance(extra_age)
@@ -68,9 +72,7 @@ def temperature_demo(
                 age_s=env.time_s,
                 mean_abs_output=float(np.mean(np.abs(y))),
                 rms_change=float(np.sqrt(np.mean((y - reference) ** 2))),
-                weight_rel_rms_error=float(
-                    np.sqrt(np.mean((w_eff - target) ** 2) / np.mean(target**2))
-                ),
+                weight_rel_rms_error=float(np.sqrt(np.mean((w_eff - target) ** 2) / np.mean(target**2))),
             )
         )
     info = {

@@ -14,12 +14,12 @@ from typing import Literal
 
 import numpy as np
 
-from neuromorph import ff
 from neuromorph._io import atomic_open
+from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, ChipDesign
+from neuromorph.chip.digital import DigitalNetwork
 from neuromorph.datasets import Dataset
-from neuromorph.devices import preset
-from neuromorph.digital import DigitalNetwork
+from neuromorph.hardware.devices import preset
 
 Mode = Literal["software", "in-place", "ex-situ"]
 MODES = ("software", "in-place", "ex-situ")
@@ -36,8 +36,7 @@ class TrainResult:
 
 def default_design(data: Dataset, *, device: str = "rram", hidden=(500, 500), **kw) -> ChipDesign:
     """The chip design used by the CLI: inputs = features + one-hot label, two hidden layers."""
-    return ChipDesign(layer_sizes=(data.n_features + data.n_classes, *hidden), device=preset(device),
-                      **kw)  # fmt: skip
+    return ChipDesign(layer_sizes=(data.n_features + data.n_classes, *hidden), device=preset(device), **kw)
 
 
 def program_initial_weights(ports, config: ff.FFConfig, rng: np.random.Generator) -> dict:
@@ -67,14 +66,23 @@ def run_training(
     config = ff.FFConfig() if config is None else config
     rng = np.random.default_rng(seed)
     n_classes = data.n_classes
-    metrics: dict = {"mode": mode, "preset": device, "seed": seed, "epochs": config.epochs,
-                     "dataset": data.name, "hidden": list(hidden), "temperature_k": temperature_k,
-                     "config": asdict(config)}  # fmt: skip
+    metrics: dict = {
+        "mode": mode,
+        "preset": device,
+        "seed": seed,
+        "epochs": config.epochs,
+        "dataset": data.name,
+        "hidden": list(hidden),
+        "temperature_k": temperature_k,
+        "config": asdict(config),
+    }
     if mode == "software":
-        net = DigitalNetwork.initialize((data.n_features + n_classes, *hidden), rng=rng,
-                                        scale=config.init_scale)  # fmt: skip
-        hist = ff.train(net, data, config, rng=rng, eval_every=eval_every, progress=progress,
-                        desc="FF software")  # fmt: skip
+        net = DigitalNetwork.initialize(
+            (data.n_features + n_classes, *hidden), rng=rng, scale=config.init_scale
+        )
+        hist = ff.train(
+            net, data, config, rng=rng, eval_every=eval_every, progress=progress, desc="FF software"
+        )
         model, scored = net, net
     else:
         chip = Chip.fabricate(default_design(data, device=device, hidden=hidden), seed=seed)
@@ -82,26 +90,38 @@ def run_training(
         ports = chip.ports()
         if mode == "in-place":
             metrics.update(program_initial_weights(ports, config, rng))
-            hist = ff.train(ports, data, config, rng=rng, eval_every=eval_every,
-                            progress=progress, desc="FF in place")  # fmt: skip
+            hist = ff.train(
+                ports, data, config, rng=rng, eval_every=eval_every, progress=progress, desc="FF in place"
+            )
         else:
-            net = DigitalNetwork.initialize((data.n_features + n_classes, *hidden), rng=rng,
-                                            scale=config.init_scale)  # fmt: skip
-            hist = ff.train(net, data, config, rng=rng, eval_every=eval_every,
-                            progress=progress, desc="FF software (ex-situ)")  # fmt: skip
+            net = DigitalNetwork.initialize(
+                (data.n_features + n_classes, *hidden), rng=rng, scale=config.init_scale
+            )
+            hist = ff.train(
+                net,
+                data,
+                config,
+                rng=rng,
+                eval_every=eval_every,
+                progress=progress,
+                desc="FF software (ex-situ)",
+            )
             clipped = 0
             for layer, w in enumerate(net.weights):
                 clipped += int(np.count_nonzero(np.abs(w) > ports.weight_range))
                 ports.program(layer, np.clip(w, -ports.weight_range, ports.weight_range))
             metrics["ex_situ_clipped_weights"] = clipped
-            metrics["software_test_accuracy"] = ff.accuracy(net, data.x_test, data.y_test,
-                                                            n_classes=n_classes, config=config)  # fmt: skip
+            metrics["software_test_accuracy"] = ff.accuracy(
+                net, data.x_test, data.y_test, n_classes=n_classes, config=config
+            )
         model, scored = chip, ports
         train_meter = ports.meter
-    metrics["test_accuracy"] = ff.accuracy(scored, data.x_test, data.y_test, n_classes=n_classes,
-                                           config=config)  # fmt: skip
-    metrics["train_accuracy"] = ff.accuracy(scored, data.x_train, data.y_train,
-                                            n_classes=n_classes, config=config)  # fmt: skip
+    metrics["test_accuracy"] = ff.accuracy(
+        scored, data.x_test, data.y_test, n_classes=n_classes, config=config
+    )
+    metrics["train_accuracy"] = ff.accuracy(
+        scored, data.x_train, data.y_train, n_classes=n_classes, config=config
+    )
     metrics["final_loss"] = hist.loss[-1] if hist.loss else None
     if mode != "software":
         metrics["meter_after_training"] = train_meter.as_dict()
@@ -135,15 +155,25 @@ def temperature_study(
     def acc():
         return ff.accuracy(ports, data.x_test, data.y_test, n_classes=n_classes, config=config)
 
-    out = {"cold_k": chip.environment.temperature_k, "hot_k": hot_k, "age_hours": age_hours,
-           "retrain_epochs": retrain_epochs, "accuracy_before": acc()}  # fmt: skip
+    out = {
+        "cold_k": chip.environment.temperature_k,
+        "hot_k": hot_k,
+        "age_hours": age_hours,
+        "retrain_epochs": retrain_epochs,
+        "accuracy_before": acc(),
+    }
     chip.environment.set_temperature(hot_k)
     out["accuracy_hot"] = acc()
     chip.environment.advance(hours=age_hours)
     out["accuracy_hot_aged"] = acc()
     meter0 = ports.meter
-    retrain = ff.FFConfig(**{**asdict(config), "epochs": retrain_epochs,
-                             "learning_rate": retrain_learning_rate or config.learning_rate / 3})  # fmt: skip
+    retrain = ff.FFConfig(
+        **{
+            **asdict(config),
+            "epochs": retrain_epochs,
+            "learning_rate": retrain_learning_rate or config.learning_rate / 3,
+        }
+    )
     ff.train(ports, data, retrain, rng=rng, progress=progress, desc="FF retrain hot")
     out["accuracy_retrained"] = acc()
     spent = ports.meter.minus(meter0)

@@ -4,7 +4,7 @@ Contract
 --------
 For a crossbar whose row and column wires both have positive resistance, this module
 computes the exact *port matrix* of the network (a direct elimination, no iteration).  The
-nodes of :mod:`neuromorph.parasitics`' model -- a row-wire and a column-wire node per cell,
+nodes of :mod:`neuromorph.hardware.wires.solve`' model -- a row-wire and a column-wire node per cell,
 plus one source node per row when there is a driver resistance -- are split into *ports*
 and *interior* nodes.  The ports are the row sources (the source node, or the first row
 node when the driver resistance is zero), which sit at the input voltages, and the column
@@ -31,7 +31,7 @@ every front that touches the left or bottom edge.  The ordering, the elimination
 every index map depend only on the shape, on whether there is a driver resistance and on
 the sense; they are computed once and cached (:func:`symbolic`).  The numeric phase
 (:func:`factorize`) is one Numba kernel,
-:func:`neuromorph._wire_kernels.multifrontal_factor`: dense frontal matrices, small ones
+:func:`neuromorph.hardware.wires._kernels.multifrontal_factor`: dense frontal matrices, small ones
 by loops, large ones in panels whose trailing updates go to BLAS (held to one thread);
 independent subtrees are shared between threads as they come free, but every front is
 computed by one thread in a fixed order, so the bits do not depend on the thread count.
@@ -45,7 +45,7 @@ not formed.
 On request the pivot rows of every front are kept (``R`` with ``F11 = R^T R`` and
 ``W = R^-T F12``): they give every node voltage by one top-down pass
 (:func:`node_values`) and, for a few changed conductances, the exact low-rank update of
-``T`` (:class:`LowRank`, used by :class:`neuromorph.parasitics.WiredArray`).
+``T`` (:class:`LowRank`, used by :class:`neuromorph.hardware.wires.solve.WiredArray`).
 
 Units: conductances in siemens, voltages in volts, currents in amperes.
 """
@@ -59,7 +59,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph import _wire_kernels as wk
+from neuromorph.hardware.wires import _kernels as wk
 
 #: Largest number of nodes in a leaf region of the dissection.
 LEAF_NODES = 12
@@ -204,7 +204,7 @@ def _runs(rel, struct_ptr):
     n_front = struct_ptr.size - 1
     counts, qs, lens = np.zeros(n_front, dtype=I64), [], []
     for t in range(n_front):
-        r = rel[struct_ptr[t]:struct_ptr[t + 1]]
+        r = rel[struct_ptr[t] : struct_ptr[t + 1]]
         if r.size == 0:
             continue
         starts = np.flatnonzero(np.diff(r, prepend=r[0] - 2) != 1)
@@ -414,15 +414,42 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
         depth[t] = depth[parent[t]] + 1
         piv_above[t] = piv_above[parent[t]] + s[t]
     return Symbolic(
-        n_rows=N, n_cols=M, driver=driver, resistor=resistor, n_int=n_int, order=order,
-        piv0=piv0, s=s, b=b, bi=bi, bs=bs, parent=parent, struct_ptr=struct_ptr,
-        struct=struct, child_ptr=child_ptr, child_idx=child_idx, rel=rel, run_ptr=run_ptr,
-        run_q=run_q, run_len=run_len, ent_ptr=ent_ptr,
-        ent_pos=ent_pos, ent_y=ent_y, ent_sgn=ent_sgn, u_off=u_off, stack_size=stack_size,
-        task_first=task_first, task_root=task_root, pending=pending,
+        n_rows=N,
+        n_cols=M,
+        driver=driver,
+        resistor=resistor,
+        n_int=n_int,
+        order=order,
+        piv0=piv0,
+        s=s,
+        b=b,
+        bi=bi,
+        bs=bs,
+        parent=parent,
+        struct_ptr=struct_ptr,
+        struct=struct,
+        child_ptr=child_ptr,
+        child_idx=child_idx,
+        rel=rel,
+        run_ptr=run_ptr,
+        run_q=run_q,
+        run_len=run_len,
+        ent_ptr=ent_ptr,
+        ent_pos=ent_pos,
+        ent_y=ent_y,
+        ent_sgn=ent_sgn,
+        u_off=u_off,
+        stack_size=stack_size,
+        task_first=task_first,
+        task_root=task_root,
+        pending=pending,
         fbuf_size=int(nf.max() ** 2),
-        big=s * b * b >= BLAS_WORK, leaf=np.diff(child_ptr[:-1]) == 0, fac_ptr=fac_ptr,
-        front_of=front_of, max_path=2 * int(depth.max()), max_path_pivots=2 * int(piv_above.max()),
+        big=s * b * b >= BLAS_WORK,
+        leaf=np.diff(child_ptr[:-1]) == 0,
+        fac_ptr=fac_ptr,
+        front_of=front_of,
+        max_path=2 * int(depth.max()),
+        max_path_pivots=2 * int(piv_above.max()),
     )
 
 
@@ -455,17 +482,17 @@ class Numeric:
     stack: NDArray[np.float64]  # update matrices; the leaves' stay valid for y
 
 
-def branch_conductances(g: NDArray[np.float64], g_row: float, g_col: float, g_driver: float,
-                        g_sense: float) -> NDArray[np.float64]:
+def branch_conductances(
+    g: NDArray[np.float64], g_row: float, g_col: float, g_driver: float, g_sense: float
+) -> NDArray[np.float64]:
     """Conductances the symbolic entries index: ``g.ravel()``, then the wire ones, siemens."""
     y = np.empty(g.size + 4)
     y[: g.size] = g.ravel()
-    y[g.size:] = (g_row, g_col, g_driver, g_sense)
+    y[g.size :] = (g_row, g_col, g_driver, g_sense)
     return y
 
 
-def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool,
-              reuse: Numeric | None = None) -> Numeric:
+def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool, reuse: Numeric | None = None) -> Numeric:
     """Eliminate the interior for branch conductances ``y`` (see :func:`branch_conductances`).
 
     Parameters
@@ -481,8 +508,12 @@ def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool,
     """
     p = sym.n_ports
     skip = np.zeros(sym.n_front, dtype=bool)
-    if (reuse is not None and reuse.sym is sym and np.array_equal(reuse.y[-4:], y[-4:])
-            and (reuse.fac is not None or not keep)):
+    if (
+        reuse is not None
+        and reuse.sym is sym
+        and np.array_equal(reuse.y[-4:], y[-4:])
+        and (reuse.fac is not None or not keep)
+    ):
         stack = reuse.stack
         fac = reuse.fac if keep else np.empty(0)
         changed = np.flatnonzero(reuse.y[:-4] != y[:-4])
@@ -499,15 +530,38 @@ def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool,
     bad = np.empty(workers, dtype=I64)
     with one_blas_thread():
         wk.multifrontal_factor(
-            front_s=sym.s, front_b=sym.b, front_bi=sym.bi, front_bs=sym.bs,
-            child_ptr=sym.child_ptr, child_idx=sym.child_idx, rel=sym.rel,
-            struct_ptr=sym.struct_ptr, run_ptr=sym.run_ptr, run_q=sym.run_q,
-            run_len=sym.run_len, ent_ptr=sym.ent_ptr, ent_pos=sym.ent_pos,
-            ent_y=sym.ent_y, ent_sgn=sym.ent_sgn, y=y, u_off=sym.u_off, big=sym.big,
-            skip=skip, panel=PANEL, keep=keep, fac_ptr=sym.fac_ptr, parent=sym.parent,
-            task_first=sym.task_first, task_root=sym.task_root, pending=sym.pending.copy(),
-            counter=np.zeros(1, dtype=I64), fb_off=np.arange(workers + 1) * sym.fbuf_size,
-            stack=stack, fbuf=np.empty(workers * sym.fbuf_size), fac_out=fac, root_out=Y,
+            front_s=sym.s,
+            front_b=sym.b,
+            front_bi=sym.bi,
+            front_bs=sym.bs,
+            child_ptr=sym.child_ptr,
+            child_idx=sym.child_idx,
+            rel=sym.rel,
+            struct_ptr=sym.struct_ptr,
+            run_ptr=sym.run_ptr,
+            run_q=sym.run_q,
+            run_len=sym.run_len,
+            ent_ptr=sym.ent_ptr,
+            ent_pos=sym.ent_pos,
+            ent_y=sym.ent_y,
+            ent_sgn=sym.ent_sgn,
+            y=y,
+            u_off=sym.u_off,
+            big=sym.big,
+            skip=skip,
+            panel=PANEL,
+            keep=keep,
+            fac_ptr=sym.fac_ptr,
+            parent=sym.parent,
+            task_first=sym.task_first,
+            task_root=sym.task_root,
+            pending=sym.pending.copy(),
+            counter=np.zeros(1, dtype=I64),
+            fb_off=np.arange(workers + 1) * sym.fbuf_size,
+            stack=stack,
+            fbuf=np.empty(workers * sym.fbuf_size),
+            fac_out=fac,
+            root_out=Y,
             bad=bad,
         )
     if (bad >= 0).any():  # pragma: no cover - the interior block is SPD for valid inputs
@@ -527,10 +581,17 @@ def node_values(num: Numeric, v: NDArray[np.float64]) -> NDArray[np.float64]:
     if num.fac is None:
         raise ValueError("node_values needs a factorisation made with keep=True")
     x = np.zeros((sym.n_int + sym.n_ports, v.shape[0]))
-    x[sym.n_int:sym.n_int + sym.n_rows] = v.T
-    wk.multifrontal_back(front_s=sym.s, front_b=sym.b, piv0=sym.piv0,
-                         struct_ptr=sym.struct_ptr, struct=sym.struct, fac_ptr=sym.fac_ptr,
-                         fac=num.fac, x=x)
+    x[sym.n_int : sym.n_int + sym.n_rows] = v.T
+    wk.multifrontal_back(
+        front_s=sym.s,
+        front_b=sym.b,
+        piv0=sym.piv0,
+        struct_ptr=sym.struct_ptr,
+        struct=sym.struct,
+        fac_ptr=sym.fac_ptr,
+        fac=num.fac,
+        x=x,
+    )
     return x.T
 
 
@@ -548,7 +609,7 @@ class LowRank:
 
     of which only the source x output block is formed.  ``R`` and ``Q`` come from one
     forward elimination per device along its two root paths
-    (:func:`neuromorph._wire_kernels.forward_columns`), cached per device until the next
+    (:func:`neuromorph.hardware.wires._kernels.forward_columns`), cached per device until the next
     factorisation.
     """
 
@@ -573,20 +634,40 @@ class LowRank:
         z = np.zeros((k, sym.max_path_pivots))
         yport = np.empty((k, sym.n_ports))
         wk.forward_columns(
-            dev_r=self._ro[devices], dev_c=self._co[devices], n_int=sym.n_int,
-            front_of=sym.front_of, parent=sym.parent, front_s=sym.s, front_b=sym.b,
-            piv0=sym.piv0, struct_ptr=sym.struct_ptr, struct=sym.struct, fac_ptr=sym.fac_ptr,
-            fac=self.num.fac, work=np.zeros(sym.n_int + sym.n_ports), paths=paths, plen=plen,
-            zval=z, yport=yport,
+            dev_r=self._ro[devices],
+            dev_c=self._co[devices],
+            n_int=sym.n_int,
+            front_of=sym.front_of,
+            parent=sym.parent,
+            front_s=sym.s,
+            front_b=sym.b,
+            piv0=sym.piv0,
+            struct_ptr=sym.struct_ptr,
+            struct=sym.struct,
+            fac_ptr=sym.fac_ptr,
+            fac=self.num.fac,
+            work=np.zeros(sym.n_int + sym.n_ports),
+            paths=paths,
+            plen=plen,
+            zval=z,
+            yport=yport,
         )
         old = self._plen.size
         paths_all = np.concatenate([self._paths, paths])
         plen_all = np.concatenate([self._plen, plen])
         z_all = np.concatenate([self._z, z])
         cross = np.empty((k, old + k))
-        wk.path_dots(paths_a=paths, plen_a=plen, zval_a=z, paths_b=paths_all, plen_b=plen_all,
-                     zval_b=z_all, front_s=sym.s, slot=np.full(sym.n_front, -1, dtype=I64),
-                     out=cross)
+        wk.path_dots(
+            paths_a=paths,
+            plen_a=plen,
+            zval_a=z,
+            paths_b=paths_all,
+            plen_b=plen_all,
+            zval_b=z_all,
+            front_s=sym.s,
+            slot=np.full(sym.n_front, -1, dtype=I64),
+            out=cross,
+        )
         q = np.empty((old + k, old + k))
         q[:old, :old] = self._q
         q[old:, :] = cross

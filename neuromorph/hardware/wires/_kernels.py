@@ -6,14 +6,14 @@ Two solvers live here.
 definite and is stored as CSR arrays (``indptr``, ``indices``, ``data``).  The kernels solve
 it with a preconditioned conjugate gradient (PCG) whose preconditioner is the symmetric
 tridiagonal part of the matrix.  With the unknown ordering used by
-:mod:`neuromorph.parasitics` (row-line nodes row by row, column-line nodes column by
+:mod:`neuromorph.hardware.wires.solve` (row-line nodes row by row, column-line nodes column by
 column) that tridiagonal part is exactly the set of wire lines, so the preconditioner is a
 line (block) Jacobi method: every row wire and every column wire is solved exactly at each
 step, and only the device couplings between the two layers are left to the iteration.
 Each right-hand side is solved by one thread in serial order, so results do not depend on
 the number of threads.
 
-*Multifrontal.*  The direct elimination of :mod:`neuromorph._nested`: dense frontal
+*Multifrontal.*  The direct elimination of :mod:`neuromorph.hardware.wires._nested`: dense frontal
 matrices assembled along a nested-dissection tree, pivots from row sums (no cancellation),
 loops for small fronts and BLAS (``np.dot``) for the trailing updates of large ones; plus
 the top-down pass that recovers node voltages and the forward passes that feed the
@@ -30,7 +30,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from neuromorph._config import njit, njit_parallel
+from neuromorph._numba import njit, njit_parallel
 
 
 @njit
@@ -276,7 +276,7 @@ def _eliminate(F, k0, k1, r1, s, bi, bs, n):
     for q0 in range(k0, k1, 4):
         q1 = min(q0 + 4, k1)
         for k in range(q0, q1):
-            rk = F[k, k + 1:n]
+            rk = F[k, k + 1 : n]
             d = -_row_sum(rk)
             if not d > 0.0:
                 return k
@@ -338,7 +338,7 @@ def _panel_blas(F, k0, k1, s, bi, bs, n):
         rs[a] = _row_sum(F[k0 + a, k1:n])
     for a in range(nb):
         k = k0 + a
-        d = -(_row_sum(F[k, k + 1:k1]) + rs[a])
+        d = -(_row_sum(F[k, k + 1 : k1]) + rs[a])
         if not d > 0.0:
             return k
         d = np.sqrt(d)
@@ -350,7 +350,7 @@ def _panel_blas(F, k0, k1, s, bi, bs, n):
         for c in range(a + 1, nb):
             f = F[k, k0 + c]
             if f != 0.0:
-                _axpy(f, F[k, k0 + c:k1], F[k0 + c, k0 + c:k1])
+                _axpy(f, F[k, k0 + c : k1], F[k0 + c, k0 + c : k1])
                 rs[c] -= f * sigma
     if m == 0:
         return -1
@@ -373,13 +373,11 @@ def _panel_blas(F, k0, k1, s, bi, bs, n):
     e0 = s + bi + bs
     for a0 in range(k1, s + bi, band):
         a1 = min(a0 + band, s + bi)
-        G = np.dot(np.ascontiguousarray(P[:, a0 - k1:a1 - k1].T),
-                   np.ascontiguousarray(P[:, a0 - k1:]))
+        G = np.dot(np.ascontiguousarray(P[:, a0 - k1 : a1 - k1].T), np.ascontiguousarray(P[:, a0 - k1 :]))
         for a in range(a1 - a0):
-            _axpy(1.0, G[a, a:], F[a0 + a, a0 + a:n])
+            _axpy(1.0, G[a, a:], F[a0 + a, a0 + a : n])
     if bs > 0 and n > e0:
-        G = np.dot(np.ascontiguousarray(P[:, s + bi - k1:e0 - k1].T),
-                   np.ascontiguousarray(P[:, e0 - k1:]))
+        G = np.dot(np.ascontiguousarray(P[:, s + bi - k1 : e0 - k1].T), np.ascontiguousarray(P[:, e0 - k1 :]))
         for a in range(bs):
             _axpy(1.0, G[a], F[s + bi + a, e0:n])
     return -1
@@ -407,16 +405,36 @@ def _extend_add(F, stack, off, bc, rel, rp, bi, bs, run_q, run_len, r0, r1):
                     continue
                 if qs < q0:
                     qs = q0
-                dst = F[ra, rel[rp + qs]:rel[rp + qs] + qe - qs]
-                _axpy(-1.0, stack[base + qs:base + qe], dst)
+                dst = F[ra, rel[rp + qs] : rel[rp + qs] + qe - qs]
+                _axpy(-1.0, stack[base + qs : base + qe], dst)
         else:
             for q in range(q0, bc):
                 F[ra, rel[rp + q]] += stack[base + q]
 
 
 @njit
-def _assemble(t, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
-              run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack):
+def _assemble(
+    t,
+    F,
+    fb,
+    front_b,
+    front_bi,
+    front_bs,
+    child_ptr,
+    child_idx,
+    rel,
+    struct_ptr,
+    run_ptr,
+    run_q,
+    run_len,
+    ent_ptr,
+    ent_pos,
+    ent_y,
+    ent_sgn,
+    y,
+    u_off,
+    stack,
+):
     """Zero front ``t`` (``F``, a view of ``fb``) and add its entries and children's updates."""
     n = F.shape[0]
     for i in range(n):
@@ -425,14 +443,51 @@ def _assemble(t, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel, 
         fb[ent_pos[e]] += ent_sgn[e] * y[ent_y[e]]
     for ci in range(child_ptr[t], child_ptr[t + 1]):
         c = child_idx[ci]
-        _extend_add(F, stack, u_off[c], front_b[c], rel, struct_ptr[c], front_bi[c],
-                    front_bs[c], run_q, run_len, run_ptr[c], run_ptr[c + 1])
+        _extend_add(
+            F,
+            stack,
+            u_off[c],
+            front_b[c],
+            rel,
+            struct_ptr[c],
+            front_bi[c],
+            front_bs[c],
+            run_q,
+            run_len,
+            run_ptr[c],
+            run_ptr[c + 1],
+        )
 
 
 @njit
-def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
-           run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, big, skip,
-           panel, keep, fac_ptr, stack, fac_out):
+def _front(
+    t,
+    fb,
+    front_s,
+    front_b,
+    front_bi,
+    front_bs,
+    child_ptr,
+    child_idx,
+    rel,
+    struct_ptr,
+    run_ptr,
+    run_q,
+    run_len,
+    ent_ptr,
+    ent_pos,
+    ent_y,
+    ent_sgn,
+    y,
+    u_off,
+    big,
+    skip,
+    panel,
+    keep,
+    fac_ptr,
+    stack,
+    fac_out,
+):
     """Assemble and eliminate front ``t`` in workspace ``fb``; push its update matrix.
 
     Returns -1, or ``t`` when a pivot was not positive.  A front with ``skip[t]`` already
@@ -446,8 +501,28 @@ def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, re
     bs = front_bs[t]
     n = s + b
     F = fb[: n * n].reshape((n, n))
-    _assemble(t, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel, struct_ptr,
-              run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off, stack)
+    _assemble(
+        t,
+        F,
+        fb,
+        front_b,
+        front_bi,
+        front_bs,
+        child_ptr,
+        child_idx,
+        rel,
+        struct_ptr,
+        run_ptr,
+        run_q,
+        run_len,
+        ent_ptr,
+        ent_pos,
+        ent_y,
+        ent_sgn,
+        y,
+        u_off,
+        stack,
+    )
     if big[t]:
         for k0 in range(0, s, panel):
             if _panel_blas(F, k0, min(k0 + panel, s), s, bi, bs, n) >= 0:
@@ -457,21 +532,51 @@ def _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, re
     if keep:
         fo = fac_ptr[t]
         for k in range(s):
-            _zero(fac_out[fo + k * n:fo + k * n + k])
-            _copy(fac_out[fo + k * n + k:fo + (k + 1) * n], F[k, k:])
+            _zero(fac_out[fo + k * n : fo + k * n + k])
+            _copy(fac_out[fo + k * n + k : fo + (k + 1) * n], F[k, k:])
     off = u_off[t]
     for a in range(b):
         q0 = _row_start(a, 0, bi, bs, b)
-        _copy(stack[off + a * b + q0:off + a * b + b], F[s + a, s + q0:n])
+        _copy(stack[off + a * b + q0 : off + a * b + b], F[s + a, s + q0 : n])
     return -1
 
 
 @njit_parallel
-def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
-                        struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn,
-                        y, u_off, big, skip, panel, keep, fac_ptr, parent, task_first,
-                        task_root, pending, counter, fb_off, stack, fbuf, fac_out, root_out,
-                        bad):
+def multifrontal_factor(
+    front_s,
+    front_b,
+    front_bi,
+    front_bs,
+    child_ptr,
+    child_idx,
+    rel,
+    struct_ptr,
+    run_ptr,
+    run_q,
+    run_len,
+    ent_ptr,
+    ent_pos,
+    ent_y,
+    ent_sgn,
+    y,
+    u_off,
+    big,
+    skip,
+    panel,
+    keep,
+    fac_ptr,
+    parent,
+    task_first,
+    task_root,
+    pending,
+    counter,
+    fb_off,
+    stack,
+    fbuf,
+    fac_out,
+    root_out,
+    bad,
+):
     """Multifrontal elimination of the interior nodes: the port matrix of the network.
 
     Front ``t`` is assembled from its original entries and its children's update matrices,
@@ -525,31 +630,104 @@ def multifrontal_factor(front_s, front_b, front_bi, front_bs, child_ptr, child_i
     n_workers = fb_off.shape[0] - 1
     for w in prange(n_workers):
         bad[w] = -1
-        fb = fbuf[fb_off[w]:fb_off[w + 1]]
+        fb = fbuf[fb_off[w] : fb_off[w + 1]]
         while True:
             q = _fetch_add(counter, 0, 1)
             if q >= n_tasks:
                 break
             for t in range(task_first[q], task_root[q] + 1):
-                if _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx,
-                          rel, struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y,
-                          ent_sgn, y, u_off, big, skip, panel, keep, fac_ptr, stack,
-                          fac_out) >= 0:
+                if (
+                    _front(
+                        t,
+                        fb,
+                        front_s,
+                        front_b,
+                        front_bi,
+                        front_bs,
+                        child_ptr,
+                        child_idx,
+                        rel,
+                        struct_ptr,
+                        run_ptr,
+                        run_q,
+                        run_len,
+                        ent_ptr,
+                        ent_pos,
+                        ent_y,
+                        ent_sgn,
+                        y,
+                        u_off,
+                        big,
+                        skip,
+                        panel,
+                        keep,
+                        fac_ptr,
+                        stack,
+                        fac_out,
+                    )
+                    >= 0
+                ):
                     bad[w] = t
             t = parent[task_root[q]]
             while t < n_front and _fetch_add(pending, t, -1) == 1:
-                if _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx,
-                          rel, struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y,
-                          ent_sgn, y, u_off, big, skip, panel, keep, fac_ptr, stack,
-                          fac_out) >= 0:
+                if (
+                    _front(
+                        t,
+                        fb,
+                        front_s,
+                        front_b,
+                        front_bi,
+                        front_bs,
+                        child_ptr,
+                        child_idx,
+                        rel,
+                        struct_ptr,
+                        run_ptr,
+                        run_q,
+                        run_len,
+                        ent_ptr,
+                        ent_pos,
+                        ent_y,
+                        ent_sgn,
+                        y,
+                        u_off,
+                        big,
+                        skip,
+                        panel,
+                        keep,
+                        fac_ptr,
+                        stack,
+                        fac_out,
+                    )
+                    >= 0
+                ):
                     bad[w] = t
                 t = parent[t]
     p = root_out.shape[0]
-    fb = fbuf[fb_off[0]:fb_off[1]]
+    fb = fbuf[fb_off[0] : fb_off[1]]
     F = fb[: p * p].reshape((p, p))
-    _assemble(n_front, F, fb, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
-              struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y, u_off,
-              stack)
+    _assemble(
+        n_front,
+        F,
+        fb,
+        front_b,
+        front_bi,
+        front_bs,
+        child_ptr,
+        child_idx,
+        rel,
+        struct_ptr,
+        run_ptr,
+        run_q,
+        run_len,
+        ent_ptr,
+        ent_pos,
+        ent_y,
+        ent_sgn,
+        y,
+        u_off,
+        stack,
+    )
     root_out[:, :] = F
 
 
@@ -597,8 +775,25 @@ def multifrontal_back(front_s, front_b, piv0, struct_ptr, struct, fac_ptr, fac, 
 
 
 @njit
-def forward_columns(dev_r, dev_c, n_int, front_of, parent, front_s, front_b, piv0,
-                    struct_ptr, struct, fac_ptr, fac, work, paths, plen, zval, yport):
+def forward_columns(
+    dev_r,
+    dev_c,
+    n_int,
+    front_of,
+    parent,
+    front_s,
+    front_b,
+    piv0,
+    struct_ptr,
+    struct,
+    fac_ptr,
+    fac,
+    work,
+    paths,
+    plen,
+    zval,
+    yport,
+):
     """Forward elimination of device incidence columns through the kept fronts.
 
     Device ``d`` joins the nodes of orders ``dev_r[d]`` (row wire) and ``dev_c[d]``
@@ -652,7 +847,7 @@ def forward_columns(dev_r, dev_c, n_int, front_of, parent, front_s, front_b, piv
             n = s + b
             fo = fac_ptr[t]
             p0 = piv0[t]
-            z = zval[d, zo:zo + s]
+            z = zval[d, zo : zo + s]
             for k in range(s):
                 acc = work[p0 + k]
                 work[p0 + k] = 0.0
@@ -662,7 +857,7 @@ def forward_columns(dev_r, dev_c, n_int, front_of, parent, front_s, front_b, piv
             acc_b = np.zeros(b)
             for k in range(s):
                 if z[k] != 0.0:
-                    _axpy(-z[k], fac[fo + k * n + s:fo + k * n + n], acc_b)
+                    _axpy(-z[k], fac[fo + k * n + s : fo + k * n + n], acc_b)
             sp = struct_ptr[t]
             for j in range(b):
                 work[struct[sp + j]] -= acc_b[j]

@@ -17,7 +17,7 @@ layer's activity.  Two targets, usable together:
   chip's own input to that layer (teacher forcing: layer-local least squares on
   ``relu(a)``), which the same queries return at no extra cost.
 
-The student is a :class:`~neuromorph.digital.DigitalNetwork` of the chip's input and output
+The student is a :class:`~neuromorph.chip.digital.DigitalNetwork` of the chip's input and output
 widths and any hidden widths, trained by Adam in NumPy through its own forward (ReLU and RMS
 normalisation, differentiated by hand).
 
@@ -36,11 +36,11 @@ from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
 from neuromorph import _validate as check
-from neuromorph import ff
+from neuromorph.algorithms import ff
+from neuromorph.algorithms.extract import check_ports
 from neuromorph.chip import Meter
+from neuromorph.chip.digital import RMS_EPS, DigitalNetwork, rms_normalize
 from neuromorph.datasets import Dataset
-from neuromorph.digital import RMS_EPS, DigitalNetwork, rms_normalize
-from neuromorph.extract import check_ports
 
 Target = Literal["soft", "activities", "both"]
 _FF_DEFAULT = ff.FFConfig()
@@ -80,8 +80,9 @@ class ChipAnswers:
     spent: Meter
 
 
-def query_chip(ports, x: NDArray, *, n_classes: int, config: ff.FFConfig = _FF_DEFAULT,
-               chunk: int = 2000) -> ChipAnswers:  # fmt: skip
+def query_chip(
+    ports, x: NDArray, *, n_classes: int, config: ff.FFConfig = _FF_DEFAULT, chunk: int = 2000
+) -> ChipAnswers:
     """Run every (input, label) of ``x`` (n, n_features) through the chip, metered."""
     check_ports(ports)
     x = check.array("x", x, ndim=2)
@@ -93,14 +94,19 @@ def query_chip(ports, x: NDArray, *, n_classes: int, config: ff.FFConfig = _FF_D
         )
     before = ports.meter
     n = x.shape[0]
-    inputs = np.vstack([ff.embed(x, np.full(n, c), n_classes=n_classes, label_scale=config.label_scale)
-                        for c in range(n_classes)])  # fmt: skip
+    inputs = np.vstack(
+        [
+            ff.embed(x, np.full(n, c), n_classes=n_classes, label_scale=config.label_scale)
+            for c in range(n_classes)
+        ]
+    )
     parts = [ports.run(inputs[s : s + chunk]) for s in range(0, inputs.shape[0], chunk)]
     acts = [np.vstack([p[i] for p in parts]) for i in range(ports.n_layers)]
     first = 1 if config.skip_first_layer and ports.n_layers > 1 else 0
     g = sum(np.mean(h * h, axis=1) for h in acts[first:])
-    return ChipAnswers(inputs=inputs, activities=acts, goodness=g.reshape(n_classes, n).T,
-                       spent=ports.meter.minus(before))  # fmt: skip
+    return ChipAnswers(
+        inputs=inputs, activities=acts, goodness=g.reshape(n_classes, n).T, spent=ports.meter.minus(before)
+    )
 
 
 def _softmax(z: NDArray) -> NDArray:
@@ -120,8 +126,9 @@ def _forward_cache(net: DigitalNetwork, x: NDArray):
     return cache
 
 
-def _soft_grads(net: DigitalNetwork, inputs: NDArray, p: NDArray, *, n_classes: int,
-                temperature: float, first: int) -> tuple[float, list[NDArray]]:  # fmt: skip
+def _soft_grads(
+    net: DigitalNetwork, inputs: NDArray, p: NDArray, *, n_classes: int, temperature: float, first: int
+) -> tuple[float, list[NDArray]]:
     """Cross-entropy to soft targets ``p`` (n, C) and its weight gradients.
 
     ``inputs`` are the label-embedded rows, label-major (C blocks of n)."""
@@ -147,8 +154,9 @@ def _soft_grads(net: DigitalNetwork, inputs: NDArray, p: NDArray, *, n_classes: 
     return loss, grads
 
 
-def _activity_grads(net: DigitalNetwork, answers_in: list[NDArray],
-                    answers_h: list[NDArray]) -> tuple[float, list[NDArray]]:  # fmt: skip
+def _activity_grads(
+    net: DigitalNetwork, answers_in: list[NDArray], answers_h: list[NDArray]
+) -> tuple[float, list[NDArray]]:
     """Layer-local squared error between the student's and the chip's activities, each layer
     fed the chip's own input to that layer."""
     loss, grads = 0.0, []
@@ -189,11 +197,21 @@ def mixup_inputs(x: NDArray, n: int, *, rng: np.random.Generator) -> NDArray:
     return np.vstack([x, lam * x[a] + (1.0 - lam) * x[b]])
 
 
-def distill(ports, x_transfer, *, n_classes: int, hidden: tuple[int, ...] | None = None,
-            target: Target = "soft", temperature: float = 2.0, epochs: int = 60,
-            batch_size: int = 32, learning_rate: float = 3e-3,
-            config: ff.FFConfig = _FF_DEFAULT, rng: np.random.Generator,
-            progress: bool = True) -> Distillation:  # fmt: skip
+def distill(
+    ports,
+    x_transfer,
+    *,
+    n_classes: int,
+    hidden: tuple[int, ...] | None = None,
+    target: Target = "soft",
+    temperature: float = 2.0,
+    epochs: int = 60,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+    config: ff.FFConfig = _FF_DEFAULT,
+    rng: np.random.Generator,
+    progress: bool = True,
+) -> Distillation:
     """Train a digital student on the chip's answers for ``x_transfer``.
 
     Parameters
@@ -238,8 +256,9 @@ def distill(ports, x_transfer, *, n_classes: int, hidden: tuple[int, ...] | None
     n = answers.goodness.shape[0]
     p_all = _softmax(answers.goodness / temperature)
     first = 1 if config.skip_first_layer and len(student_sizes) > 2 else 0
-    net = DigitalNetwork.initialize(student_sizes, rng=rng, scale=config.init_scale,
-                                    bias_input=ports.bias_input)  # fmt: skip
+    net = DigitalNetwork.initialize(
+        student_sizes, rng=rng, scale=config.init_scale, bias_input=ports.bias_input
+    )
     layer_in = [answers.inputs] + [rms_normalize(h) for h in answers.activities[:-1]]
     opt = ff._Adam([w.shape for w in net.weights], learning_rate)
     losses = []
@@ -252,21 +271,27 @@ def distill(ports, x_transfer, *, n_classes: int, hidden: tuple[int, ...] | None
             total = [np.zeros_like(w) for w in net.weights]
             loss = 0.0
             if target in ("soft", "both"):
-                ls, gs = _soft_grads(net, answers.inputs[rows], p_all[idx], n_classes=n_classes,
-                                     temperature=temperature, first=first)  # fmt: skip
+                ls, gs = _soft_grads(
+                    net,
+                    answers.inputs[rows],
+                    p_all[idx],
+                    n_classes=n_classes,
+                    temperature=temperature,
+                    first=first,
+                )
                 loss += ls
                 total = [t + g for t, g in zip(total, gs, strict=True)]
             if target in ("activities", "both"):
-                la, ga = _activity_grads(net, [xi[rows] for xi in layer_in],
-                                         [h[rows] for h in answers.activities])  # fmt: skip
+                la, ga = _activity_grads(
+                    net, [xi[rows] for xi in layer_in], [h[rows] for h in answers.activities]
+                )
                 loss += la
                 total = [t + g for t, g in zip(total, ga, strict=True)]
             for i, g in enumerate(total):
                 net.weights[i] += opt.step(i, g, learning_rate)
             ep.append(loss)
         losses.append(float(np.mean(ep)))
-    return Distillation(network=net, queries=answers.spent.queries, spent=answers.spent,
-                        loss=losses)  # fmt: skip
+    return Distillation(network=net, queries=answers.spent.queries, spent=answers.spent, loss=losses)
 
 
 @dataclass
@@ -291,9 +316,16 @@ class CopyIn:
     history: ff.History | None = None
 
 
-def copy_in(network: DigitalNetwork, ports, *, fine_tune: Dataset | None = None,
-            fine_tune_config: ff.FFConfig | None = None, rng: np.random.Generator | None = None,
-            progress: bool = True, **program_options) -> CopyIn:  # fmt: skip
+def copy_in(
+    network: DigitalNetwork,
+    ports,
+    *,
+    fine_tune: Dataset | None = None,
+    fine_tune_config: ff.FFConfig | None = None,
+    rng: np.random.Generator | None = None,
+    progress: bool = True,
+    **program_options,
+) -> CopyIn:
     """Program ``network`` onto a chip by program-and-verify, layer by layer.
 
     Parameters
@@ -313,8 +345,7 @@ def copy_in(network: DigitalNetwork, ports, *, fine_tune: Dataset | None = None,
         raise TypeError(f"network must be a DigitalNetwork; got {type(network).__name__}.")
     if tuple(network.layer_sizes) != tuple(ports.layer_sizes):
         raise ValueError(
-            f"network.layer_sizes must match the chip's {ports.layer_sizes}; got "
-            f"{network.layer_sizes}."
+            f"network.layer_sizes must match the chip's {ports.layer_sizes}; got {network.layer_sizes}."
         )
     if network.bias_input != ports.bias_input:
         raise ValueError(

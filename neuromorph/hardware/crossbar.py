@@ -6,7 +6,7 @@ rows, outputs are sensed on columns, ``y = x @ W``.  A matrix larger than one ph
 array is tiled (default 256 x 256); each tile's column currents are digitised by its own ADC
 and the partial sums are added digitally.
 
-What a read does, in order (all in kernels of :mod:`neuromorph._kernels` except the BLAS
+What a read does, in order (all in kernels of :mod:`neuromorph.hardware._kernels` except the BLAS
 products):
 
 1. DAC: inputs become row voltages (quantised, clipped).
@@ -25,7 +25,7 @@ products):
 With wires (``wires=WireParams(...)``) each physical tile holds its pairs in adjacent
 columns (G+ of weight column j in physical column 2j, G- in 2j+1, sharing the row wires), and
 step 3 becomes the exact nodal solution of that tile with its wire, driver and sense
-resistances (:class:`~neuromorph.parasitics.WiredArray`: one transfer matrix per tile, kept
+resistances (:class:`~neuromorph.hardware.wires.solve.WiredArray`: one transfer matrix per tile, kept
 exact by low-rank updates as programming changes conductances).  Read noise keeps the
 wire-free variance (first order in the fluctuations).
 
@@ -42,12 +42,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph import _kernels
 from neuromorph import _validate as check
-from neuromorph.devices import K_B_EV, RRAM_HFO2, DeviceModel
-from neuromorph.environment import Environment
-from neuromorph.parasitics import WiredArray, WireParams
-from neuromorph.periphery import Periphery, _noise_key, max_code
+from neuromorph._rng import noise_key
+from neuromorph.hardware import _kernels
+from neuromorph.hardware.devices import K_B_EV, RRAM_HFO2, DeviceModel
+from neuromorph.hardware.environment import Environment
+from neuromorph.hardware.periphery import Periphery, max_code
+from neuromorph.hardware.wires import WiredArray, WireParams
 
 #: Default physical array size (rows, cols); aihwkit's default tile is 512 x 512, NeuroSim's
 #: sub-array 128 x 128; 256 x 256 is the size of fabricated RRAM macros such as Wan et al.,
@@ -209,9 +210,7 @@ class Crossbar:
         output_full_scale = check.positive("output_full_scale", output_full_scale)
         environment = Environment() if environment is None else environment
         if not isinstance(environment, Environment):
-            raise TypeError(
-                f"environment must be an Environment; got {type(environment).__name__}."
-            )
+            raise TypeError(f"environment must be an Environment; got {type(environment).__name__}.")
         device.temperature.check_temperature(environment.temperature_k)
         if wires is not None and not isinstance(wires, WireParams):
             raise TypeError(f"wires must be a WireParams or None; got {type(wires).__name__}.")
@@ -346,8 +345,11 @@ class Crossbar:
     def tiles(self) -> list[tuple[int, int, int, int]]:
         """Physical tiles as (row0, row1, col0, col1) ranges of the weight matrix."""
         rows, cols = self.tile_shape
-        return [(r0, min(self.n_in, r0 + rows), c0, min(self.n_out, c0 + cols))
-                for r0 in range(0, self.n_in, rows) for c0 in range(0, self.n_out, cols)]  # fmt: skip
+        return [
+            (r0, min(self.n_in, r0 + rows), c0, min(self.n_out, c0 + cols))
+            for r0 in range(0, self.n_in, rows)
+            for c0 in range(0, self.n_out, cols)
+        ]
 
     def tile_conductances(self, tile: tuple[int, int] = (0, 0)) -> NDArray[np.float64]:
         """Effective conductances of one physical tile as laid out, siemens.
@@ -382,9 +384,7 @@ class Crossbar:
                 g_phys = self.tile_conductances((idx // n_ct, idx % n_ct))
                 wa = self._wired_tiles.get((r0, c0))
                 if wa is None or wa.temperature_k != temperature_k:
-                    self._wired_tiles[(r0, c0)] = WiredArray(
-                        g_phys, self.wires, temperature_k=temperature_k
-                    )
+                    self._wired_tiles[(r0, c0)] = WiredArray(g_phys, self.wires, temperature_k=temperature_k)
                 else:
                     wa.update(g_phys)
             self._wired_key = key
@@ -439,7 +439,7 @@ class Crossbar:
         _, gdiff, gvar = self._effective()
         if fast:
             gdiff = self._gdiff32()
-        key = _noise_key(self.rngs["read"], needed=True, name="rng")
+        key = noise_key(self.rngs["read"], needed=True, name="rng")
         gain = self.tia_gain_ohm
         out_scale = 1.0 / (gain * (dac.v_max_v / dac.input_full_scale) * self.g_unit)
         out = np.zeros((x.shape[0], self.n_out))
@@ -531,14 +531,12 @@ class Crossbar:
             c2c=p.c2c_rel,
             tau_now=self._tau_now(),
             t0=self.device.drift.t0_s,
-            key=_noise_key(self.rngs["write"], needed=True, name="rng"),
+            key=noise_key(self.rngs["write"], needed=True, name="rng"),
             max_pulses=max_pulses,
             pulses_out=pulses,
         )
         self._touch()
-        return UpdateReport(
-            pulses=int(pulses.sum()), devices_pulsed=int(np.count_nonzero(pulses))
-        )
+        return UpdateReport(pulses=int(pulses.sum()), devices_pulsed=int(np.count_nonzero(pulses)))
 
     def program(
         self,
@@ -578,9 +576,7 @@ class Crossbar:
                 f"max |w| = {worst:.6g}. Scale the weights or fabricate with a larger w_max."
             )
         if method not in ("write_verify", "direct"):
-            raise ValueError(
-                f"method must be 'write_verify' or 'direct'; got method={method!r}."
-            )
+            raise ValueError(f"method must be 'write_verify' or 'direct'; got method={method!r}.")
         c = self.device.conductance
         flat = weights.reshape(-1)
         target = np.empty((2, flat.size))
@@ -606,11 +602,11 @@ class Crossbar:
                 unconverged=int(np.count_nonzero(~movable)),
             )
         active = np.ones(flat.size, dtype=np.int8)
-        return self._write_verify(target, active, tolerance, max_iterations, max_pulses,
-                                  compensate)  # fmt: skip
+        return self._write_verify(target, active, tolerance, max_iterations, max_pulses, compensate)
 
-    def refresh(self, *, threshold: float = 0.4, tolerance: float | None = None,
-                max_iterations: int = 20) -> ProgramReport:  # fmt: skip
+    def refresh(
+        self, *, threshold: float = 0.4, tolerance: float | None = None, max_iterations: int = 20
+    ) -> ProgramReport:
         """Re-centre pairs whose two devices have both climbed high, keeping their weight.
 
         Blind pulse updates (up on one device, down on its partner) let the common mode of
@@ -624,9 +620,11 @@ class Crossbar:
         c = self.device.conductance
         st = self.state
         age = self._tau_now() - st["tau_prog"]
-        drift = np.where((st["nu"] > 0) & (age > 0),
-                         ((np.maximum(age, 0.0) + self.device.drift.t0_s)
-                          / self.device.drift.t0_s) ** -st["nu"], 1.0)  # fmt: skip
+        drift = np.where(
+            (st["nu"] > 0) & (age > 0),
+            ((np.maximum(age, 0.0) + self.device.drift.t0_s) / self.device.drift.t0_s) ** -st["nu"],
+            1.0,
+        )
         g = st["g_prog"] * drift  # as a verify read at the reference temperature sees it
         n = g.shape[1]
         read_rel = self.device.noise.read_noise_rel
@@ -642,8 +640,9 @@ class Crossbar:
         scan_reads = 2 * n
         return dataclasses.replace(report, verify_reads=report.verify_reads + scan_reads)
 
-    def _write_verify(self, target, active, tolerance, max_iterations, max_pulses,
-                      compensate) -> ProgramReport:  # fmt: skip
+    def _write_verify(
+        self, target, active, tolerance, max_iterations, max_pulses, compensate
+    ) -> ProgramReport:
         c = self.device.conductance
         st = self.state
         flat_size = target.shape[1]
@@ -679,7 +678,7 @@ class Crossbar:
             active=active,
             tau_now=tau_now,
             t0=self.device.drift.t0_s,
-            key=_noise_key(self.rngs["write"], needed=True, name="rng"),
+            key=noise_key(self.rngs["write"], needed=True, name="rng"),
             pulses_out=pulses,
             reads_out=reads,
         )
@@ -728,8 +727,7 @@ def _sample_devices(device: DeviceModel, n: int, rng: np.random.Generator) -> di
     stuck = np.zeros(shape, dtype=np.int8)
     stuck[draw < var.stuck_at_min_fraction] = _STUCK_MIN
     stuck[
-        (draw >= var.stuck_at_min_fraction)
-        & (draw < var.stuck_at_min_fraction + var.stuck_at_max_fraction)
+        (draw >= var.stuck_at_min_fraction) & (draw < var.stuck_at_min_fraction + var.stuck_at_max_fraction)
     ] = _STUCK_MAX
     g_prog = g_lo.copy()
     g_prog[stuck == _STUCK_MAX] = g_hi[stuck == _STUCK_MAX]

@@ -28,11 +28,17 @@ from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
 from neuromorph import _validate as check  # noqa: E402
-from neuromorph.crossbar import Crossbar  # noqa: E402
-from neuromorph.parasitics import WireParams, node_voltages, solve  # noqa: E402
+from neuromorph.hardware.crossbar import Crossbar  # noqa: E402
+from neuromorph.hardware.wires import WireParams, node_voltages, solve  # noqa: E402
 
-__all__ = ["accuracy_vs_condition", "conductance_maps", "copyout_curves", "ir_drop_map",
-           "spice_agreement", "training_curve"]  # fmt: skip
+__all__ = [
+    "accuracy_vs_condition",
+    "conductance_maps",
+    "copyout_curves",
+    "ir_drop_map",
+    "spice_agreement",
+    "training_curve",
+]
 
 #: ``Crossbar.state["stuck"]`` codes: stuck at the device's lower / upper bound.
 _STUCK_LO, _STUCK_HI = 1, 2
@@ -49,8 +55,13 @@ def training_curve(history, *, title: str = "Forward-Forward training") -> Figur
     ax.set_title(title)
     if history.test_accuracy:
         ax2 = ax.twinx()
-        ax2.plot(history.test_epochs, [100 * a for a in history.test_accuracy], "o-",
-                 color="tab:orange", label="test accuracy")  # fmt: skip
+        ax2.plot(
+            history.test_epochs,
+            [100 * a for a in history.test_accuracy],
+            "o-",
+            color="tab:orange",
+            label="test accuracy",
+        )
         ax2.set_ylabel("test accuracy (%)", color="tab:orange")
     ax.grid(alpha=0.3)
     return fig
@@ -61,14 +72,13 @@ def _finite_1d(name: str, values) -> NDArray[np.float64]:
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a 1-D array of real numbers; got {type(values).__name__}."
-        ) from None
+        raise TypeError(f"{name} must be a 1-D array of real numbers; got {type(values).__name__}.") from None
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array; got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; got {np.count_nonzero(~np.isfinite(arr))} "
-                         "NaN or infinite entries.")  # fmt: skip
+        raise ValueError(
+            f"{name} must be finite; got {np.count_nonzero(~np.isfinite(arr))} NaN or infinite entries."
+        )
     return arr
 
 
@@ -129,31 +139,45 @@ def conductance_maps(crossbar: Crossbar, *, title: str | None = None) -> Figure:
     cell_pt = 72.0 * min(panel_w / n_out, panel_h / n_in)
     # (at least 6 points^2, so that they stay visible on large arrays, where they overlap).
     area = float(np.clip((0.7 * cell_pt) ** 2, 6.0, 40.0))
-    kinds = ((_STUCK_LO, "v", "white", r"stuck at $g_{lo}$"),
-             (_STUCK_HI, "^", "tab:red", r"stuck at $g_{hi}$"))  # fmt: skip
+    kinds = (
+        (_STUCK_LO, "v", "white", r"stuck at $g_{lo}$"),
+        (_STUCK_HI, "^", "tab:red", r"stuck at $g_{hi}$"),
+    )
     image = None
     names = ("G+ (positive devices)", "G− (negative devices)")
     edge = 0.5 if cell_pt > 6 else 0.0  # an outline helps on large cells, hides small markers
     for k, (ax, name) in enumerate(zip(axes, names, strict=True)):
-        image = ax.imshow(g_us[k], cmap="viridis", vmin=vmin, vmax=vmax, aspect=aspect,
-                          interpolation="nearest")  # fmt: skip
+        image = ax.imshow(
+            g_us[k], cmap="viridis", vmin=vmin, vmax=vmax, aspect=aspect, interpolation="nearest"
+        )
         for code, marker, color, _ in kinds:
             i, j = np.nonzero(stuck[k] == code)
-            ax.scatter(j, i, s=area, marker=marker, facecolor=color, edgecolor="black",
-                       linewidth=edge)  # fmt: skip
+            ax.scatter(j, i, s=area, marker=marker, facecolor=color, edgecolor="black", linewidth=edge)
         ax.set_title(name)
         ax.set_xlabel("output column j")
         _integer_ticks(ax)
     axes[0].set_ylabel("input row i")
     fig.colorbar(image, ax=axes, label="effective conductance (µS)", shrink=0.9)
-    handles = [Line2D([], [], linestyle="none", marker=marker, markersize=8, markerfacecolor=color,
-                      markeredgecolor="black", markeredgewidth=0.7,
-                      label=f"{label} ({int(np.count_nonzero(stuck == code))} devices)")
-               for code, marker, color, label in kinds]  # fmt: skip
+    handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=marker,
+            markersize=8,
+            markerfacecolor=color,
+            markeredgecolor="black",
+            markeredgewidth=0.7,
+            label=f"{label} ({int(np.count_nonzero(stuck == code))} devices)",
+        )
+        for code, marker, color, label in kinds
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     if title is None:
-        title = (f"{crossbar.device.name}: effective conductances at "
-                 f"{crossbar.environment.temperature_k:g} K ({n_in} x {n_out} pairs)")  # fmt: skip
+        title = (
+            f"{crossbar.device.name}: effective conductances at "
+            f"{crossbar.environment.temperature_k:g} K ({n_in} x {n_out} pairs)"
+        )
     fig.suptitle(title)
     return fig
 
@@ -171,11 +195,11 @@ def ir_drop_map(
 
     Three panels: the voltage lost along the row wires (source voltage minus row-wire node
     voltage, ``v[i] - V_row[i, j]``), the voltage the column wires rise above the sense
-    (``V_col[i, j]``), both in millivolts from :func:`~neuromorph.parasitics.node_voltages`;
+    (``V_col[i, j]``), both in millivolts from :func:`~neuromorph.hardware.wires.solve.node_voltages`;
     and, per column, the relative deviation of the wired column current from the ideal
     ``v @ g`` in percent (columns whose ideal current is below 1e-9 of the largest are
     left out: their relative deviation is undefined).  Rows are driven at the left (column
-    0) and columns sensed at the bottom (the last row), as in :mod:`neuromorph.parasitics`.
+    0) and columns sensed at the bottom (the last row), as in :mod:`neuromorph.hardware.wires.solve`.
 
     Parameters
     ----------
@@ -241,9 +265,11 @@ def ir_drop_map(
     ax.set_title(f"column currents with wires: worst deviation {worst:.3g} %")
     if title is None:
         w = wires
-        title = (f"IR drop in a {n_rows} x {n_cols} array at {temperature_k:g} K "
-                 f"(row segment {w.r_row_ohm:g} Ω, column segment {w.r_col_ohm:g} Ω at "
-                 f"{w.t_ref_k:g} K)")  # fmt: skip
+        title = (
+            f"IR drop in a {n_rows} x {n_cols} array at {temperature_k:g} K "
+            f"(row segment {w.r_row_ohm:g} Ω, column segment {w.r_col_ohm:g} Ω at "
+            f"{w.t_ref_k:g} K)"
+        )
     fig.suptitle(title)
     return fig
 
@@ -261,8 +287,8 @@ def spice_agreement(
     ----------
     expected, got : array_like of shape (n_cols,), amperes, or sequences of such arrays
         The simulator's column currents and ngspice's for the same circuit
-        (:attr:`~neuromorph.spice.CrossbarExport.expected_currents` and
-        :func:`~neuromorph.spice.run_ngspice`).  Give lists (one array per case, e.g. per
+        (:attr:`~neuromorph.hardware.spice.CrossbarExport.expected_currents` and
+        :func:`~neuromorph.hardware.spice.run_ngspice`).  Give lists (one array per case, e.g. per
         temperature) to overlay several cases.
     labels : sequence of str, optional
         One name per case (default "case 1", "case 2", ... ; none for a single case).
@@ -279,14 +305,14 @@ def spice_agreement(
     exps = list(expected) if multi else [expected]
     gots = list(got) if multi else [got]
     if len(exps) != len(gots):
-        raise ValueError(f"got must hold one array per case of expected ({len(exps)}); "
-                         f"got {len(gots)}.")  # fmt: skip
+        raise ValueError(f"got must hold one array per case of expected ({len(exps)}); got {len(gots)}.")
     exps = [_finite_1d("expected", e) for e in exps]
     gots = [_finite_1d("got", g) for g in gots]
     for k, (e, g) in enumerate(zip(exps, gots, strict=True)):
         if e.shape != g.shape:
-            raise ValueError(f"got must have the shape of expected; got {g.shape} and "
-                             f"{e.shape} for case {k}.")  # fmt: skip
+            raise ValueError(
+                f"got must have the shape of expected; got {g.shape} and {e.shape} for case {k}."
+            )
     if labels is None:
         labels = [f"case {k + 1}" for k in range(len(exps))] if multi else [None]
     labels = list(labels)
@@ -307,8 +333,9 @@ def spice_agreement(
         worst = max(worst, float(rel.max()))
         name = f"max relative error {rel.max():.2g}"
         name = f"{label} ({name})" if label else name
-        ax_s.scatter(e * scale, g * scale, s=18, color=color, alpha=0.8, label=name,
-                     edgecolor="none", zorder=3)  # fmt: skip
+        ax_s.scatter(
+            e * scale, g * scale, s=18, color=color, alpha=0.8, label=name, edgecolor="none", zorder=3
+        )
         lo, hi = min(lo, e.min(), g.min()), max(hi, e.max(), g.max())
         ax_e.plot(np.arange(e.size), np.maximum(rel, eps), "o", ms=3.5, color=color)
     pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1e-30)
@@ -324,9 +351,17 @@ def spice_agreement(
     ax_s.legend(frameon=False, loc="upper left", fontsize="small")
     ax_e.set_yscale("log")
     ax_e.axhline(eps, color="gray", linestyle=":", linewidth=1)
-    ax_e.annotate("double-precision ε", (1.0, eps), xycoords=("axes fraction", "data"),
-                  xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom",
-                  color="gray", fontsize="small")  # fmt: skip
+    ax_e.annotate(
+        "double-precision ε",
+        (1.0, eps),
+        xycoords=("axes fraction", "data"),
+        xytext=(-4, 3),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        color="gray",
+        fontsize="small",
+    )
     ax_e.set_xlabel("column")
     ax_e.set_ylabel("|ngspice − neuromorph| / |neuromorph|")
     ax_e.set_title(f"relative error per column (worst {worst:.2g})")
@@ -345,8 +380,7 @@ def _series_stats(name: str, n: int, accuracies, pct: float):
     for k, a in enumerate(accuracies):
         arr = np.atleast_1d(np.asarray(a, dtype=np.float64)) * pct
         if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name}[{k}] must be a finite number or a non-empty list of "
-                             f"them; got {a!r}.")  # fmt: skip
+            raise ValueError(f"{name}[{k}] must be a finite number or a non-empty list of them; got {a!r}.")
         mean[k] = arr.mean()
         std[k] = arr.std(ddof=1) if arr.size > 1 else 0.0
         points.append(arr)
@@ -406,15 +440,19 @@ def accuracy_vs_condition(
         color = f"C{k}"
         ax.plot(x[order], mean[order], "o-", color=color, label=label, zorder=3)
         if np.any(std > 0):
-            ax.fill_between(x[order], (mean - std)[order], (mean + std)[order], color=color,
-                            alpha=0.2, linewidth=0,
-                            label="mean ± std" if len(series) == 1 else None)  # fmt: skip
+            ax.fill_between(
+                x[order],
+                (mean - std)[order],
+                (mean + std)[order],
+                color=color,
+                alpha=0.2,
+                linewidth=0,
+                label="mean ± std" if len(series) == 1 else None,
+            )
             xs = np.concatenate([np.full(p.size, xv) for xv, p in zip(x, points, strict=True)])
-            ax.scatter(xs, np.concatenate(points), s=10, color=color, alpha=0.5, zorder=2,
-                       edgecolor="none")  # fmt: skip
+            ax.scatter(xs, np.concatenate(points), s=10, color=color, alpha=0.5, zorder=2, edgecolor="none")
     if reference is not None:
-        ax.axhline(float(reference) * pct, color="gray", linestyle="--", linewidth=1,
-                   label=reference_label)  # fmt: skip
+        ax.axhline(float(reference) * pct, color="gray", linestyle="--", linewidth=1, label=reference_label)
     if log_x:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -431,14 +469,18 @@ def accuracy_vs_condition(
 _COPYOUT_KEYS = ("method", "queries", "energy_j", "fidelity")
 
 
-def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
-                   title: str = "copying a chip out: fidelity against cost") -> Figure:
+def copyout_curves(
+    methods: Sequence[Mapping],
+    *,
+    fraction: bool = True,
+    title: str = "copying a chip out: fidelity against cost",
+) -> Figure:
     """Fidelity of copies against the queries and the energy they cost, one line per method.
 
     Parameters
     ----------
     methods : sequence of dict
-        Rows as :func:`neuromorph.copyout` records them, each with at least ``method``
+        Rows as :func:`neuromorph.studies.copyout` records them, each with at least ``method``
         (str), ``queries`` (> 0), ``energy_j`` (joules, > 0) and ``fidelity`` (top-1
         agreement of the copy with the chip); several rows of one method are several
         budgets, joined in order of queries.  An optional ``self_agreement`` (the chip
@@ -453,8 +495,10 @@ def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
         Left: fidelity (%) against queries (log axis).  Right: against energy (J, log).
     """
     if isinstance(methods, Mapping) or not isinstance(methods, Sequence) or not methods:
-        raise TypeError("methods must be a non-empty list of dicts with keys "
-                        f"{_COPYOUT_KEYS}; got {type(methods).__name__}.")  # fmt: skip
+        raise TypeError(
+            "methods must be a non-empty list of dicts with keys "
+            f"{_COPYOUT_KEYS}; got {type(methods).__name__}."
+        )
     pct = 100.0 if fraction else 1.0
     groups: dict[str, list[tuple[float, float, float]]] = {}
     selfs = []
@@ -466,9 +510,11 @@ def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
             raise ValueError(f"methods[{k}] must have keys {_COPYOUT_KEYS}; got no {missing}.")
         q, e, f = (float(row[key]) for key in ("queries", "energy_j", "fidelity"))
         if not (q > 0 and e > 0 and np.isfinite(q) and np.isfinite(e) and np.isfinite(f)):
-            raise ValueError(f"methods[{k}] must have queries > 0, energy_j > 0 and a finite "
-                             f"fidelity (log axes); got queries={q:g}, energy_j={e:g}, "
-                             f"fidelity={f:g}.")  # fmt: skip
+            raise ValueError(
+                f"methods[{k}] must have queries > 0, energy_j > 0 and a finite "
+                f"fidelity (log axes); got queries={q:g}, energy_j={e:g}, "
+                f"fidelity={f:g}."
+            )
         groups.setdefault(str(row["method"]), []).append((q, e, f * pct))
         if row.get("self_agreement") is not None:
             selfs.append(float(row["self_agreement"]) * pct)
@@ -480,8 +526,13 @@ def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
         ax_e.plot(e, f, "o-", color=f"C{k}")
     for ax in (ax_q, ax_e):
         if selfs:
-            ax.axhline(float(np.mean(selfs)), color="gray", linestyle="--", linewidth=1,
-                       label="chip against a second read of itself" if ax is ax_q else None)  # fmt: skip
+            ax.axhline(
+                float(np.mean(selfs)),
+                color="gray",
+                linestyle="--",
+                linewidth=1,
+                label="chip against a second read of itself" if ax is ax_q else None,
+            )
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
@@ -492,8 +543,7 @@ def copyout_curves(methods: Sequence[Mapping], *, fraction: bool = True,
     ax_q.set_title("against queries")
     ax_e.set_title("against energy")
     handles, labels = ax_q.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
-               frameon=False)  # fmt: skip
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
     fig.suptitle(title)
     return fig
 
@@ -515,8 +565,14 @@ def accuracy_bars(labels, accuracies, *, title: str = "Accuracy", fraction: bool
     low = min(values)
     ax.set_ylim(max(0.0, low - 10.0), min(100.0, max(values) + 3.0))
     for bar, v in zip(bars, values, strict=True):
-        ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, v), ha="center",
-                    va="bottom", xytext=(0, 2), textcoords="offset points")  # fmt: skip
+        ax.annotate(
+            f"{v:.1f}",
+            (bar.get_x() + bar.get_width() / 2, v),
+            ha="center",
+            va="bottom",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     return fig

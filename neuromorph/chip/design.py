@@ -1,0 +1,141 @@
+"""What a chip is made of before fabrication, and what its operations cost (layer 2).
+
+:class:`CostModel` holds the cited energy and time constants the meter bills;
+:class:`ChipDesign` is the public datasheet of a chip (widths, device model, periphery,
+ranges, tiles, wires), frozen and serialisable to JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from neuromorph import _validate as check
+from neuromorph.chip.digital import check_layer_sizes
+from neuromorph.hardware import devices as dev
+from neuromorph.hardware.crossbar import DEFAULT_TILE_SHAPE
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, TiaParams
+from neuromorph.hardware.wires import WireParams
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Energy and time of the operations a port meters.
+
+    Parameters
+    ----------
+    adc_fom_j_per_step : float
+        Walden figure of merit of the ADC, joules per conversion step; one conversion of a
+        ``bits``-bit ADC costs ``fom * 2**bits``.  5 fJ/step: SAR ADCs of 8-10 bits in
+        B. Murmann, "ADC Performance Survey 1997-2024" (Stanford), typical, not best-in-class.
+    dac_fom_j_per_step : float
+        The same for the input DACs (same order as the ADC's; an assumption, not a survey
+        figure).
+    t_read_s : float
+        Time of one array read (DAC settle, integrate, convert), seconds.  100 ns: the
+        order of NeuRRAM's per-core MVM latency, Wan et al., Nature 608, 504 (2022).
+    pulse_v : float
+        Programming pulse amplitude, volts.  1.2 V: HfO2 SET pulses of 1-2 V in Yao et al.,
+        Nature 577, 641 (2020) and Li et al., Nature Commun. 9, 2385 (2018).
+    t_pulse_s : float
+        Programming pulse width, seconds.  100 ns (same sources: 10 ns-1 us).
+    """
+
+    adc_fom_j_per_step: float = 5e-15
+    dac_fom_j_per_step: float = 5e-15
+    t_read_s: float = 100e-9
+    pulse_v: float = 1.2
+    t_pulse_s: float = 100e-9
+
+    def __post_init__(self) -> None:
+        for name in ("adc_fom_j_per_step", "dac_fom_j_per_step", "t_read_s", "pulse_v",
+                     "t_pulse_s"):  # fmt: skip
+            check.positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class ChipDesign:
+    """What a chip is made of, before fabrication.
+
+    Parameters
+    ----------
+    layer_sizes : tuple of int
+        Widths ``(n_inputs, n_hidden_1, ..., n_out)``.
+    device : DeviceModel
+    periphery : Periphery
+        Default: 8-bit DACs with input full scale 8, automatic TIA gain, 8-bit ADCs.
+    adc_full_scale : float
+        Pre-activation (weight x input units) that reaches each tap's ADC full scale.  With
+        the defaults (ADC 16, DAC 8) in-place FF on the digits chip reached 95.8 % on seeds 0
+        and 4 where ADC 8 / DAC 4 reached 94.4 and 95.0 % (clipped RMS-normalised activities
+        and saturated taps cost more than the coarser steps) and ADC 4 / DAC 4 91.9 %.
+    w_max : float
+        Weight of a pair at (g_max, g_min).
+    tile_shape : (int, int)
+    bias_input : float
+        Constant driven on every bias row.
+    inputs_drivable : bool
+        If False, only the first layer's DAC can be driven from outside: the taps of deeper
+        layers only read (a design option that makes copy-out harder).
+    cost : CostModel
+    wires : WireParams, optional
+        Wire resistances of every tile (exact IR drop in every read); None is ideal wiring.
+    """
+
+    layer_sizes: tuple[int, ...]
+    device: dev.DeviceModel = dev.RRAM_HFO2
+    periphery: Periphery = field(
+        default_factory=lambda: Periphery(dac=DacParams(bits=8, input_full_scale=8.0))
+    )
+    adc_full_scale: float = 16.0
+    w_max: float = 1.0
+    tile_shape: tuple[int, int] = DEFAULT_TILE_SHAPE
+    bias_input: float = 1.0
+    inputs_drivable: bool = True
+    cost: CostModel = field(default_factory=CostModel)
+    wires: WireParams | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))
+        if not isinstance(self.device, dev.DeviceModel):
+            raise TypeError(f"device must be a DeviceModel; got {type(self.device).__name__}.")
+        if not isinstance(self.periphery, Periphery):
+            raise TypeError(f"periphery must be a Periphery; got {type(self.periphery).__name__}.")
+        check.positive("adc_full_scale", self.adc_full_scale)
+        check.positive("w_max", self.w_max)
+        check.positive("bias_input", self.bias_input)
+        if not isinstance(self.cost, CostModel):
+            raise TypeError(f"cost must be a CostModel; got {type(self.cost).__name__}.")
+        if self.wires is not None and not isinstance(self.wires, WireParams):
+            raise TypeError(f"wires must be a WireParams or None; got {type(self.wires).__name__}.")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ChipDesign:
+        dv = d["device"]
+        device = dev.DeviceModel(
+            name=dv["name"],
+            conductance=dev.ConductanceRange(**dv["conductance"]),
+            pulse=dev.PulseParams(**dv["pulse"]),
+            variation=dev.VariationParams(**dv["variation"]),
+            noise=dev.NoiseParams(**dv["noise"]),
+            drift=dev.DriftParams(**dv["drift"]),
+            temperature=dev.TemperatureParams(**dv["temperature"]),
+            source=dv["source"],
+        )
+        p = d["periphery"]
+        periphery = Periphery(DacParams(**p["dac"]), TiaParams(**p["tia"]), AdcParams(**p["adc"]))
+        return cls(
+            layer_sizes=tuple(d["layer_sizes"]),
+            device=device,
+            periphery=periphery,
+            adc_full_scale=d["adc_full_scale"],
+            w_max=d["w_max"],
+            tile_shape=tuple(d["tile_shape"]),
+            bias_input=d["bias_input"],
+            inputs_drivable=d["inputs_drivable"],
+            cost=CostModel(**d["cost"]),
+            wires=None if d.get("wires") is None else WireParams(**d["wires"]),
+        )
