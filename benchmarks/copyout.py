@@ -39,11 +39,14 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _harness import figure, parser, report  # noqa: E402
 
 from neuromorph import datasets  # noqa: E402
+from neuromorph._io import write_json  # noqa: E402
 from neuromorph.algorithms import extract as ex  # noqa: E402
 from neuromorph.algorithms import ff  # noqa: E402
 from neuromorph.chip import Chip  # noqa: E402
+from neuromorph.faces.reports import copyout_table, write_copyout_report  # noqa: E402
 from neuromorph.studies import copyout  # noqa: E402
-from neuromorph.studies import training as experiments  # noqa: E402
+from neuromorph.studies.scoring import relative_rms_error  # noqa: E402
+from neuromorph.studies.training import run_training  # noqa: E402
 
 
 def trained_chip(path: str, *, seed: int, epochs: int) -> tuple[Chip, dict]:
@@ -61,7 +64,7 @@ def trained_chip(path: str, *, seed: int, epochs: int) -> tuple[Chip, dict]:
             return Chip.load(path), metrics
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     t0 = time.perf_counter()
-    res = experiments.run_training(
+    res = run_training(
         datasets.load_digits(seed=seed),
         mode="in-place",
         device="rram",
@@ -72,8 +75,93 @@ def trained_chip(path: str, *, seed: int, epochs: int) -> tuple[Chip, dict]:
     )
     metrics = dict(res.metrics, train_wall_seconds=time.perf_counter() - t0)
     res.model.save(path)
-    experiments.write_json(meta_path, metrics)
+    write_json(meta_path, metrics)
     return res.model, metrics
+
+
+def _print_findings(result: dict, metrics: dict, sizes: tuple[int, ...]) -> None:
+    """The chip, designed probing at 4(N+1), and its variance against the floor and one-hot FD."""
+
+    def row(method, budget):
+        return next(r for r in result["methods"] if r["method"] == method and r["budget"] == budget)
+
+    def var(method, budget):
+        return next(v for v in result["variance"] if v["method"] == method and v["budget"] == budget)
+
+    d4 = row("designed", 4)
+    print(
+        f"\nchip: test accuracy {result['chip']['accuracy']:.4f}, agreement with itself on a second "
+        f"read {result['chip']['self_agreement']:.4f}; trained in place with "
+        f"{metrics['meter_after_training']['queries']} queries, "
+        f"{metrics['meter_after_training']['energy_j']:.3e} J"
+    )
+    print(
+        f"designed, 4(N+1) queries per layer ({d4['queries']} in all): relative RMS weight error "
+        f"per layer {[round(e, 5) for e in d4['weight_rel_rms_layers']]} (worst "
+        f"{d4['weight_rel_rms']:.4f} = {d4['weight_bits']:.1f} bits); fidelity {d4['fidelity']:.4f} "
+        f"(chip vs itself {d4['self_agreement']:.4f})"
+    )
+    reach = [r for r in result["methods"] if r["method"] == "designed" and r["weight_rel_rms"] <= 0.01]
+    print(
+        "designed reaches <= 1 % in every layer at budget "
+        + (f"{min(r['budget'] for r in reach):g} x (N+1)" if reach else "none of those tried")
+    )
+    dv, fv = var("designed", 4)["layers"], var("fd", 4)["layers"]
+    for a, b in zip(dv, fv, strict=True):
+        n = sizes[a["layer"]]
+        equal_amp = b["measured_var"] * b["amplitude"] ** 2 / (a["measured_var"] * a["amplitude"] ** 2)
+        print(
+            f"layer {a['layer']} (N={n}): designed variance {a['measured_var']:.3e} = "
+            f"{a['measured_over_floor']:.2f} x floor sigma^2/(K a^2) (sigma {a['residual_sigma']:.4f}, "
+            f"a {a['amplitude']:.3f}); one-hot FD (h {b['amplitude']:g}) {b['measured_var']:.3e} = "
+            f"{b['measured_var'] / a['measured_var']:.1f} x designed; at equal amplitude "
+            f"{equal_amp:.0f} x (theory ~2(N+1) = {2 * (n + 1)})"
+        )
+
+
+def _print_clean_floor(chip: Chip, *, seed: int) -> None:
+    """Designed probing with no reading allowed to saturate: the clean test of the floor."""
+    # The clean test of the floor: no reading allowed to saturate (column_quantile=1), so every
+    # probe counts; with the default (the widest columns saturate at times and lose readings)
+    # the floor above, which counts every probe, is optimistic for those columns.
+    clean = ex.extract(
+        chip.ports(),
+        method="designed",
+        budget=4,
+        design=chip.design,
+        rng=np.random.default_rng(seed + 7),
+        progress=False,
+        column_quantile=1.0,
+        headroom=3.0,
+    )
+    true = chip.effective_weights()
+    for rec, w_hat, w in zip(clean.layers, clean.network.weights, true, strict=True):
+        measured = float(np.mean((w_hat[:-1] - w[:-1]) ** 2))
+        floor = float(np.mean(ex.designed_floor(rec, chip.design)))
+        rel = relative_rms_error(w_hat, w)
+        print(
+            f"layer {rec.layer}, no saturation allowed (4(N+1) queries): measured variance "
+            f"{measured:.3e} = {measured / floor:.2f} x floor; relative RMS error {rel:.4f}, "
+            f"{rec.saturated_readings} readings dropped"
+        )
+
+
+def _print_distillation(result: dict) -> None:
+    """Distillation's fidelity per budget, and where it reaches 99 %."""
+    dist = sorted((r for r in result["methods"] if r["method"] == "distill"), key=lambda r: r["queries"])
+    print(
+        "distillation (soft targets, T=2): "
+        + ", ".join(f"{r['queries']} queries -> fidelity {r['fidelity']:.4f}" for r in dist)
+    )
+    hit = [r for r in dist if r["fidelity"] >= 0.99]
+    print(
+        "distillation reaches 99 % fidelity at "
+        + (
+            f"{hit[0]['queries']} queries"
+            if hit
+            else f"none of the budgets tried (best {max(r['fidelity'] for r in dist):.4f})"
+        )
+    )
 
 
 def main(argv=None) -> dict:
@@ -112,83 +200,17 @@ def main(argv=None) -> dict:
         progress=progress,
     )
     study_s = time.perf_counter() - t0
-    print(copyout.format_table(result))
-    sizes = chip.design.layer_sizes
+    print(copyout_table(result))
 
     def row(method, budget):
         return next(r for r in result["methods"] if r["method"] == method and r["budget"] == budget)
 
-    def var(method, budget):
-        return next(v for v in result["variance"] if v["method"] == method and v["budget"] == budget)
-
     d4, f4 = row("designed", 4), row("fd", 4)
-    print(
-        f"\nchip: test accuracy {result['chip']['accuracy']:.4f}, agreement with itself on a second "
-        f"read {result['chip']['self_agreement']:.4f}; trained in place with "
-        f"{metrics['meter_after_training']['queries']} queries, "
-        f"{metrics['meter_after_training']['energy_j']:.3e} J"
-    )
-    print(
-        f"designed, 4(N+1) queries per layer ({d4['queries']} in all): relative RMS weight error "
-        f"per layer {[round(e, 5) for e in d4['weight_rel_rms_layers']]} (worst "
-        f"{d4['weight_rel_rms']:.4f} = {d4['weight_bits']:.1f} bits); fidelity {d4['fidelity']:.4f} "
-        f"(chip vs itself {d4['self_agreement']:.4f})"
-    )
-    reach = [r for r in result["methods"] if r["method"] == "designed" and r["weight_rel_rms"] <= 0.01]
-    print(
-        "designed reaches <= 1 % in every layer at budget "
-        + (f"{min(r['budget'] for r in reach):g} x (N+1)" if reach else "none of those tried")
-    )
-    dv, fv = var("designed", 4)["layers"], var("fd", 4)["layers"]
-    for a, b in zip(dv, fv, strict=True):
-        n = sizes[a["layer"]]
-        equal_amp = b["measured_var"] * b["amplitude"] ** 2 / (a["measured_var"] * a["amplitude"] ** 2)
-        print(
-            f"layer {a['layer']} (N={n}): designed variance {a['measured_var']:.3e} = "
-            f"{a['measured_over_floor']:.2f} x floor sigma^2/(K a^2) (sigma {a['residual_sigma']:.4f}, "
-            f"a {a['amplitude']:.3f}); one-hot FD (h {b['amplitude']:g}) {b['measured_var']:.3e} = "
-            f"{b['measured_var'] / a['measured_var']:.1f} x designed; at equal amplitude "
-            f"{equal_amp:.0f} x (theory ~2(N+1) = {2 * (n + 1)})"
-        )
-    # The clean test of the floor: no reading allowed to saturate (column_quantile=1), so every
-    # probe counts; with the default (the widest columns saturate at times and lose readings)
-    # the floor above, which counts every probe, is optimistic for those columns.
-    clean = ex.extract(
-        chip.ports(),
-        method="designed",
-        budget=4,
-        design=chip.design,
-        rng=np.random.default_rng(args.seed + 7),
-        progress=False,
-        column_quantile=1.0,
-        headroom=3.0,
-    )
-    true = chip.effective_weights()
-    for rec, w_hat, w in zip(clean.layers, clean.network.weights, true, strict=True):
-        measured = float(np.mean((w_hat[:-1] - w[:-1]) ** 2))
-        floor = float(np.mean(ex.designed_floor(rec, chip.design)))
-        rel = float(np.sqrt(np.mean((w_hat - w) ** 2) / np.mean(w * w)))
-        print(
-            f"layer {rec.layer}, no saturation allowed (4(N+1) queries): measured variance "
-            f"{measured:.3e} = {measured / floor:.2f} x floor; relative RMS error {rel:.4f}, "
-            f"{rec.saturated_readings} readings dropped"
-        )
-    dist = sorted((r for r in result["methods"] if r["method"] == "distill"), key=lambda r: r["queries"])
-    print(
-        "distillation (soft targets, T=2): "
-        + ", ".join(f"{r['queries']} queries -> fidelity {r['fidelity']:.4f}" for r in dist)
-    )
-    hit = [r for r in dist if r["fidelity"] >= 0.99]
-    print(
-        "distillation reaches 99 % fidelity at "
-        + (
-            f"{hit[0]['queries']} queries"
-            if hit
-            else f"none of the budgets tried (best {max(r['fidelity'] for r in dist):.4f})"
-        )
-    )
+    _print_findings(result, metrics, chip.design.layer_sizes)
+    _print_clean_floor(chip, seed=args.seed)
+    _print_distillation(result)
     if args.out:
-        copyout.write_report(result, args.out)
+        write_copyout_report(result, args.out)
         print(f"wrote report.json and plots in {args.out}")
 
     figures = {

@@ -42,7 +42,7 @@ def _timed_sweep(spec, **kw) -> float:
     out = tempfile.mkdtemp(prefix="nm-sweep-bench-")
     try:
         t0 = time.perf_counter()
-        sweep.run_sweep(spec, out, plots=False, progress=False, **kw)
+        sweep.run_sweep(spec, out, progress=False, **kw)
         return time.perf_counter() - t0
     finally:
         shutil.rmtree(out, ignore_errors=True)

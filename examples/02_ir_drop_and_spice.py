@@ -22,14 +22,10 @@ import neuromorph as nm
 from neuromorph.faces import plots
 from neuromorph.hardware import spice
 from neuromorph.hardware.wires import WireParams, solve
+from neuromorph.studies.scoring import relative_rms_error
 
 
-def rel_rms(y, ref) -> float:
-    """Relative RMS distance of ``y`` from ``ref``."""
-    return float(np.sqrt(np.mean((y - ref) ** 2) / np.mean(ref**2)))
-
-
-def main(argv=None) -> dict:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=32, help="inputs (crossbar rows)")
     parser.add_argument("--cols", type=int, default=32, help="outputs (weight columns)")
@@ -45,7 +41,47 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--out", type=pathlib.Path, default=None, help="directory for PNG figures (none written by default)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _tile_at(wired, x0, wires: WireParams, temperature_k: float, out, results: dict) -> None:
+    """IR drop of the first physical tile at ``temperature_k``, and ngspice's agreement."""
+    wired.environment.set_temperature(temperature_k)
+    export = spice.export_crossbar(wired, x0)  # first physical tile, as it is now
+    g = wired.tile_conductances()
+    v = export.voltages
+    ideal_i = v @ g
+    wired_i = solve(g, v, wires, temperature_k=temperature_k)
+    ir = float(np.max(np.abs(wired_i - ideal_i) / np.abs(ideal_i)))
+    tag = f"{temperature_k:g}K"
+    results[f"ir_drop_max_rel_{tag}"] = ir
+    try:
+        got = spice.run_ngspice(export.netlist)
+    except nm.NgspiceNotFoundError as exc:
+        print(f"ngspice not available, skipping the SPICE check: {exc}")
+        got = None
+    line = (
+        f"{temperature_k:5g} K tile {g.shape[0]}x{g.shape[1]}: IR drop moves column "
+        f"currents by up to {ir:.2%} against v @ g"
+    )
+    if got is not None:
+        err = float(np.max(np.abs(got - export.expected_currents) / np.abs(export.expected_currents)))
+        results[f"spice_max_rel_error_{tag}"] = err
+        line += f"; ngspice agrees to {err:.1e} (max relative error over columns)"
+    print(line)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        plots.ir_drop_map(g, v, wires, temperature_k=temperature_k, paired=True).savefig(
+            out / f"ir_drop_{tag}.png", dpi=110
+        )
+        if got is not None:
+            plots.spice_agreement(
+                export.expected_currents, got, title=f"ngspice against neuromorph at {temperature_k:g} K"
+            ).savefig(out / f"spice_{tag}.png", dpi=110)
+
+
+def main(argv=None) -> dict:
+    args = _parser().parse_args(argv)
 
     wires = WireParams(r_row_ohm=args.r_wire, r_col_ohm=args.r_wire)
     # Same seed, same devices and same programming noise: the twins differ only in wiring.
@@ -70,9 +106,9 @@ def main(argv=None) -> dict:
     ideal = x @ w
     y_wired, y_twin = wired.read(x), twin.read(x)
     results = {
-        "read_error_no_wires": rel_rms(y_twin, ideal),
-        "read_error_wired": rel_rms(y_wired, ideal),
-        "wired_vs_no_wires": rel_rms(y_wired, y_twin),
+        "read_error_no_wires": relative_rms_error(y_twin, ideal),
+        "read_error_wired": relative_rms_error(y_wired, ideal),
+        "wired_vs_no_wires": relative_rms_error(y_wired, y_twin),
     }
     print(
         f"relative RMS distance from x @ W: without wires {results['read_error_no_wires']:.1%}, "
@@ -80,40 +116,8 @@ def main(argv=None) -> dict:
         f"(wired against wire-free reads: {results['wired_vs_no_wires']:.1%})"
     )
 
-    x0 = x[0]
     for temperature_k in (300.0, args.hot_k):
-        wired.environment.set_temperature(temperature_k)
-        export = spice.export_crossbar(wired, x0)  # first physical tile, as it is now
-        g = wired.tile_conductances()
-        v = export.voltages
-        ideal_i = v @ g
-        wired_i = solve(g, v, wires, temperature_k=temperature_k)
-        ir = float(np.max(np.abs(wired_i - ideal_i) / np.abs(ideal_i)))
-        tag = f"{temperature_k:g}K"
-        results[f"ir_drop_max_rel_{tag}"] = ir
-        try:
-            got = spice.run_ngspice(export.netlist)
-        except nm.NgspiceNotFoundError as exc:
-            print(f"ngspice not available, skipping the SPICE check: {exc}")
-            got = None
-        line = (
-            f"{temperature_k:5g} K tile {g.shape[0]}x{g.shape[1]}: IR drop moves column "
-            f"currents by up to {ir:.2%} against v @ g"
-        )
-        if got is not None:
-            err = float(np.max(np.abs(got - export.expected_currents) / np.abs(export.expected_currents)))
-            results[f"spice_max_rel_error_{tag}"] = err
-            line += f"; ngspice agrees to {err:.1e} (max relative error over columns)"
-        print(line)
-        if args.out is not None:
-            args.out.mkdir(parents=True, exist_ok=True)
-            plots.ir_drop_map(g, v, wires, temperature_k=temperature_k, paired=True).savefig(
-                args.out / f"ir_drop_{tag}.png", dpi=110
-            )
-            if got is not None:
-                plots.spice_agreement(
-                    export.expected_currents, got, title=f"ngspice against neuromorph at {temperature_k:g} K"
-                ).savefig(args.out / f"spice_{tag}.png", dpi=110)
+        _tile_at(wired, x[0], wires, temperature_k, args.out, results)
     if args.out is not None:
         plots.conductance_maps(wired).savefig(args.out / "conductances.png", dpi=110)
         print(f"figures written to {args.out}/")

@@ -18,6 +18,7 @@ import numpy as np
 from neuromorph.algorithms.distill import copy_in
 from neuromorph.algorithms.extract import extract
 from neuromorph.chip import Chip, ChipDesign
+from neuromorph.studies.scoring import weight_errors
 
 
 def main(argv=None) -> dict:
@@ -41,10 +42,7 @@ def main(argv=None) -> dict:
     results = {}
     for method in ("fd", "designed"):
         copy = extract(ports, method=method, budget=args.budget, design=design, rng=rng, progress=False)
-        rel = [
-            float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b * b)))
-            for a, b in zip(copy.network.weights, true, strict=True)
-        ]
+        rel = weight_errors(copy.network.weights, true)
         results[method] = {"rel_rms": rel, "queries": copy.spent.queries, "energy_j": copy.spent.energy_j}
         print(
             f"{method:>8}: {copy.spent.queries} queries, {copy.spent.energy_j:.2e} J, relative RMS "

@@ -3,7 +3,8 @@
 Fabricates ``--dies`` RRAM chips, trains each in place with Forward-Forward, heats it to each
 temperature, ages it a day there, and measures its test accuracy: one independent task per
 (die, temperature) on a local Dask cluster.  Writes ``results.jsonl`` (rerun to resume),
-``results.csv`` and two PNGs into ``--out`` and prints accuracy per temperature over dies.
+``results.csv`` (the study) and two PNGs (drawn by the faces) into ``--out`` and prints
+accuracy per temperature over dies.
 
 Run: ``python examples/04_sweep.py --dies 8 --hidden 32 --epochs 3 --out runs/sweep``
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 
+from neuromorph.faces.reports import sweep_summary, write_sweep_plots
 from neuromorph.studies import sweep
 
 
@@ -36,7 +38,8 @@ def main(argv=None):
     }
     with tempfile.TemporaryDirectory() as tmp:
         result = sweep.run_sweep(spec, args.out or tmp, workers=args.workers)
-        print(sweep.summary(result))
+        write_sweep_plots(result.rows, args.out or tmp)
+        print(sweep_summary(result))
     return result.rows
 
 

@@ -1,4 +1,7 @@
-"""Safe files for chips and networks: ``.npz`` arrays + JSON metadata, never pickles.
+"""Safe files: ``.npz`` arrays + JSON metadata for chips and networks, JSON reports; never pickles.
+
+Layer 0 (a shared leaf): imports only NumPy, the standard library and
+:mod:`neuromorph.errors`.
 
 One file holds named float/int arrays and a ``__meta__`` entry (UTF-8 JSON as uint8 bytes)
 with the format name, version, and a SHA-256 of every array.  Writes go to a temporary file
@@ -16,6 +19,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +49,12 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_json(path: str | os.PathLike, data: Mapping) -> None:
+    """Write ``data`` as indented JSON with sorted keys, atomically (temp file + rename)."""
+    with atomic_open(path, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
 
 
 def _digest(a: NDArray) -> str:

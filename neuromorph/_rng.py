@@ -1,8 +1,16 @@
-"""Random keys for the counter-based noise of the kernels (shared leaf).
+"""Random keys and named streams for the counter-based noise of the kernels (shared leaf).
 
-Kernels draw their noise from a counter-based hash of ``(key, counter)``; each call takes one
-64-bit key from an explicit :class:`numpy.random.Generator`, so a seed reproduces every draw
-on any thread count.
+Kernels draw their noise from a counter-based hash of ``(key, stream, counter)``; each call
+takes one 64-bit key from an explicit :class:`numpy.random.Generator`, so a seed reproduces
+every draw on any thread count.
+
+Every use of randomness inside a kernel has its own **stream id** below.  The stream id is
+part of the 64-bit word that is hashed with the key (layout in
+:mod:`neuromorph.hardware._kernels`: stream id in the top :data:`STREAM_BITS` bits, then one
+bit for the kind of draw, uniform or normal, then the draw's index), and the hash is a
+bijection of that word for a fixed key, so two different uses, or a uniform and a normal,
+can never draw the same value whatever their counters, as long as the counters stay below
+:data:`MAX_UNIFORM_COUNTER` and :data:`MAX_NORMAL_COUNTER`.
 """
 
 from __future__ import annotations
@@ -11,9 +19,41 @@ import numpy as np
 
 from neuromorph import _validate as check
 
+#: Bits of the hashed word that hold the stream id (up to 255 streams; 0 is never used).
+STREAM_BITS = 8
+#: Draws reserved per normal: ``log2`` of the 256 hashes a ziggurat normal may consume
+#: (it needs a 256th retry with probability below 1e-490).
+DRAWS_PER_NORMAL_BITS = 8
+#: Counters a uniform stream may use: the index bits below the stream id and the kind bit.
+MAX_UNIFORM_COUNTER = 2 ** (64 - STREAM_BITS - 1)
+#: Counters a normal stream may use: as for uniforms, less the bits of the reserved draws.
+MAX_NORMAL_COUNTER = 2 ** (64 - STREAM_BITS - 1 - DRAWS_PER_NORMAL_BITS)
 
-def noise_key(rng, *, needed: bool, name: str) -> np.uint64:
-    """Draw a 64-bit key for the counter-based noise of one call from ``rng``."""
+#: Crossbar reads: the read noise of a column current together with the ADC's input noise,
+#: one normal per conversion.
+STREAM_READ_NOISE = 1
+#: Stand-alone ADC conversions (:meth:`neuromorph.hardware.periphery.AdcParams.convert`).
+STREAM_ADC_NOISE = 2
+#: Stochastic rounding of a pair's pulse count in a pulse update, one uniform per pair.
+STREAM_PULSE_ROUNDING = 3
+#: Cycle-to-cycle noise of every programming pulse, one normal per pulse.
+STREAM_PULSE_NOISE = 4
+#: Read noise of every single-device verify read in program-and-verify, one normal per read.
+STREAM_VERIFY_READ = 5
+
+
+def noise_key(rng: np.random.Generator | None, *, needed: bool, name: str) -> np.uint64:
+    """Draw a 64-bit key for the counter-based noise of one call from ``rng``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or None
+        Source of the key; None is allowed only when no noise is ``needed`` (key 0).
+    needed : bool
+        Whether the call draws any noise.
+    name : str
+        The caller's name for ``rng``, for the error message.
+    """
     if rng is None:
         if needed:
             raise TypeError(f"{name} must be a numpy.random.Generator when noise is on; got None.")

@@ -9,12 +9,19 @@ import math
 
 import numpy as np
 
+from neuromorph._rng import STREAM_PULSE_ROUNDING
+from neuromorph.hardware.devices import K_B_EV
+
 M64 = (1 << 64) - 1
 
 
-def splitmix_uniform(key: int, counter: int) -> float:
-    """SplitMix64 (Steele et al. 2014) of key + counter * golden, top 53 bits, mid-interval."""
-    z = (key + counter * 0x9E3779B97F4A7C15) & M64
+def splitmix_uniform(key: int, stream: int, counter: int) -> float:
+    """SplitMix64 (Steele et al. 2014) of key + word * golden, top 53 bits, mid-interval.
+
+    A uniform's word is ``stream << 56 | counter`` (the kind bit, 55, is 0 for uniforms).
+    """
+    word = (stream << 56) | counter
+    z = (key + word * 0x9E3779B97F4A7C15) & M64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
     z = z ^ (z >> 31)
@@ -39,15 +46,20 @@ def adc(v, *, full_scale, bits):
 
 
 def effective(g_prog, tau_prog, nu, *, tau_now, t0, g_min, g_max, temp, tref, alo, ahi, elo, ehi):
-    kb = 8.617333262e-5
-    age = np.maximum(tau_now - tau_prog, 0.0)
-    g = g_prog * ((age + t0) / t0) ** (-nu)
+    kb = K_B_EV
+    g = drift(g_prog, tau_prog, nu, tau_now=tau_now, t0=t0)
     if temp != tref:
         u = np.clip((g - g_min) / (g_max - g_min), 0.0, 1.0)
         alpha = alo + (ahi - alo) * u
         ea = elo + (ehi - elo) * u
         g = g * (1 + alpha * (temp - tref)) * np.exp(-ea / kb * (1 / temp - 1 / tref))
     return g
+
+
+def drift(g_prog, tau_prog, nu, *, tau_now, t0):
+    """Power-law retention drift ``G ((age + t0) / t0) ** -nu``, no drift before programming."""
+    age = np.maximum(tau_now - tau_prog, 0.0)
+    return g_prog * ((age + t0) / t0) ** (-nu)
 
 
 def pulse_update_loop(g, lo, hi, s_up, s_down, desired, *, a_up, a_down, key, max_pulses):
@@ -57,13 +69,12 @@ def pulse_update_loop(g, lo, hi, s_up, s_down, desired, *, a_up, a_down, key, ma
     """
     g = g.copy()
     pulses = np.zeros_like(g, dtype=np.int64)
-    stride = 2 * (max_pulses + 1)
     for i in range(desired.size):
         p = desired[i]
         if p == 0:
             continue
         count = math.floor(abs(p))
-        if splitmix_uniform(key, i * stride) < abs(p) - count:
+        if splitmix_uniform(key, STREAM_PULSE_ROUNDING, i) < abs(p) - count:
             count += 1
         count = min(count, max_pulses)
         big, small = (count + 1) // 2, count // 2

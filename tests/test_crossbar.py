@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neuromorph as nm
-from neuromorph.hardware.devices import NoiseParams
+from neuromorph.hardware.devices import NoiseParams, StuckCode
 from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery
 
 
@@ -50,8 +50,8 @@ def test_reads_are_reproducible_for_a_seed_and_redraw_noise():
 
 def test_two_seeds_give_two_different_chips():
     a, b = _noisy(seed=1), _noisy(seed=2)
-    assert not np.array_equal(a.state["g_hi"], b.state["g_hi"])
-    assert not np.array_equal(a.state["s_up"], b.state["s_up"])
+    assert not np.array_equal(a.device_state().g_hi, b.device_state().g_hi)
+    assert not np.array_equal(a.device_state().s_up, b.device_state().s_up)
 
 
 def test_bit_identical_on_one_and_two_threads():
@@ -66,11 +66,12 @@ def test_bit_identical_on_one_and_two_threads():
             rep = xbar.program(np.random.default_rng(1).uniform(-0.9, 0.9, xbar.shape))
             xbar.update(x, d, learning_rate=0.01)
             xbar.environment.advance(hours=5)
-            results.append((rep, xbar.state["g_prog"].copy(), xbar.read(x)))
+            rep = (rep, xbar.refresh(threshold=0.05))
+            results.append((rep, xbar.device_state().g_prog, xbar.read(x)))
     finally:
         numba.set_num_threads(original)
     (r1, g1, y1), (r2, g2, y2) = results
-    assert r1 == r2
+    assert r1 == r2 and r1[1].pulses > 0
     np.testing.assert_array_equal(g1, g2)
     np.testing.assert_array_equal(y1, y2)
 
@@ -86,11 +87,11 @@ def test_conductances_never_leave_bounds(seed, steps, preset):
     rng = np.random.default_rng(seed + 1)
     for scale in steps:
         xbar.apply_delta(scale * rng.standard_normal(xbar.shape), max_pulses=200)
-        g, lo, hi = xbar.state["g_prog"], xbar.state["g_lo"], xbar.state["g_hi"]
-        assert np.all(g >= lo) and np.all(g <= hi), f"seed={seed}"
+        st = xbar.device_state()
+        assert np.all(st.g_prog >= st.g_lo) and np.all(st.g_prog <= st.g_hi), f"seed={seed}"
     xbar.program(rng.uniform(-1, 1, xbar.shape))
-    g = xbar.state["g_prog"]
-    assert np.all(g >= xbar.state["g_lo"]) and np.all(g <= xbar.state["g_hi"])
+    st = xbar.device_state()
+    assert np.all(st.g_prog >= st.g_lo) and np.all(st.g_prog <= st.g_hi), f"seed={seed}"
 
 
 def test_update_moves_weights_in_the_desired_direction():
@@ -100,7 +101,7 @@ def test_update_moves_weights_in_the_desired_direction():
     delta = np.where(np.random.default_rng(0).random(xbar.shape) < 0.5, 0.2, -0.2)
     report = xbar.apply_delta(delta)
     change = xbar.effective_weights() - before
-    movable = (xbar.state["stuck"] == 0).all(axis=0).reshape(xbar.shape)
+    movable = (xbar.stuck_codes() == StuckCode.NONE).all(axis=0)
     agree = np.sign(change[movable]) == np.sign(delta[movable])
     assert agree.mean() > 0.9
     assert report.pulses > 0 and report.devices_pulsed > 0
@@ -111,7 +112,7 @@ def test_write_verify_reaches_targets_on_good_devices():
     xbar = _noisy(seed=6, shape=(32, 16), device=device)
     w = np.random.default_rng(0).uniform(-0.9, 0.9, xbar.shape)
     report = xbar.program(w, max_iterations=40)
-    good = (xbar.state["stuck"] == 0).all(axis=0).reshape(xbar.shape)
+    good = (xbar.stuck_codes() == StuckCode.NONE).all(axis=0)
     err = (xbar.effective_weights() - w)[good]
     tol_w = 2 * device.step_s / xbar.g_unit
     assert np.sqrt(np.mean(err**2)) < tol_w
@@ -129,7 +130,7 @@ def test_drift_lowers_conductance_and_heat_accelerates_it():
     hot.environment.advance(days=1)
     hot.environment.set_temperature(300.0)
     g_cold, g_hot = cold.effective_conductances(), hot.effective_conductances()
-    drifting = cold.state["nu"].reshape(g0.shape) > 1e-3
+    drifting = cold.device_state().nu.reshape(g0.shape) > 1e-3
     assert np.all(g_cold[drifting] < g0[drifting])
     assert np.all(g_hot[drifting] < g_cold[drifting])
 
@@ -244,7 +245,7 @@ def test_program_and_update_errors():
 
 def test_errors_lose_nothing():
     xbar = _noisy()
-    before = {k: v.copy() for k, v in xbar.state.items()}
+    before = xbar.device_state().arrays()
     for call in (
         lambda: xbar.program(np.full((40, 12), 2.0)),
         lambda: xbar.apply_delta(np.full((40, 12), np.nan)),
@@ -252,7 +253,7 @@ def test_errors_lose_nothing():
     ):
         with pytest.raises(ValueError):
             call()
-    for k, v in xbar.state.items():
+    for k, v in xbar.device_state().arrays().items():
         np.testing.assert_array_equal(v, before[k])
 
 
@@ -267,15 +268,17 @@ def test_write_verify_compensates_a_stuck_device_through_its_partner():
     device = nm.IDEAL.with_(noise=NoiseParams(read_noise_rel=0.0))
     xbar = nm.Crossbar.fabricate(1, 2, rng=np.random.default_rng(0), device=device)
     c = device.conductance
-    xbar.state["stuck"][0, 0] = 2  # G+ of the first pair stuck at g_max
-    xbar.state["g_prog"][0, 0] = xbar.state["g_hi"][0, 0]
+    codes = xbar.stuck_codes()
+    codes[0, 0, 0] = StuckCode.HIGH  # G+ of the first pair stuck at its g_max
+    xbar.set_stuck(codes)
+    assert xbar.device_state().g_prog[0, 0] == xbar.device_state().g_hi[0, 0]
     w = np.array([[0.3, 0.3]])
     xbar.program(w, compensate=False)
     assert abs(xbar.effective_weights()[0, 0] - 0.3) > 0.5
     xbar.program(w, compensate=True)
     tol_w = 2 * device.step_s / xbar.g_unit
     np.testing.assert_allclose(xbar.effective_weights(), w, atol=tol_w)
-    assert xbar.state["g_prog"][1, 0] > c.g_max_s * 0.6  # the partner moved up to compensate
+    assert xbar.device_state().g_prog[1, 0] > c.g_max_s * 0.6  # the partner moved up to compensate
 
 
 # ---------------------------------------------------------------- wires
@@ -345,13 +348,67 @@ def test_refresh_recentres_high_pairs_and_keeps_weights():
     xbar = nm.Crossbar.fabricate(20, 10, rng=np.random.default_rng(0), device=device)
     c = device.conductance
     w = np.random.default_rng(1).uniform(-0.3, 0.3, xbar.shape).reshape(-1)
-    xbar.state["g_prog"][0] = 0.7 * c.g_max_s + np.maximum(w, 0) * xbar.g_unit
-    xbar.state["g_prog"][1] = 0.7 * c.g_max_s + np.maximum(-w, 0) * xbar.g_unit
-    xbar._touch()
+    high = np.stack([np.maximum(w, 0), np.maximum(-w, 0)]) * xbar.g_unit + 0.7 * c.g_max_s
+    xbar.effective_weights()  # fills the cache that set_programmed must invalidate
+    xbar.set_programmed(high.reshape(2, *xbar.shape))
+    np.testing.assert_allclose(xbar.effective_weights(), w.reshape(xbar.shape), atol=1e-12)
     before = xbar.effective_weights()
     report = xbar.refresh()
-    g = xbar.state["g_prog"]
+    g = xbar.device_state().g_prog
     assert np.all(np.minimum(g[0], g[1]) < c.g_min_s + 0.1 * (c.g_max_s - c.g_min_s))
     tol_w = 2 * device.step_s / xbar.g_unit
     np.testing.assert_allclose(xbar.effective_weights(), before, atol=tol_w)
     assert report.pulses > 0 and report.verify_reads >= 2 * 200
+
+
+# ---------------------------------------------------------------- state behind methods
+def test_state_is_private_and_reads_are_copies():
+    xbar = _noisy()
+    for name in ("state", "rngs", "last_row_v2"):
+        assert not hasattr(xbar, name)
+    st = xbar.device_state()
+    with pytest.raises(ValueError, match="read-only"):
+        st.g_prog[0, 0] = 1.0
+    codes = xbar.stuck_codes()
+    codes[:] = StuckCode.HIGH  # a copy: the crossbar does not see it
+    assert np.array_equal(xbar.device_state().stuck, st.stuck)
+    assert st.n_pairs == 40 * 12 and set(st.names()) == set(st.arrays())
+
+
+def test_fabrication_places_stuck_devices_at_their_bounds():
+    device = nm.RRAM_HFO2.with_(
+        variation=nm.hardware.devices.VariationParams(stuck_at_min_fraction=0.2, stuck_at_max_fraction=0.3)
+    )
+    st = nm.Crossbar.fabricate(30, 20, rng=np.random.default_rng(0), device=device).device_state()
+    low, high = st.stuck == StuckCode.LOW, st.stuck == StuckCode.HIGH
+    assert 0.15 < low.mean() < 0.25 and 0.25 < high.mean() < 0.35
+    np.testing.assert_array_equal(st.g_prog[low], st.g_lo[low])
+    np.testing.assert_array_equal(st.g_prog[high], st.g_hi[high])
+
+
+def test_setters_check_their_input_and_lose_nothing_on_error():
+    xbar = _noisy(shape=(4, 3))
+    before = xbar.device_state().arrays()
+    with pytest.raises(ValueError, match=r"g_prog must have shape \(2, 4, 3\)"):
+        xbar.set_programmed(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"g_prog must lie within each device's own \[g_lo, g_hi\]"):
+        xbar.set_programmed(np.full((2, 4, 3), 1.0))
+    with pytest.raises(ValueError, match=r"codes must be StuckCode values; got \[7\]"):
+        xbar.set_stuck(np.full((2, 4, 3), 7))
+    for k, v in xbar.device_state().arrays().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_read_metered_returns_the_read_and_its_energy():
+    periphery = Periphery(dac=DacParams(bits=None, input_full_scale=2.0), adc=AdcParams(bits=8))
+    a, b = (_noisy(seed=9, shape=(20, 6), periphery=periphery) for _ in range(2))
+    x = np.random.default_rng(1).uniform(-1, 1, (5, 20))
+    y, energy_j = a.read_metered(x, t_read_s=1e-7)
+    np.testing.assert_array_equal(y, b.read(x))  # the same draws as a plain read
+    v = x / 2.0 * periphery.dac.v_max_v
+    g_row = a.effective_conductances().sum(axis=(0, 2))
+    assert energy_j == pytest.approx(1e-7 * np.sum(v**2 @ g_row), rel=1e-6)
+    y1, e1 = a.read_metered(x[0], t_read_s=1e-7)
+    assert y1.shape == (6,) and 0 < e1 < energy_j
+    with pytest.raises(ValueError, match="t_read_s must be > 0"):
+        a.read_metered(x, t_read_s=0.0)

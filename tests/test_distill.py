@@ -119,6 +119,26 @@ def test_copy_in_ideal_chip_high_fidelity():
         di.copy_in([np.zeros((12, 10))], target.ports())
 
 
+def test_a_digital_network_teaches_and_learns_through_its_twin():
+    teacher = DigitalNetwork.initialize((8 + N_CLASSES, 10, 6), rng=np.random.default_rng(4), scale=1.5)
+    x = np.random.default_rng(0).random((60, 8))
+    d = di.distill(
+        teacher.ports(), x, n_classes=N_CLASSES, epochs=30, rng=np.random.default_rng(0), progress=False
+    )
+    assert d.queries == 60 * N_CLASSES and d.spent == nm.Meter()  # presented, but free
+    assert d.loss[-1] < d.loss[0]
+    student = DigitalNetwork.initialize(teacher.layer_sizes, rng=np.random.default_rng(1))
+    res = di.copy_in(teacher, student.ports())
+    assert res.clipped == 0 and res.spent == nm.Meter()
+    for a, b in zip(teacher.weights, student.weights, strict=True):
+        np.testing.assert_array_equal(a, b)  # the twin writes exactly
+    blank = DigitalNetwork([np.zeros_like(w) for w in teacher.weights])
+    assert di.copy_in(teacher, blank.ports(weight_range=0.5)).clipped > 0
+    assert np.abs(blank.weights[0]).max() == 0.5
+    with pytest.raises(TypeError, match="got a DigitalNetwork itself"):
+        di.distill(teacher, x, n_classes=N_CLASSES, rng=np.random.default_rng(0))
+
+
 def test_copy_in_with_fine_tune():
     design = ChipDesign(
         layer_sizes=(4 + 2, 5), device=nm.IDEAL, periphery=IDEAL_PERIPHERY, adc_full_scale=1e3

@@ -8,6 +8,7 @@ import pytest
 import neuromorph as nm
 from neuromorph.algorithms import extract as ex
 from neuromorph.chip import Chip, ChipDesign
+from neuromorph.chip.digital import DigitalNetwork
 from neuromorph.hardware.crossbar import Crossbar
 from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, TiaParams
 
@@ -150,7 +151,7 @@ def test_error_paths():
     ports, rng = chip.ports(), np.random.default_rng(0)
     with pytest.raises(TypeError, match="Only ports are allowed"):
         ex.extract(chip, rng=rng)
-    with pytest.raises(TypeError, match="ChipPorts"):
+    with pytest.raises(TypeError, match="Ports protocol"):
         ex.extract("chip", rng=rng)
     with pytest.raises(ValueError, match="probes must be >= N \\+ 1 = 13"):
         ex.extract_layer_designed(ports, 0, probes=12, amplitude=1.0, design=design, rng=rng)
@@ -278,12 +279,133 @@ def test_column_solvers_match_direct_weighted_least_squares():
     keep[:150, 2] = False  # many dropped: downdated Gram solved afresh
     group = rng.integers(0, 3, 300)
     var = rng.uniform(0.5, 2.0, (3, 6))
-    w = ex._lstsq_columns(x, y, keep)
+    w = ex.lstsq_columns(x, y, keep)
     out = np.zeros((21, 6))
-    ex._gls_columns(x, y, keep, group, var, np.arange(6), out)
+    ex.gls_columns(x, y, keep, group, var, np.arange(6), out)
     for j in range(6):
         k = keep[:, j]
         np.testing.assert_allclose(w[:, j], np.linalg.lstsq(x[k], y[k, j], rcond=None)[0], atol=1e-10)
         sw = 1.0 / np.sqrt(var[group[k], j])
         direct = np.linalg.lstsq(x[k] * sw[:, None], y[k, j] * sw, rcond=None)[0]
         np.testing.assert_allclose(out[:, j], direct, atol=1e-10)
+
+
+# ---------------------------------------------------------------------------- package helpers
+def test_drive_helpers():
+    chip, design = make_chip(sizes=(40, 16), periphery=NOISY, adc_full_scale=8.0, drivable=False)
+    ports = chip.ports()
+    assert ex.check_layer(ports, np.int64(0)) == 0
+    with pytest.raises(ValueError, match="layer must be in 0..0"):
+        ex.check_layer(ports, 1)
+    assert ex.drivable(ports, 0)
+    ex.require_drive(ports, 0, "fd")
+    lsb = ex.adc_lsb(design)
+    assert ex.clip_edge(design, 2) == pytest.approx(16.0 - 0.5 * lsb)
+    y = np.array([[0.0, 8.0 - 0.4 * lsb, -8.0, 8.0 - 0.6 * lsb]])
+    np.testing.assert_array_equal(ex.saturated(y, design, 1), [[False, True, True, False]])
+    assert not ex.saturated(y, design, 2).any()
+    with pytest.raises(ValueError, match="n_tiles must be >= 1"):
+        ex.saturated(y, design, 0)
+    deep = make_chip(drivable=False)[0].ports()
+    assert not ex.drivable(deep, 1)
+    with pytest.raises(nm.PortAccessError, match="layer 1 is unreachable by 'fd'"):
+        ex.require_drive(deep, 1, "fd")
+
+
+def test_public_design_needs_a_datasheet():
+    twin = DigitalNetwork([np.zeros((13, 8)), np.zeros((9, 6))]).ports()
+    with pytest.raises(ValueError, match="design must be given when the ports publish none"):
+        ex.public_design(twin)
+    with pytest.raises(TypeError, match="Only ports are allowed"):
+        ex.public_design(make_chip()[0])
+
+
+def test_pilot_amplitudes_stay_inside_the_converters():
+    chip, design = make_chip(
+        sizes=(40, 16),
+        device=nm.RRAM_HFO2,
+        periphery=NOISY,
+        adc_full_scale=8.0,
+        scale=2.0,
+        tile_shape=(16, 16),
+    )
+    x, tile_of = ex.pilot_probes(design, 0, 8, rng=np.random.default_rng(0))
+    assert x.shape == (24, 40)
+    np.testing.assert_array_equal(tile_of, np.repeat([0, 1, 2], 8))
+    for t, (r0, r1) in enumerate(ex.row_tiles(design, 0)):
+        outside = np.delete(x[tile_of == t], np.arange(r0, min(r1, 40)), axis=1)
+        assert not outside.any()  # each pilot probe drives its own tile only
+    y = chip.ports().drive(0, x)
+    amps, safes = ex.pilot_amplitudes(
+        y, design, 0, headroom=2.5, column_quantile=0.9, dither_steps=3, safe_headroom=2.0
+    )
+    assert amps.shape == safes.shape == (3,)
+    assert np.all(safes <= amps) and np.all(safes > 0)
+    assert np.all(amps <= 4.0 - 4 * ex.dac_step(design))
+    with pytest.raises(ValueError, match="per_tile must be >= 1"):
+        ex.pilot_probes(design, 0, 0, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="same number of pilot readings"):
+        ex.pilot_amplitudes(
+            y[:-1], design, 0, headroom=2.5, column_quantile=0.9, dither_steps=3, safe_headroom=2.0
+        )
+
+
+def _plan(design, amplitude=1.0, safe=0.5, dither_steps=0):
+    n_tiles = len(ex.row_tiles(design, 0))
+    amps, safes = np.full(n_tiles, amplitude), np.full(n_tiles, safe)
+    return ex.ProbePlan(design, 0, amps, safes, dither_steps, 0.25, 2.5)
+
+
+def test_round_probes_and_fit_recover_exact_weights():
+    _, design = make_chip(sizes=(40, 16), periphery=IDEAL_PERIPHERY, tile_shape=(16, 16))
+    plan = _plan(design)
+    assert plan.n == 40 and len(plan.tiles) == 3
+    rng = np.random.default_rng(1)
+    empty = np.zeros((0, 40)), np.zeros(0, np.int64)
+    x, tile_of, group = ex.round_probes(
+        plan, [40, 40, 30], x_pilot=empty[0], t_pilot=empty[1], n_zero=2, rng=rng
+    )
+    assert x.shape == (112, 40)
+    np.testing.assert_array_equal(tile_of[:2], [-1, -1])
+    assert set(np.unique(group)) <= {ex.GROUPS_PER_TILE * t + g for t in range(3) for g in (1, 2)} | {12}
+    safe_rows = group == ex.SAFE_GROUP  # tile 0's safe share: N_t + 9 probes
+    assert safe_rows.sum() == 16 + 9
+    np.testing.assert_allclose(np.abs(x[safe_rows][:, :16]), 0.5)
+    x_fit = ex.fit_inputs(x, tile_of, design, 3)
+    assert x_fit.shape == (112, 42)
+    w = np.random.default_rng(2).normal(size=(42, 5))
+    y = x_fit @ w
+    w_fit, keep, var_g, var_gj = ex.designed_fit(x_fit, y, tile_of, group, design, 0)
+    np.testing.assert_allclose(w_fit, w, atol=1e-9)
+    assert keep.all() and var_gj.shape == (var_g.size, 5)
+    assert ex.residual_sigma(x_fit, y, w_fit, keep) < 1e-9
+    assert ex.residual_sigma(x_fit[:42], y[:42], w_fit, keep[:42]) is None
+    with pytest.raises(ValueError, match="probes must determine all 41 weights"):
+        ex.round_probes(plan, [4, 4, 4], x_pilot=empty[0], t_pilot=empty[1], n_zero=2, rng=rng)
+    with pytest.raises(ValueError, match="n_tiles must be >= 1"):
+        ex.fit_inputs(x, tile_of, design, 0)
+
+
+def test_projected_probes_keep_wide_columns_inside_full_scale():
+    chip, design = _wide_column_chip(0)
+    w = chip.effective_weights()[0]
+    headroom, amp = 2.5, 2.0
+    plan = ex.ProbePlan(design, 0, np.array([amp]), np.array([amp]), 0, 0.25, headroom)
+    x, tile_of, group = ex.projected_probes(plan, [256], w, rng=np.random.default_rng(0))
+    assert x.shape == (256, 64)
+    np.testing.assert_array_equal(group, ex.SECOND_GROUP)
+    plain = amp * ex.sign_design(256, 64, rng=np.random.default_rng(0))
+    room = design.adc_full_scale - np.abs(w[-1, :3]) * ex.driven_bias(design)
+    assert np.all(np.std(plain @ w[:64, :3], axis=0) > room / headroom)
+    assert np.all(np.std(x @ w[:64, :3], axis=0) < 1.05 * room / headroom)
+    assert np.mean(x[:, :] ** 2) > 0.9 * amp**2  # the other directions keep the working amplitude
+
+
+def test_column_solver_error_paths():
+    x = np.hstack([np.random.default_rng(0).normal(size=(8, 4)), np.ones((8, 1))])
+    y, keep = np.ones((8, 2)), np.ones((8, 2), dtype=bool)
+    keep[:4, 1] = False
+    with pytest.raises(ValueError, match="column 1 keeps only 4 unsaturated readings; it needs 5"):
+        ex.lstsq_columns(x, y, keep)
+    with pytest.raises(ValueError, match="group must be < var_gj.shape"):
+        ex.gls_columns(x, y, keep, np.full(8, 3), np.ones((2, 2)), np.arange(2), np.zeros((5, 2)))

@@ -1,4 +1,5 @@
-"""Forward-Forward: its details, both trainers, and that in place means through the ports."""
+"""Forward-Forward: its details, on a network's twin and on a chip, and that in place means
+through the ports."""
 
 from __future__ import annotations
 
@@ -83,17 +84,42 @@ def test_in_place_ff_learns_through_ports_only(small_digits, monkeypatch):
     ):
         for name in names:
             monkeypatch.setattr(cls, name, forbidden)
+    programmed = ports.meter
     hist = ff.train(ports, small_digits, cfg, rng=rng, progress=False)
     acc = ff.accuracy(ports, small_digits.x_test, small_digits.y_test, n_classes=10, config=cfg)
     assert acc > 0.6
+    # The history holds the meter's running totals since training began.
     assert len(hist.pulses) == 6 and all(p > 0 for p in hist.pulses)
-    assert ports.meter.pulses > 0
+    assert np.all(np.diff(hist.pulses) > 0) and np.all(np.diff(hist.energy_j) > 0)
+    spent = ports.meter.minus(programmed)
+    assert hist.pulses[-1] == spent.pulses > 0
+    assert hist.energy_j[-1] < spent.energy_j  # the accuracy check above read the chip too
+    assert spent.verify_reads > 0  # refresh_every=5 refreshed every layer once
 
 
 def test_trainer_refuses_the_chip_itself(small_digits):
     chip = Chip.fabricate(ChipDesign(layer_sizes=(74, 8)), seed=0)
-    with pytest.raises(TypeError, match="Algorithms that run on hardware may only hold its ports"):
+    with pytest.raises(TypeError, match=r"model must be ports \(chip.ports\(\).*Only ports are allowed"):
         ff.train(chip, small_digits, rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="model must satisfy the Ports protocol"):
+        ff.accuracy([np.zeros((75, 8))], small_digits.x_test, small_digits.y_test, n_classes=10)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_network_and_its_twin_train_alike(small_digits, optimizer):
+    cfg = ff.FFConfig(epochs=2, optimizer=optimizer, refresh_every=1)
+    nets, hists = [], []
+    for wrap in (False, True):
+        rng = np.random.default_rng(7)
+        net = DigitalNetwork.initialize((74, 16, 12), rng=rng)
+        hists.append(
+            ff.train(net.ports() if wrap else net, small_digits, cfg, rng=rng, progress=False, eval_every=1)
+        )
+        nets.append(net)
+    for a, b in zip(*(n.weights for n in nets), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert hists[0].loss == hists[1].loss and hists[0].test_accuracy == hists[1].test_accuracy
+    assert hists[0].pulses == [0, 0] and hists[0].energy_j == [0.0, 0.0]  # the twin's meter is zero
 
 
 def test_ff_errors(small_digits):

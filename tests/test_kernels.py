@@ -2,45 +2,114 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
 from scipy import stats
 
+import neuromorph
+from neuromorph import _rng
+from neuromorph._numba import njit
+from neuromorph._rng import (
+    STREAM_ADC_NOISE,
+    STREAM_PULSE_NOISE,
+    STREAM_PULSE_ROUNDING,
+    STREAM_READ_NOISE,
+    STREAM_VERIFY_READ,
+)
 from neuromorph.hardware import _kernels as K
+from neuromorph.hardware.devices import K_B_EV
 from tests import naive
 
 SEEDS = range(5)
+STREAMS = (STREAM_READ_NOISE, STREAM_ADC_NOISE, STREAM_PULSE_ROUNDING, STREAM_PULSE_NOISE, STREAM_VERIFY_READ)
 
 
-@numba.njit
-def _normals(key, n):
+@njit
+def _normals(key, stream, n):
     out = np.empty(n)
     for i in range(n):
-        out[i] = K.normal(key, i)
+        out[i] = K.normal(key, stream, i)
     return out
 
 
-@numba.njit
-def _uniforms(key, n):
+@njit
+def _uniforms(key, stream, n):
     out = np.empty(n)
     for i in range(n):
-        out[i] = K.uniform(key, i)
+        out[i] = K.uniform(key, stream, i)
+    return out
+
+
+@njit
+def _normal_words(stream, counter, draws):
+    """The words hashed for the first ``draws`` reserved draws of normal ``counter``."""
+    out = np.empty(draws, dtype=np.uint64)
+    for j in range(draws):
+        out[j] = K.normal_word(stream, counter, j)
     return out
 
 
 def test_uniform_matches_splitmix_twin():
     key = 0x1234_5678_9ABC_DEF0
-    got = _uniforms(np.uint64(key), 64)
-    want = [naive.splitmix_uniform(key, i) for i in range(64)]
-    np.testing.assert_array_equal(got, want)
+    for stream in (STREAM_PULSE_ROUNDING, STREAM_VERIFY_READ):
+        got = _uniforms(np.uint64(key), stream, 64)
+        want = [naive.splitmix_uniform(key, stream, i) for i in range(64)]
+        np.testing.assert_array_equal(got, want)
+
+
+def test_stream_ids_are_distinct_and_fit():
+    assert len(set(STREAMS)) == len(STREAMS)
+    assert all(0 < s < 2**_rng.STREAM_BITS for s in STREAMS)
+
+
+def test_two_streams_with_the_same_key_and_counter_draw_differently():
+    key = np.uint64(0x0DDB_A11C_0FFE_E123)
+    for a, b in zip(STREAMS, STREAMS[1:], strict=False):
+        ua, ub = _uniforms(key, a, 5000), _uniforms(key, b, 5000)
+        za, zb = _normals(key, a, 5000), _normals(key, b, 5000)
+        assert not np.any(ua == ub) and not np.any(za == zb), f"streams {a} and {b}"
+        assert abs(np.corrcoef(ua, ub)[0, 1]) < 0.06 and abs(np.corrcoef(za, zb)[0, 1]) < 0.06
+
+
+def test_uniforms_never_reuse_a_normal_draw():
+    """The old collision: with 64 pulses a pair's rounding uniform sat at counter i * 130 and
+    pulse k of device (i, s) hashed counters (i * 130 + 1 + s * 65 + k) * 256 + j, so the
+    rounding of pair 65 (8450) was the third draw (j = 2) of pair 0's 33rd pulse normal.
+    Every word now carries its stream and kind, so no uniform word is any normal's."""
+    assert 65 * 130 == (0 * 130 + 1 + 0 * 65 + 32) * 256 + 2  # the old scenario
+    rounding = {int(K.uniform_word(STREAM_PULSE_ROUNDING, i)) for i in range(200)}
+    for stream in (STREAM_PULSE_ROUNDING, STREAM_PULSE_NOISE):
+        for counter in range(2 * 200 * 64):
+            words = _normal_words(stream, counter, 4)
+            assert rounding.isdisjoint(int(w) for w in words), f"stream {stream} normal {counter}"
+    # A uniform and a normal of the same stream, key and counter are different draws, too.
+    key = np.uint64(7)
+    assert not np.any(_uniforms(key, STREAM_PULSE_NOISE, 1000) == _normals(key, STREAM_PULSE_NOISE, 1000))
+
+
+def test_every_kernel_module_takes_numba_options_from_one_place():
+    """No module outside neuromorph._numba calls numba.njit / numba.jit itself."""
+    offenders = []
+    for path in Path(neuromorph.__file__).parent.rglob("*.py"):
+        if path.name == "_numba.py" or "__pycache__" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "numba":
+                bad = {a.name for a in node.names} & {"njit", "jit", "vectorize", "guvectorize"}
+                offenders += [f"{path.name}: from numba import {name}" for name in bad]
+            if isinstance(node, ast.Attribute) and node.attr in {"njit", "jit"}:
+                if isinstance(node.value, ast.Name) and node.value.id == "numba":
+                    offenders.append(f"{path.name}: numba.{node.attr}")
+    assert not offenders, offenders
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_normal_is_standard_normal(seed):
-    z = _normals(np.uint64(seed * 7919 + 1), 200_000)
+    z = _normals(np.uint64(seed * 7919 + 1), STREAM_PULSE_NOISE, 200_000)
     assert abs(z.mean()) < 5 * 1 / math.sqrt(z.size), f"seed={seed}"
     assert abs(z.std() - 1) < 0.01, f"seed={seed}"
     assert stats.kstest(z, "norm").pvalue > 1e-4, f"seed={seed}"
@@ -50,7 +119,7 @@ def test_normal_is_standard_normal(seed):
 
 
 def test_normal_streams_differ_by_key():
-    a, b = _normals(np.uint64(1), 1000), _normals(np.uint64(2), 1000)
+    a, b = _normals(np.uint64(1), STREAM_READ_NOISE, 1000), _normals(np.uint64(2), STREAM_READ_NOISE, 1000)
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.15
 
 
@@ -77,6 +146,7 @@ def test_adc_accumulate_noiseless_matches_twin(bits):
         mu=mu,
         var=np.empty((0, 0), np.float32),
         key=np.uint64(0),
+        stream=STREAM_ADC_NOISE,
         counter_base=0,
         gain=5e3,
         noise_v=0.0,
@@ -99,6 +169,7 @@ def test_adc_accumulate_noise_statistics(seed):
         mu=mu,
         var=var,
         key=np.uint64(seed),
+        stream=STREAM_ADC_NOISE,
         counter_base=0,
         gain=1e4,
         noise_v=3e-3,
@@ -144,7 +215,7 @@ def test_effective_conductance_matches_twin():
         ea_lo=0.2,
         ea_hi=0.01,
         delta_t=50.0,
-        arrhenius_x=(1 / 350 - 1 / 300) / 8.617333262e-5,
+        arrhenius_x=(1 / 350 - 1 / 300) / K_B_EV,
         read_rel=0.02,
         g_eff_out=g_eff,
         gdiff_out=gdiff,
@@ -181,6 +252,41 @@ def test_effective_conductance_is_identity_at_programming():
         gvar_out=np.empty(50),
     )
     np.testing.assert_array_equal(g_eff, g_prog)
+
+
+def test_drifted_conductance_matches_twin_and_the_read_path():
+    """The drift law has one home (K.drift_factor): the verify-scan kernel and the read kernel
+    at T_ref both apply it, and both match the naive twin."""
+    rng = np.random.default_rng(5)
+    n = 300
+    g_prog = rng.uniform(1e-6, 1e-4, (2, n))
+    tau_prog = rng.uniform(0, 150, (2, n))
+    nu = rng.uniform(0, 0.1, (2, n))
+    nu[:, ::7] = 0.0
+    drifted = np.empty_like(g_prog)
+    K.drifted_conductance(g_prog=g_prog, tau_prog=tau_prog, nu=nu, tau_now=100.0, t0=20.0, g_out=drifted)
+    np.testing.assert_allclose(drifted, naive.drift(g_prog, tau_prog, nu, tau_now=100.0, t0=20.0), rtol=1e-14)
+    g_eff = np.empty_like(g_prog)
+    K.effective_conductance(
+        g_prog=g_prog,
+        tau_prog=tau_prog,
+        nu=nu,
+        tau_now=100.0,
+        t0=20.0,
+        g_min=1e-6,
+        g_range=9.9e-5,
+        alpha_lo=1e-3,
+        alpha_hi=1e-3,
+        ea_lo=0.3,
+        ea_hi=0.3,
+        delta_t=0.0,
+        arrhenius_x=0.0,
+        read_rel=0.0,
+        g_eff_out=g_eff,
+        gdiff_out=np.empty(n),
+        gvar_out=np.empty(n),
+    )
+    np.testing.assert_array_equal(g_eff, drifted)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -1,7 +1,8 @@
 """Tests of the nested-dissection solver behind neuromorph.hardware.wires.solve' exact solutions.
 
-References are independent of neuromorph.hardware.wires._nested: SciPy's sparse LU on the nodal system
-that ``nodal_system`` assembles, and a long-double refinement of that same system.
+References are independent of neuromorph.hardware.wires._nested and ._multifrontal: SciPy's
+sparse LU on the nodal system that ``nodal_system`` assembles, and a long-double refinement of
+that same system.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ import pytest
 import scipy.sparse.linalg as spla
 
 import neuromorph as nm
-from neuromorph.hardware.wires import WiredArray, WireParams, _nested, nodal_system, node_voltages, solve
+from neuromorph.hardware.wires import (
+    WiredArray,
+    WireParams,
+    _multifrontal,
+    _nested,
+    nodal_system,
+    node_voltages,
+    solve,
+)
 
 SEED = 20240611
 
@@ -263,7 +272,7 @@ def test_reused_leaves_give_the_same_bits(name):
     g, _ = realistic(30, 41, SEED)
 
     def y_of(g_):
-        return _nested.branch_conductances(
+        return _multifrontal.branch_conductances(
             g_,
             1 / w.r_row_ohm,
             1 / w.r_col_ohm,
@@ -271,19 +280,29 @@ def test_reused_leaves_give_the_same_bits(name):
             1 / w.r_sense_ohm if w.sense == "resistor" else 0.0,
         )
 
-    num = _nested.factorize(sym, y_of(g), keep=True)
+    num = _multifrontal.factorize(sym, y_of(g), keep=True)
     for frac in (0.0, 0.01, 0.2):
         g = g.copy()
         mask = rng.random(g.shape) < frac
         g[mask] = rng.uniform(1e-6, 1e-4, mask.sum())
-        fresh = _nested.factorize(sym, y_of(g), keep=True)
-        num = _nested.factorize(sym, y_of(g), keep=True, reuse=num)
+        fresh = _multifrontal.factorize(sym, y_of(g), keep=True)
+        num = _multifrontal.factorize(sym, y_of(g), keep=True, reuse=num)
         assert np.array_equal(np.triu(num.Y), np.triu(fresh.Y))
         assert np.array_equal(num.fac, fresh.fac)
     # wire conductances changed (temperature): nothing may be reused
     y_hot = y_of(g)
-    y_hot[-4:-2] *= 0.9
+    y_hot[-_nested.N_WIRE_BRANCHES : -_nested.N_WIRE_BRANCHES + 2] *= 0.9  # row and column wires
     assert np.array_equal(
-        np.triu(_nested.factorize(sym, y_hot, keep=False, reuse=num).Y),
-        np.triu(_nested.factorize(sym, y_hot, keep=False).Y),
+        np.triu(_multifrontal.factorize(sym, y_hot, keep=False, reuse=num).Y),
+        np.triu(_multifrontal.factorize(sym, y_hot, keep=False).Y),
     )
+
+
+def test_kept_rows_are_required_for_node_values_and_low_rank():
+    sym = _nested.symbolic(6, 5, False, False)
+    g, _ = realistic(6, 5, SEED)
+    num = _multifrontal.factorize(sym, _multifrontal.branch_conductances(g, 0.5, 0.5, 0.0, 0.0), keep=False)
+    with pytest.raises(ValueError, match="num must be a factorisation made with keep=True"):
+        _multifrontal.node_values(num, np.zeros((1, 6)))
+    with pytest.raises(ValueError, match="num must be a factorisation made with keep=True"):
+        _multifrontal.LowRank(num)

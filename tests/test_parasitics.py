@@ -12,7 +12,7 @@ RNG_SEED = 20240611
 
 
 def realistic(n_rows, n_cols, seed, batch=None):
-    """Conductances 1e-6..1e-4 S and inputs 0..0.2 V (REFERENCES.md's realistic case)."""
+    """Conductances 1e-6..1e-4 S and inputs 0..0.2 V (docs/references.md's realistic case)."""
     rng = np.random.default_rng(seed)
     g = rng.uniform(1e-6, 1e-4, (n_rows, n_cols))
     shape = (n_rows,) if batch is None else (batch, n_rows)

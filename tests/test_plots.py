@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 import neuromorph as nm
 from neuromorph.algorithms.ff import History
 from neuromorph.faces import plots
+from neuromorph.hardware.devices import StuckCode
 from neuromorph.hardware.wires import WireParams
 
 WIRES = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)
@@ -56,14 +57,16 @@ def test_training_curve_still_renders(tmp_path):
 
 def test_conductance_maps_marks_stuck_devices(tmp_path, wired_crossbar):
     xbar = wired_crossbar
-    saved = xbar.state["stuck"].copy()
+    saved = xbar.stuck_codes()
+    codes = saved.copy()
+    codes.reshape(2, -1)[0, 3] = StuckCode.LOW
+    codes.reshape(2, -1)[1, 7] = StuckCode.HIGH
     try:
-        xbar.state["stuck"][0, 3] = 1
-        xbar.state["stuck"][1, 7] = 2
+        xbar.set_stuck(codes)
         fig = plots.conductance_maps(xbar)
         render(fig, tmp_path, "conductances.png")
     finally:
-        xbar.state["stuck"][:] = saved
+        xbar.set_stuck(saved)
     main = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert len(main) == 2
     # G+ holds the stuck-low device, G- the stuck-high one: one marker each.
@@ -202,3 +205,75 @@ def test_copyout_curves_rejects_bad_rows():
         plots.copyout_curves([{"method": "fd", "queries": 10}])
     with pytest.raises(ValueError, match="energy_j > 0"):
         plots.copyout_curves([{"method": "fd", "queries": 10, "energy_j": 0.0, "fidelity": 0.5}])
+
+
+def test_copyout_curves_weight_error_one_panel_and_markers(tmp_path):
+    rows = copyout_rows()
+    for k, row in enumerate(rows):
+        row["weight_rel_rms"] = None if row["method"] == "distill" else 0.1 / (k + 1)
+    fig = plots.copyout_curves(rows, metric="weight_rel_rms", against=("queries",), title="t")
+    render(fig, tmp_path, "weight_error.png")
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log" and "relative RMS" in ax.get_ylabel()
+    assert len(ax.get_lines()) == 2, "copies without a weight error are left out; no self line"
+    fig = plots.copyout_curves(rows, against=("queries",), connect=False)
+    (ax,) = fig.axes
+    first = ax.get_lines()[0]
+    assert first.get_linestyle() == "None" and first.get_marker() == "o"
+
+
+def test_copyout_curves_rejects_bad_options():
+    with pytest.raises(ValueError, match="metric must be one of"):
+        plots.copyout_curves(copyout_rows(), metric="accuracy")
+    with pytest.raises(ValueError, match="against must be a non-empty list"):
+        plots.copyout_curves(copyout_rows(), against=("seconds",))
+    with pytest.raises(
+        ValueError, match=r"methods\[0\] must have keys \('method', 'queries', 'weight_rel_rms'\)"
+    ):
+        plots.copyout_curves(copyout_rows(), metric="weight_rel_rms", against=("queries",))
+
+
+def sweep_rows():
+    rows = []
+    for seed in range(4):
+        for t in (300.0, 358.0):
+            for bits in (6, 8):
+                rows.append(
+                    {
+                        "status": "ok",
+                        "preset": "rram",
+                        "adc_bits": bits,
+                        "temperature_k": t,
+                        "accuracy": 0.9 - 0.001 * t / 10 + 0.01 * seed,
+                        "copyout_method": "fd" if seed % 2 else "designed",
+                        "copyout_queries": 100 * (seed + 1),
+                        "copyout_energy_j": 1e-8 * (seed + 1),
+                        "copyout_fidelity": 0.8 + 0.02 * seed,
+                    }
+                )
+    rows.append({"status": "error", "preset": "nope", "adc_bits": 8, "temperature_k": 300.0})
+    return rows
+
+
+def test_sweep_figures(tmp_path):
+    rows = sweep_rows()
+    fig = plots.sweep_accuracy_distribution(rows)
+    render(fig, tmp_path, "dist.png")
+    assert len(fig.axes[0].get_legend().get_texts()) == 2, "one curve per preset/ADC group"
+    fig = plots.sweep_accuracy_vs_temperature(rows)
+    render(fig, tmp_path, "temp.png")
+    assert "K" in fig.axes[0].get_xlabel()
+    for make in (plots.sweep_accuracy_distribution, plots.sweep_accuracy_vs_temperature):
+        empty = make([{"status": "error"}])
+        assert "no finished points" in [t.get_text() for t in empty.axes[0].texts]
+
+
+def test_write_sweep_plots_names_the_files_as_before(tmp_path):
+    from neuromorph.faces import reports
+
+    paths = reports.write_sweep_plots(sweep_rows(), tmp_path)
+    names = ["accuracy_distribution.png", "accuracy_vs_temperature.png", "copyout.png"]
+    assert [p.rsplit("/", 1)[1] for p in paths] == names
+    assert all((tmp_path / n).stat().st_size > 1000 for n in names)
+    no_copy = [{k: v for k, v in r.items() if not k.startswith("copyout")} for r in sweep_rows()]
+    assert len(reports.write_sweep_plots(no_copy, tmp_path / ".")) == 2

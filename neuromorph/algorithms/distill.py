@@ -1,11 +1,13 @@
 """Distil a chip into a digital student from its answers, and copy a network onto a chip (layer 3).
 
-Contract: :func:`distill` and :func:`copy_in` receive a chip's
-:class:`~neuromorph.chip.ChipPorts` only (a Chip raises TypeError) and meter every query.
+Contract: :func:`distill` and :func:`copy_in` receive ports only
+(:class:`~neuromorph.chip.ports.Ports`: a chip's, metered, or a
+:class:`~neuromorph.chip.digital.DigitalNetwork`'s twin; a Chip raises TypeError), and every
+query goes through them.
 
 **Distillation** (Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network",
-2015).  The chip answers a transfer set (held-out real inputs, or synthetic inputs when no
-data is available): for every input and every label ``c`` it runs the label-embedded input
+2015).  The chip answers a transfer set (held-out real inputs, possibly grown by
+:func:`mixup_inputs`): for every input and every label ``c`` it runs the label-embedded input
 (one query each, ``n_classes`` per input, as ``ff.goodness_table`` does) and returns every
 layer's activity.  Two targets, usable together:
 
@@ -29,17 +31,17 @@ fine-tuned in place with Forward-Forward.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from tqdm.auto import tqdm
 
 from neuromorph import _validate as check
 from neuromorph.algorithms import ff
-from neuromorph.algorithms.extract import check_ports
-from neuromorph.chip import Meter
+from neuromorph.algorithms.optim import Adam
 from neuromorph.chip.digital import RMS_EPS, DigitalNetwork, rms_normalize
+from neuromorph.chip.ports import Meter, Ports, check_ports
 from neuromorph.datasets import Dataset
 
 Target = Literal["soft", "activities", "both"]
@@ -54,7 +56,7 @@ class Distillation:
     ----------
     network : DigitalNetwork
     queries : int
-        Input vectors presented to the chip (``n_transfer * n_classes``).
+        Input vectors presented to the teacher (``n_transfer * n_classes``), metered or not.
     spent : Meter
     loss : list of float
         Training loss per epoch.
@@ -81,9 +83,12 @@ class ChipAnswers:
 
 
 def query_chip(
-    ports, x: NDArray, *, n_classes: int, config: ff.FFConfig = _FF_DEFAULT, chunk: int = 2000
+    ports: Ports, x: ArrayLike, *, n_classes: int, config: ff.FFConfig = _FF_DEFAULT, chunk: int = 2000
 ) -> ChipAnswers:
-    """Run every (input, label) of ``x`` (n, n_features) through the chip, metered."""
+    """Run every (input, label) of ``x`` (n, n_features) through the chip, metered.
+
+    Costs ``n * n_classes`` queries, ``chunk`` rows per ``ports.run`` call.
+    """
     check_ports(ports)
     x = check.array("x", x, ndim=2)
     n_classes = check.integer("n_classes", n_classes, minimum=2)
@@ -171,13 +176,38 @@ def _activity_grads(
     return loss, grads
 
 
-def synthetic_inputs(n: int, n_features: int, *, rng: np.random.Generator) -> NDArray:
-    """Transfer inputs when no data is available: uniform in [0, 1]^n_features."""
-    check.generator("rng", rng)
-    return rng.random((check.integer("n", n, minimum=1), n_features))
+def _batch_grads(
+    net: DigitalNetwork,
+    answers: ChipAnswers,
+    layer_in: list[NDArray],
+    p_all: NDArray,
+    idx: NDArray,
+    *,
+    target: Target,
+    n_classes: int,
+    temperature: float,
+    first: int,
+) -> tuple[float, list[NDArray]]:
+    """The student's loss and weight gradients on the transfer inputs ``idx`` (all their
+    labels), summed over the chosen targets."""
+    n = answers.goodness.shape[0]
+    rows = (np.arange(n_classes)[:, None] * n + idx[None, :]).reshape(-1)
+    total = [np.zeros_like(w) for w in net.weights]
+    loss = 0.0
+    if target in ("soft", "both"):
+        ls, gs = _soft_grads(
+            net, answers.inputs[rows], p_all[idx], n_classes=n_classes, temperature=temperature, first=first
+        )
+        loss += ls
+        total = [t + g for t, g in zip(total, gs, strict=True)]
+    if target in ("activities", "both"):
+        la, ga = _activity_grads(net, [xi[rows] for xi in layer_in], [h[rows] for h in answers.activities])
+        loss += la
+        total = [t + g for t, g in zip(total, ga, strict=True)]
+    return loss, total
 
 
-def mixup_inputs(x: NDArray, n: int, *, rng: np.random.Generator) -> NDArray:
+def mixup_inputs(x: ArrayLike, n: int, *, rng: np.random.Generator) -> NDArray[np.float64]:
     """A transfer set of ``n`` inputs grown from the real inputs ``x`` (n_real, n_features).
 
     The first ``min(n, n_real)`` rows are the real inputs; the rest are convex mixes
@@ -197,9 +227,23 @@ def mixup_inputs(x: NDArray, n: int, *, rng: np.random.Generator) -> NDArray:
     return np.vstack([x, lam * x[a] + (1.0 - lam) * x[b]])
 
 
+def _student_sizes(sizes: tuple[int, ...], hidden, target) -> tuple[int, ...]:
+    """The student's widths: the teacher's inputs and outputs around ``hidden`` (default the
+    teacher's); matching activities needs the teacher's hidden widths."""
+    if target not in ("soft", "activities", "both"):
+        raise ValueError(f"target must be 'soft', 'activities' or 'both'; got {target!r}.")
+    hidden = sizes[1:-1] if hidden is None else tuple(hidden)
+    if target != "soft" and hidden != sizes[1:-1]:
+        raise ValueError(
+            f"hidden must equal the chip's hidden widths {sizes[1:-1]} when matching activities; "
+            f"got {hidden}. Use target='soft' for a smaller student."
+        )
+    return (sizes[0], *hidden, sizes[-1])
+
+
 def distill(
-    ports,
-    x_transfer,
+    ports: Ports,
+    x_transfer: ArrayLike,
     *,
     n_classes: int,
     hidden: tuple[int, ...] | None = None,
@@ -216,9 +260,10 @@ def distill(
 
     Parameters
     ----------
-    ports : ChipPorts
-    x_transfer : ndarray of shape (n, n_features)
-        Transfer inputs (real or synthetic); costs ``n * n_classes`` queries.
+    ports : Ports
+        The teacher's ports (``chip.ports()``; a DigitalNetwork's twin works too).
+    x_transfer : array_like of shape (n, n_features)
+        Transfer inputs; costs ``n * n_classes`` queries.
     n_classes : int
     hidden : tuple of int, optional
         Student hidden widths (default the chip's).
@@ -238,20 +283,11 @@ def distill(
     """
     check_ports(ports)
     check.generator("rng", rng)
-    if target not in ("soft", "activities", "both"):
-        raise ValueError(f"target must be 'soft', 'activities' or 'both'; got {target!r}.")
+    student_sizes = _student_sizes(ports.layer_sizes, hidden, target)
     temperature = check.positive("temperature", temperature)
     epochs = check.integer("epochs", epochs, minimum=1)
     batch_size = check.integer("batch_size", batch_size, minimum=1)
     learning_rate = check.positive("learning_rate", learning_rate)
-    sizes = ports.layer_sizes
-    hidden = sizes[1:-1] if hidden is None else tuple(hidden)
-    if target != "soft" and hidden != sizes[1:-1]:
-        raise ValueError(
-            f"hidden must equal the chip's hidden widths {sizes[1:-1]} when matching activities; "
-            f"got {hidden}. Use target='soft' for a smaller student."
-        )
-    student_sizes = (sizes[0], *hidden, sizes[-1])
     answers = query_chip(ports, x_transfer, n_classes=n_classes, config=config)
     n = answers.goodness.shape[0]
     p_all = _softmax(answers.goodness / temperature)
@@ -260,38 +296,29 @@ def distill(
         student_sizes, rng=rng, scale=config.init_scale, bias_input=ports.bias_input
     )
     layer_in = [answers.inputs] + [rms_normalize(h) for h in answers.activities[:-1]]
-    opt = ff._Adam([w.shape for w in net.weights], learning_rate)
+    opt = Adam([w.shape for w in net.weights])
     losses = []
     for _ in tqdm(range(epochs), desc=f"distill {target}", disable=not progress, leave=False):
         order = rng.permutation(n)
         ep = []
         for s in range(0, n, batch_size):
             idx = order[s : s + batch_size]
-            rows = (np.arange(n_classes)[:, None] * n + idx[None, :]).reshape(-1)
-            total = [np.zeros_like(w) for w in net.weights]
-            loss = 0.0
-            if target in ("soft", "both"):
-                ls, gs = _soft_grads(
-                    net,
-                    answers.inputs[rows],
-                    p_all[idx],
-                    n_classes=n_classes,
-                    temperature=temperature,
-                    first=first,
-                )
-                loss += ls
-                total = [t + g for t, g in zip(total, gs, strict=True)]
-            if target in ("activities", "both"):
-                la, ga = _activity_grads(
-                    net, [xi[rows] for xi in layer_in], [h[rows] for h in answers.activities]
-                )
-                loss += la
-                total = [t + g for t, g in zip(total, ga, strict=True)]
-            for i, g in enumerate(total):
+            loss, grads = _batch_grads(
+                net,
+                answers,
+                layer_in,
+                p_all,
+                idx,
+                target=target,
+                n_classes=n_classes,
+                temperature=temperature,
+                first=first,
+            )
+            for i, g in enumerate(grads):
                 net.weights[i] += opt.step(i, g, learning_rate)
             ep.append(loss)
         losses.append(float(np.mean(ep)))
-    return Distillation(network=net, queries=answers.spent.queries, spent=answers.spent, loss=losses)
+    return Distillation(network=net, queries=answers.inputs.shape[0], spent=answers.spent, loss=losses)
 
 
 @dataclass
@@ -318,13 +345,13 @@ class CopyIn:
 
 def copy_in(
     network: DigitalNetwork,
-    ports,
+    ports: Ports,
     *,
     fine_tune: Dataset | None = None,
     fine_tune_config: ff.FFConfig | None = None,
     rng: np.random.Generator | None = None,
     progress: bool = True,
-    **program_options,
+    **program_options: Any,
 ) -> CopyIn:
     """Program ``network`` onto a chip by program-and-verify, layer by layer.
 
@@ -332,7 +359,7 @@ def copy_in(
     ----------
     network : DigitalNetwork
         Same layer widths as the chip.
-    ports : ChipPorts
+    ports : Ports
         The target chip's ports.
     fine_tune : Dataset, optional
         If given, train in place with Forward-Forward afterwards (``fine_tune_config``,

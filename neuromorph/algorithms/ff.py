@@ -17,11 +17,13 @@ The input image is RMS-normalised and the one-hot label appended, scaled by ``la
 with a threshold on the *mean* squared activity (theta = 1) the input scale, the threshold and
 the initialisation agree (unit-length inputs with theta = 2 on the sum did not train).
 
-One loop, two targets: a :class:`~neuromorph.chip.digital.DigitalNetwork` (float weights, the
-ideal reference) or a chip's :class:`~neuromorph.chip.ChipPorts`, touched only through
-``run`` (DAC -> arrays -> ADC taps -> digital ReLU and normalisation) and ``apply_delta``
-(programming pulses), so device nonlinearity, asymmetry, cycle-to-cycle noise, stuck devices
-and quantisation all act on learning.  The optimiser state (Adam moments) lives in the
+One loop, any :class:`~neuromorph.chip.ports.Ports`: a chip's ports, touched only through
+``run`` (DAC -> arrays -> ADC taps -> digital ReLU and normalisation), ``apply_delta``
+(programming pulses) and ``refresh``, so device nonlinearity, asymmetry, cycle-to-cycle
+noise, stuck devices and quantisation all act on learning; or the software twin of a
+:class:`~neuromorph.chip.digital.DigitalNetwork` (float weights, the ideal reference), whose
+meter stays zero and whose refresh does nothing.  A DigitalNetwork passed directly is
+wrapped as ``net.ports()``.  The optimiser state (Adam moments, :mod:`.optim`) lives in the
 trainer's digital memory, as it would in a chip's controller.
 """
 
@@ -32,13 +34,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from tqdm.auto import tqdm
 
 from neuromorph import _validate as check
-from neuromorph.chip import Chip, ChipPorts
+from neuromorph.algorithms.optim import Adam, Optimizer, Sgd
 from neuromorph.chip.digital import DigitalNetwork, rms_normalize
+from neuromorph.chip.ports import Ports, check_ports
 from neuromorph.datasets import Dataset
+
+#: What the functions here accept: ports, or a DigitalNetwork (wrapped as ``net.ports()``).
+Model = Ports | DigitalNetwork
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,21 @@ class FFConfig:
 
 @dataclass
 class History:
-    """What training did, epoch by epoch."""
+    """What training did, epoch by epoch.
+
+    Attributes
+    ----------
+    loss : list of float
+        Mean FF loss over layers and batches, per epoch.
+    test_accuracy, test_epochs : list
+        Test accuracy and the epoch (1-based) it was measured after, when ``eval_every``.
+    wall_seconds : list of float
+        Wall time of each epoch's training (not its evaluation).
+    pulses, energy_j : list
+        The ports' meter since training began, read after each epoch's training:
+        programming pulses and joules (earlier epochs' evaluation reads included).  Zero on a
+        DigitalNetwork's twin.
+    """
 
     loss: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
@@ -102,33 +122,12 @@ def embed(x: NDArray, labels: NDArray, *, n_classes: int, label_scale: float) ->
     return np.hstack([rms_normalize(x), onehot])
 
 
-class _Software:
-    """Adapter giving a DigitalNetwork the port interface the trainer uses."""
-
-    def __init__(self, net: DigitalNetwork) -> None:
-        self.net = net
-        self.layer_sizes = net.layer_sizes
-        self.bias_input = net.bias_input
-
-    def run(self, x):
-        return self.net.forward(x)
-
-    def apply_delta(self, layer, delta):
-        self.net.weights[layer] += delta
-        return 0
-
-
-def _target(model):
-    if isinstance(model, Chip):
-        raise TypeError(
-            "model must be a DigitalNetwork or a chip's ports (chip.ports()); got a Chip. "
-            "Algorithms that run on hardware may only hold its ports."
-        )
+def _as_ports(model: Model, name: str = "model") -> Ports:
+    """``model`` as ports: a DigitalNetwork becomes its twin ``model.ports()``; ports pass
+    through :func:`~neuromorph.chip.ports.check_ports` (a Chip raises TypeError)."""
     if isinstance(model, DigitalNetwork):
-        return _Software(model)
-    if isinstance(model, ChipPorts | _Software):
-        return model
-    raise TypeError(f"model must be a DigitalNetwork or ChipPorts; got {type(model).__name__}.")
+        return model.ports()
+    return check_ports(model, name)
 
 
 def _check_data(data: Dataset, layer_sizes: tuple[int, ...]) -> None:
@@ -145,11 +144,17 @@ def _check_data(data: Dataset, layer_sizes: tuple[int, ...]) -> None:
             raise ValueError(f"{name} must hold labels in 0..{data.n_classes - 1}; got {y.min()}..{y.max()}.")
 
 
-def goodness_table(model, x: NDArray, *, n_classes: int, config: FFConfig, chunk: int = 2000) -> NDArray:
-    """Goodness summed over layers for every (input, label): shape (n, n_classes)."""
-    target = _target(model)
+def goodness_table(
+    model: Model, x: ArrayLike, *, n_classes: int, config: FFConfig, chunk: int = 2000
+) -> NDArray[np.float64]:
+    """Goodness summed over layers for every (input, label): shape (n, n_classes).
+
+    Runs ``n * n_classes`` label-embedded inputs through ``model``'s ports, ``chunk`` rows at
+    a time (metered on a chip).
+    """
+    ports = _as_ports(model)
     x = check.array("x", x, ndim=2)
-    first = 1 if config.skip_first_layer and len(target.layer_sizes) > 2 else 0
+    first = 1 if config.skip_first_layer and ports.n_layers > 1 else 0
     out = np.empty((x.shape[0], n_classes))
     per = max(1, chunk // n_classes)
     for s in range(0, x.shape[0], per):
@@ -161,7 +166,7 @@ def goodness_table(model, x: NDArray, *, n_classes: int, config: FFConfig, chunk
                 for c in range(n_classes)
             ]
         )
-        hs = target.run(stacked)
+        hs = ports.run(stacked)
         g = sum(np.mean(h * h, axis=1) for h in hs[first:])
         out[s : s + n] = g.reshape(n_classes, n).T
     return out
@@ -183,16 +188,18 @@ class SoftmaxHead:
         return features @ self.weights + self.bias
 
 
-def neutral_features(model, x: NDArray, *, n_classes: int, config: FFConfig) -> NDArray:
+def neutral_features(model: Model, x: ArrayLike, *, n_classes: int, config: FFConfig) -> NDArray[np.float64]:
     """Concatenated RMS-normalised activities of every layer for neutral-label inputs."""
-    target = _target(model)
+    ports = _as_ports(model)
     x = check.array("x", x, ndim=2)
     onehot = np.full((x.shape[0], n_classes), config.label_scale / n_classes)
-    hs = target.run(np.hstack([rms_normalize(x), onehot]))
+    hs = ports.run(np.hstack([rms_normalize(x), onehot]))
     return np.hstack([rms_normalize(h) for h in hs])
 
 
-def fit_head(model, data: Dataset, *, config: FFConfig, l2: float = 1e-3, max_iter: int = 500) -> SoftmaxHead:
+def fit_head(
+    model: Model, data: Dataset, *, config: FFConfig, l2: float = 1e-3, max_iter: int = 500
+) -> SoftmaxHead:
     """Fit a :class:`SoftmaxHead` on the training set's neutral-label activities (L-BFGS).
 
     Costs one pass of the training set through the model (metered on a chip).
@@ -221,8 +228,13 @@ def fit_head(model, data: Dataset, *, config: FFConfig, l2: float = 1e-3, max_it
 
 
 def predict(
-    model, x, *, n_classes: int, config: FFConfig = FFConfig(), head: SoftmaxHead | None = None
-) -> NDArray:
+    model: Model,
+    x: ArrayLike,
+    *,
+    n_classes: int,
+    config: FFConfig = FFConfig(),
+    head: SoftmaxHead | None = None,
+) -> NDArray[np.int64]:
     """Labels with the largest goodness summed over layers, shape (n,); or, given a
     ``head``, the head's choice from one neutral-label pass."""
     if head is not None:
@@ -231,8 +243,15 @@ def predict(
 
 
 def accuracy(
-    model, x, y, *, n_classes: int, config: FFConfig = FFConfig(), head: SoftmaxHead | None = None
+    model: Model,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    n_classes: int,
+    config: FFConfig = FFConfig(),
+    head: SoftmaxHead | None = None,
 ) -> float:
+    """Fraction of ``x`` whose :func:`predict` label equals ``y``."""
     return float(np.mean(predict(model, x, n_classes=n_classes, config=config, head=head) == y))
 
 
@@ -255,34 +274,100 @@ def negative_labels(
     return neg
 
 
-class _Adam:
-    def __init__(self, shapes, lr, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.m = [np.zeros(s) for s in shapes]
-        self.v = [np.zeros(s) for s in shapes]
-        self.t = [0] * len(shapes)
-        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
-
-    def step(self, i, grad, lr):
-        self.t[i] += 1
-        self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * grad
-        self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * grad * grad
-        mh = self.m[i] / (1 - self.b1 ** self.t[i])
-        vh = self.v[i] / (1 - self.b2 ** self.t[i])
-        return -lr * mh / (np.sqrt(vh) + self.eps)
+def _optimizer(config: FFConfig, sizes: tuple[int, ...]) -> Optimizer:
+    """The configured optimiser, one slot per layer's ``(n_in + 1, n_out)`` weights."""
+    shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+    if config.optimizer == "adam":
+        return Adam(shapes)
+    return Sgd(shapes, momentum=config.momentum)
 
 
-class _Sgd:
-    def __init__(self, shapes, momentum):
-        self.v = [np.zeros(s) for s in shapes]
-        self.mu = momentum
+def _learning_rate(config: FFConfig, epoch: int) -> float:
+    """Hinton's schedule: flat for the first half of the epochs, then linearly to zero."""
+    return config.learning_rate * (1.0 if epoch < config.epochs / 2 else 2.0 * (1.0 - epoch / config.epochs))
 
-    def step(self, i, grad, lr):
-        self.v[i] = self.mu * self.v[i] + grad
-        return -lr * self.v[i]
+
+def _layer_step(
+    h: NDArray, inputs: NDArray, m: int, *, threshold: float, bias_input: float
+) -> tuple[float, NDArray]:
+    """One layer's FF loss and weight gradient on a batch of ``m`` positives then ``m``
+    negatives: activities ``h`` (2m, n_out) for ``inputs`` (2m, n_in)."""
+    goodness = np.mean(h * h, axis=1)
+    z = goodness - threshold
+    sign = np.concatenate([np.ones(m), -np.ones(m)])
+    # loss = softplus(-sign * z); dloss/dz = -sign * sigmoid(-sign * z)
+    dz = -sign / (1.0 + np.exp(sign * z))
+    loss = float(np.mean(np.logaddexp(0.0, -sign * z)))
+    dh = (dz / (2 * m))[:, None] * (2.0 / h.shape[1]) * h
+    xa = np.hstack([inputs, np.full((inputs.shape[0], 1), bias_input)])
+    return loss, xa.T @ dh
+
+
+def _train_batch(
+    ports: Ports,
+    opt: Optimizer,
+    xb: NDArray,
+    yb: NDArray,
+    *,
+    n_classes: int,
+    lr: float,
+    hard_negatives: bool,
+    config: FFConfig,
+    rng: np.random.Generator,
+) -> list[float]:
+    """One FF step on a batch: draw negatives, run positives and negatives, update every
+    layer through ``ports.apply_delta``.  Returns each layer's loss."""
+    c = n_classes
+    hard = None
+    if hard_negatives:
+        # Fresh for this batch: costs the same as one table per epoch, and is current.
+        hard = goodness_table(ports, xb, n_classes=c, config=config)
+    neg = negative_labels(yb, c, rng, hard)
+    xp = embed(xb, yb, n_classes=c, label_scale=config.label_scale)
+    xn = embed(xb, neg, n_classes=c, label_scale=config.label_scale)
+    both = ports.run(np.vstack([xp, xn]))
+    inputs = np.vstack([xp, xn])
+    losses = []
+    for layer, h in enumerate(both):
+        loss, grad = _layer_step(
+            h, inputs, xb.shape[0], threshold=config.threshold, bias_input=ports.bias_input
+        )
+        losses.append(loss)
+        ports.apply_delta(layer, opt.step(layer, grad, lr))
+        inputs = rms_normalize(h)
+    return losses
+
+
+def _train_epoch(
+    ports: Ports, opt: Optimizer, data: Dataset, epoch: int, *, config: FFConfig, rng: np.random.Generator
+) -> float:
+    """One pass over the shuffled training set, then the refresh due this epoch (a no-op on a
+    DigitalNetwork's twin); returns the mean loss over layers and batches."""
+    lr = _learning_rate(config, epoch)
+    n = data.x_train.shape[0]
+    order = rng.permutation(n)
+    losses: list[float] = []
+    for s in range(0, n, config.batch_size):
+        idx = order[s : s + config.batch_size]
+        losses += _train_batch(
+            ports,
+            opt,
+            data.x_train[idx],
+            data.y_train[idx],
+            n_classes=data.n_classes,
+            lr=lr,
+            hard_negatives=config.hard_negatives and epoch > 0,
+            config=config,
+            rng=rng,
+        )
+    if config.refresh_every and (epoch + 1) % config.refresh_every == 0:
+        for layer in range(ports.n_layers):
+            ports.refresh(layer)
+    return float(np.mean(losses))
 
 
 def train(
-    model,
+    model: Model,
     data: Dataset,
     config: FFConfig = FFConfig(),
     *,
@@ -291,69 +376,29 @@ def train(
     progress: bool = True,
     desc: str = "FF",
 ) -> History:
-    """Train ``model`` (a DigitalNetwork, or a chip's ports) with Forward-Forward.
+    """Train ``model`` (ports, or a DigitalNetwork through its twin) with Forward-Forward.
 
     The learning rate is flat for the first half of the epochs, then falls linearly to zero
     (Hinton's recipe).  ``eval_every > 0`` records test accuracy every that many epochs
-    (through the same ports: it costs chip queries).
+    (through the same ports: it costs chip queries).  The history's ``pulses`` and
+    ``energy_j`` are the meter's totals since the start of training (zero on a twin).
     """
-    target = _target(model)
-    _check_data(data, target.layer_sizes)
+    ports = _as_ports(model)
+    _check_data(data, ports.layer_sizes)
     check.generator("rng", rng)
-    sizes = target.layer_sizes
-    shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
-    opt = _Adam(shapes, config.learning_rate) if config.optimizer == "adam" else _Sgd(shapes, config.momentum)
+    opt = _optimizer(config, ports.layer_sizes)
     hist = History()
-    n, c = data.x_train.shape[0], data.n_classes
-    meter0 = target.meter if isinstance(target, ChipPorts) else None
+    meter0 = ports.meter
     bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
-        lr = config.learning_rate * (
-            1.0 if epoch < config.epochs / 2 else 2.0 * (1.0 - epoch / config.epochs)
-        )
-        order = rng.permutation(n)
-        losses = []
-        for s in range(0, n, config.batch_size):
-            idx = order[s : s + config.batch_size]
-            xb, yb = data.x_train[idx], data.y_train[idx]
-            hard = None
-            if config.hard_negatives and epoch > 0:
-                # Fresh for this batch: costs the same as one table per epoch, and is current.
-                hard = goodness_table(target, xb, n_classes=c, config=config)
-            neg = negative_labels(yb, c, rng, hard)
-            xp = embed(xb, yb, n_classes=c, label_scale=config.label_scale)
-            xn = embed(xb, neg, n_classes=c, label_scale=config.label_scale)
-            both = target.run(np.vstack([xp, xn]))
-            m = xb.shape[0]
-            inputs = np.vstack([xp, xn])
-            for layer, h in enumerate(both):
-                goodness = np.mean(h * h, axis=1)
-                z = goodness - config.threshold
-                sign = np.concatenate([np.ones(m), -np.ones(m)])
-                # loss = softplus(-sign * z); dloss/dz = -sign * sigmoid(-sign * z)
-                dz = -sign / (1.0 + np.exp(sign * z))
-                losses.append(float(np.mean(np.logaddexp(0.0, -sign * z))))
-                dh = (dz / (2 * m))[:, None] * (2.0 / h.shape[1]) * h
-                xa = np.hstack([inputs, np.full((inputs.shape[0], 1), target.bias_input)])
-                grad = xa.T @ dh
-                target.apply_delta(layer, opt.step(layer, grad, lr))
-                inputs = rms_normalize(h)
-        if (
-            config.refresh_every
-            and isinstance(target, ChipPorts)
-            and ((epoch + 1) % config.refresh_every == 0)
-        ):
-            for layer in range(len(sizes) - 1):
-                target.refresh(layer)
-        hist.loss.append(float(np.mean(losses)))
+        hist.loss.append(_train_epoch(ports, opt, data, epoch, config=config, rng=rng))
         hist.wall_seconds.append(time.perf_counter() - t0)
-        if meter0 is not None:
-            spent = target.meter.minus(meter0)
-            hist.pulses.append(spent.pulses)
-            hist.energy_j.append(spent.energy_j)
+        spent = ports.meter.minus(meter0)
+        hist.pulses.append(spent.pulses)
+        hist.energy_j.append(spent.energy_j)
         if eval_every and ((epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs):
-            acc = accuracy(target, data.x_test, data.y_test, n_classes=c, config=config)
+            acc = accuracy(ports, data.x_test, data.y_test, n_classes=data.n_classes, config=config)
             hist.test_accuracy.append(acc)
             hist.test_epochs.append(epoch + 1)
             bar.set_postfix(loss=f"{hist.loss[-1]:.3f}", test=f"{acc:.3f}")
@@ -363,8 +408,8 @@ def train(
 
 
 def initial_weights(
-    layer_sizes, *, config: FFConfig, rng: np.random.Generator, w_max: float | None = None
-) -> list[NDArray]:
+    layer_sizes: tuple[int, ...], *, config: FFConfig, rng: np.random.Generator, w_max: float | None = None
+) -> list[NDArray[np.float64]]:
     """Initial weights, Gaussian of std ``init_scale / sqrt(n_in + 1)``, clipped to ±w_max."""
     net = DigitalNetwork.initialize(layer_sizes, rng=rng, scale=config.init_scale)
     if w_max is not None:

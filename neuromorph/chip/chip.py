@@ -28,6 +28,7 @@ from neuromorph.chip.ports import ChipPorts, Meter
 from neuromorph.errors import ChipFileError
 from neuromorph.hardware.crossbar import Crossbar
 from neuromorph.hardware.environment import Environment
+from neuromorph.hardware.fabrication import DeviceState
 
 _KIND, _VERSION = "neuromorph.chip", 1
 
@@ -105,9 +106,9 @@ class Chip:
         """Read layer ``index`` for inputs ``x`` (batch, n_in), metering everything."""
         xb = self.crossbars[index]
         xa = np.hstack([x, np.full((x.shape[0], 1), self.design.bias_input)])
-        y = xb.read(xa)
-        batch = x.shape[0]
         m, cost, p = self.meter, self.design.cost, self.design.periphery
+        y, energy_read_j = xb.read_metered(xa, t_read_s=cost.t_read_s)
+        batch = x.shape[0]
         row_tiles, col_tiles = xb.n_tiles
         m.dac_conversions += batch * xb.n_in
         m.adc_conversions += batch * xb.n_out * row_tiles
@@ -115,7 +116,7 @@ class Chip:
         m.chip_seconds += batch * cost.t_read_s
         m.energy_dac_j += batch * xb.n_in * cost.dac_fom_j_per_step * 2 ** (p.dac.bits or 16)
         m.energy_adc_j += batch * xb.n_out * row_tiles * cost.adc_fom_j_per_step * 2 ** (p.adc.bits or 16)
-        m.energy_read_j += cost.t_read_s * float(xb.last_row_v2 @ xb.row_conductance_s())
+        m.energy_read_j += energy_read_j
         return y
 
     def _meter_pulses(self, pulses: int, verify_reads: int = 0) -> None:
@@ -132,20 +133,22 @@ class Chip:
         return propagate(self._drive, x, self.n_layers)
 
     # -------------------------------------------------------------- files
-    def save(self, path) -> str:
-        """Save hidden state, design, environment and meter atomically (``.npz`` + JSON)."""
+    def save(self, path: str | os.PathLike) -> str:
+        """Save hidden state, design, environment and meter atomically (``.npz`` + JSON).
+
+        Layer ``i``'s device arrays are stored as ``layer{i}_{name}`` for every field of
+        :class:`~neuromorph.hardware.fabrication.DeviceState`.
+        """
         arrays = {}
-        rng_states = []
         for i, xb in enumerate(self.crossbars):
-            for k, a in xb.state.items():
-                arrays[f"layer{i}_{k}"] = a
-            rng_states.append({k: g.bit_generator.state for k, g in xb.rngs.items()})
+            for name, a in xb.device_state().arrays().items():
+                arrays[f"layer{i}_{name}"] = a
         meta = {
             "design": self.design.to_dict(),
             "environment": self.environment.to_dict(),
             "meter": dataclasses.asdict(self.meter),
             "seed": self.seed,
-            "rng_states": rng_states,
+            "rng_states": [xb.generator_states() for xb in self.crossbars],
             "output_full_scale": [xb.output_full_scale for xb in self.crossbars],
         }
         return _io.save(path, kind=_KIND, version=_VERSION, meta=meta, arrays=arrays)
@@ -158,36 +161,22 @@ class Chip:
             design = ChipDesign.from_dict(meta["design"])
             env = Environment.from_dict(meta["environment"])
             meter = Meter(**meta["meter"])
-            crossbars = []
             sizes = design.layer_sizes
-            for i in range(len(sizes) - 1):
-                state = {
-                    k: arrays[f"layer{i}_{k}"]
-                    for k in ("g_prog", "tau_prog", "nu", "g_lo", "g_hi", "s_up", "s_down", "stuck")
-                }
-                n = (sizes[i] + 1) * sizes[i + 1]
-                for k, a in state.items():
-                    if a.shape != (2, n):
-                        raise ValueError(f"layer{i}_{k} must have shape (2, {n}); got {a.shape}")
-                rngs = {}
-                for k, st in meta["rng_states"][i].items():
-                    g = np.random.Generator(np.random.PCG64())
-                    g.bit_generator.state = st
-                    rngs[k] = g
-                crossbars.append(
-                    Crossbar(
-                        device=design.device,
-                        periphery=design.periphery,
-                        state=state,
-                        shape=(sizes[i] + 1, sizes[i + 1]),
-                        w_max=design.w_max,
-                        tile_shape=design.tile_shape,
-                        output_full_scale=meta["output_full_scale"][i],
-                        environment=env,
-                        rngs=rngs,
-                        wires=design.wires,
-                    )
+            crossbars = [
+                Crossbar(
+                    device=design.device,
+                    periphery=design.periphery,
+                    state=_layer_state(arrays, i, n_pairs=(sizes[i] + 1) * sizes[i + 1]),
+                    shape=(sizes[i] + 1, sizes[i + 1]),
+                    w_max=design.w_max,
+                    tile_shape=design.tile_shape,
+                    output_full_scale=meta["output_full_scale"][i],
+                    environment=env,
+                    rngs={name: _generator(st) for name, st in meta["rng_states"][i].items()},
+                    wires=design.wires,
                 )
+                for i in range(len(sizes) - 1)
+            ]
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ChipFileError(f"{os.fspath(path)!r} has inconsistent chip metadata: {exc}") from exc
         return cls(design=design, crossbars=crossbars, environment=env, meter=meter, seed=meta.get("seed"))
@@ -197,3 +186,18 @@ class Chip:
             f"Chip(layer_sizes={self.design.layer_sizes}, device={self.design.device.name!r}, "
             f"seed={self.seed}, {self.environment!r})"
         )
+
+
+def _layer_state(arrays: dict[str, NDArray], layer: int, *, n_pairs: int) -> DeviceState:
+    """Layer ``layer``'s device state from a file's arrays; ValueError if it is malformed."""
+    state = DeviceState.from_arrays({name: arrays[f"layer{layer}_{name}"] for name in DeviceState.names()})
+    if state.n_pairs != n_pairs:
+        raise ValueError(f"layer{layer} arrays must have shape (2, {n_pairs}); got {state.g_prog.shape}.")
+    return state
+
+
+def _generator(state: dict) -> np.random.Generator:
+    """A Generator restored to a saved bit-generator ``state`` (PCG64, numpy's default)."""
+    g = np.random.Generator(np.random.PCG64())
+    g.bit_generator.state = state
+    return g

@@ -8,14 +8,20 @@ ranges, tiles, wires), frozen and serialisable to JSON.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from neuromorph import _validate as check
 from neuromorph.chip.digital import check_layer_sizes
 from neuromorph.hardware import devices as dev
 from neuromorph.hardware.crossbar import DEFAULT_TILE_SHAPE
-from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, TiaParams
+from neuromorph.hardware.periphery import DacParams, Periphery
 from neuromorph.hardware.wires import WireParams
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -110,32 +116,54 @@ class ChipDesign:
             raise TypeError(f"wires must be a WireParams or None; got {type(self.wires).__name__}.")
 
     def to_dict(self) -> dict:
+        """A JSON-ready description: :func:`dataclasses.asdict`, nested dicts and lists."""
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> ChipDesign:
-        dv = d["device"]
-        device = dev.DeviceModel(
-            name=dv["name"],
-            conductance=dev.ConductanceRange(**dv["conductance"]),
-            pulse=dev.PulseParams(**dv["pulse"]),
-            variation=dev.VariationParams(**dv["variation"]),
-            noise=dev.NoiseParams(**dv["noise"]),
-            drift=dev.DriftParams(**dv["drift"]),
-            temperature=dev.TemperatureParams(**dv["temperature"]),
-            source=dv["source"],
+    def from_dict(cls, d: Mapping[str, Any]) -> ChipDesign:
+        """Inverse of :meth:`to_dict`, driven by the dataclass fields and their annotations.
+
+        A missing key takes the field's default; an unknown key raises ValueError.
+        """
+        return _from_dict(cls, d, "design")
+
+
+def _from_dict(cls: type[_T], data: Mapping[str, Any], where: str) -> _T:
+    """Rebuild the frozen dataclass ``cls`` from ``data`` (as :func:`dataclasses.asdict` made it).
+
+    Fields typed as dataclasses (or ``X | None``) are rebuilt recursively, tuples from lists;
+    annotations are resolved with :func:`typing.get_type_hints`.  ``where`` names ``data`` in
+    error messages.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{where} must be a mapping of {cls.__name__}'s fields; got {type(data).__name__}.")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(
+            f"{where} must have only {cls.__name__}'s fields {sorted(fields)}; got also {unknown}."
         )
-        p = d["periphery"]
-        periphery = Periphery(DacParams(**p["dac"]), TiaParams(**p["tia"]), AdcParams(**p["adc"]))
-        return cls(
-            layer_sizes=tuple(d["layer_sizes"]),
-            device=device,
-            periphery=periphery,
-            adc_full_scale=d["adc_full_scale"],
-            w_max=d["w_max"],
-            tile_shape=tuple(d["tile_shape"]),
-            bias_input=d["bias_input"],
-            inputs_drivable=d["inputs_drivable"],
-            cost=CostModel(**d["cost"]),
-            wires=None if d.get("wires") is None else WireParams(**d["wires"]),
-        )
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = _from_value(hints[name], data[name], f"{where}.{name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{where} must have the field {name!r}; got keys {sorted(data)}.")
+    return cls(**kwargs)
+
+
+def _from_value(hint: Any, value: Any, where: str) -> Any:
+    """``value`` rebuilt as the annotation ``hint`` asks: dataclass, optional, tuple or as is."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        classes = [t for t in options if dataclasses.is_dataclass(t)]
+        return _from_dict(classes[0], value, where) if len(classes) == 1 else value
+    if dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value, where)
+    if origin is tuple:
+        return tuple(value)
+    return value

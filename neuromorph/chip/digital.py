@@ -8,13 +8,18 @@ normalisation without mean subtraction, as Forward-Forward needs (Hinton 2022).
 
 from __future__ import annotations
 
+import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from neuromorph import _io
 from neuromorph import _validate as check
+
+if TYPE_CHECKING:
+    from neuromorph.chip.twin import DigitalPorts
 
 _KIND, _VERSION = "neuromorph.chip.digital", 1
 #: Added to the mean square before the square root, so an all-zero layer stays zero.
@@ -96,6 +101,17 @@ class DigitalNetwork:
     @property
     def n_layers(self) -> int:
         return len(self.weights)
+
+    def ports(self, *, weight_range: float = math.inf) -> DigitalPorts:
+        """The network's software twin of a chip's ports (:class:`~neuromorph.chip.twin.DigitalPorts`).
+
+        Mirrors :meth:`neuromorph.chip.Chip.ports`: algorithms written for a chip's ports run
+        unchanged on it, exactly and unmetered.  The twin writes through to this network.
+        ``weight_range`` bounds the weights as a chip's ``w_max`` does (default: unbounded).
+        """
+        from neuromorph.chip.twin import DigitalPorts  # twin imports this module
+
+        return DigitalPorts(self, weight_range=weight_range)
 
     def augment(self, x: NDArray) -> NDArray:
         """``x`` with the bias column appended."""

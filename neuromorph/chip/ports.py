@@ -1,17 +1,23 @@
 """The metered ports of a chip: the only object on-chip algorithms hold (layer 2).
 
-:class:`Meter` keeps running totals of what the ports did; :class:`ChipPorts` drives DACs,
-reads ADC taps and sends programming pulses, every call metered.
+:class:`Ports` is the protocol that names everything an on-chip algorithm may use: the public
+design (widths, bias input, weight range, drivable taps, datasheet), a :class:`Meter`
+snapshot, and the operations ``drive``, ``run``, ``apply_delta``, ``update``, ``program`` and
+``refresh``.  Two classes implement it: :class:`ChipPorts` (a fabricated chip's DACs, ADC
+taps and programming pulses, every call metered) and
+:class:`~neuromorph.chip.twin.DigitalPorts` (the software twin over a
+:class:`~neuromorph.chip.digital.DigitalNetwork`, whose meter stays zero).  Algorithms take a
+``Ports`` and check it with :func:`check_ports`; they never import ``Chip`` or ``ChipPorts``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
 from neuromorph.chip.design import ChipDesign
@@ -60,8 +66,101 @@ class Meter:
                         for f in dataclasses.fields(self)})  # fmt: skip
 
 
+@runtime_checkable
+class Ports(Protocol):
+    """Everything an on-chip algorithm may use: public design, a meter, and the port operations.
+
+    Layer ``l`` holds weights of shape ``(n_l + 1, n_{l+1})`` (the last row is the bias,
+    driven at the constant :attr:`bias_input`).  Implemented by :class:`ChipPorts` (a chip,
+    metered) and :class:`~neuromorph.chip.twin.DigitalPorts` (a digital network; meter zero,
+    ``design`` None).  ``isinstance(x, Ports)`` checks that the names exist, not their
+    signatures; :func:`check_ports` is the check algorithms call.
+    """
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """Widths ``(n_inputs, n_hidden_1, ..., n_out)``."""
+        ...
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers, ``len(layer_sizes) - 1``."""
+        ...
+
+    @property
+    def bias_input(self) -> float:
+        """The constant driven on every bias row."""
+        ...
+
+    @property
+    def weight_range(self) -> float:
+        """The largest ``|weight|`` a layer can hold (``inf`` for an unbounded twin)."""
+        ...
+
+    @property
+    def inputs_drivable(self) -> bool:
+        """Whether layers above 0 can be driven directly (else reach them through ``run``)."""
+        ...
+
+    @property
+    def design(self) -> ChipDesign | None:
+        """The public datasheet (no conductances), or None where there is none (a twin)."""
+        ...
+
+    @property
+    def meter(self) -> Meter:
+        """A snapshot of what the ports have spent so far."""
+        ...
+
+    def drive(self, layer: int, x: ArrayLike) -> NDArray[np.float64]:
+        """Pre-activations (batch, n_out) of ``layer`` for inputs ``x`` (batch, n_in)."""
+        ...
+
+    def run(self, x: ArrayLike) -> list[NDArray[np.float64]]:
+        """Activities of every layer for inputs ``x`` (batch, n_inputs)."""
+        ...
+
+    def apply_delta(self, layer: int, delta: ArrayLike) -> int:
+        """Change ``layer``'s weights by ``delta`` (n_in + 1, n_out); returns pulses sent."""
+        ...
+
+    def update(self, layer: int, x: ArrayLike, d: ArrayLike, learning_rate: float) -> int:
+        """Outer-product update ``learning_rate * [x, b].T @ d``; returns pulses sent."""
+        ...
+
+    def program(self, layer: int, weights: ArrayLike, **options: Any) -> dict:
+        """Write ``weights`` (n_in + 1, n_out) onto ``layer``; returns a programming report."""
+        ...
+
+    def refresh(self, layer: int, **options: Any) -> dict:
+        """Re-centre ``layer``'s device pairs, keeping its weights; returns a report."""
+        ...
+
+
+def check_ports(ports: object, name: str = "ports") -> Ports:
+    """Return ``ports`` if it satisfies :class:`Ports`; TypeError otherwise.
+
+    An object that *has* ports (a ``Chip``, a ``DigitalNetwork``: anything with a
+    ``ports()`` method) is refused with a hint to pass its ports instead: an algorithm that
+    claims to run on hardware may not hold the chip's hidden state.
+    """
+    if callable(getattr(ports, "ports", None)):
+        raise TypeError(
+            f"{name} must be ports (chip.ports() or network.ports()); got a {type(ports).__name__} "
+            "itself. Only ports are allowed: an algorithm that claims to run on hardware may not "
+            "hold the chip's hidden state."
+        )
+    if not isinstance(ports, Ports):
+        raise TypeError(
+            f"{name} must satisfy the Ports protocol (chip.ports() or network.ports()); got "
+            f"{type(ports).__name__}."
+        )
+    return ports
+
+
 class ChipPorts:
-    """The metered ports of a chip: all an on-chip algorithm may touch.
+    """The metered ports of a chip: all an on-chip algorithm may touch (implements
+    :class:`Ports`).
 
     The chip is held in a closure, not an attribute, so that code handed a port object has
     no attribute path to conductances or effective weights.
@@ -85,10 +184,12 @@ class ChipPorts:
 
     @property
     def n_layers(self) -> int:
+        """Number of weight layers."""
         return len(self.layer_sizes) - 1
 
     @property
     def inputs_drivable(self) -> bool:
+        """Public design: whether layers above 0 can be driven directly."""
         return self._call("inputs_drivable")
 
     @property
@@ -112,7 +213,7 @@ class ChipPorts:
         """A snapshot of the meter."""
         return self._call("meter")
 
-    def drive(self, layer: int, x) -> NDArray:
+    def drive(self, layer: int, x: ArrayLike) -> NDArray[np.float64]:
         """Drive layer ``layer``'s DAC with ``x`` (batch, n_in) and read its ADC tap.
 
         Returns the digitised pre-activations (batch, n_out).  Layers above 0 can be driven
@@ -120,25 +221,25 @@ class ChipPorts:
         """
         return self._call("drive", layer, x)
 
-    def run(self, x) -> list[NDArray]:
+    def run(self, x: ArrayLike) -> list[NDArray[np.float64]]:
         """Run inputs (batch, n_inputs) through the whole chip; activities of every layer."""
         return self._call("run", x)
 
-    def apply_delta(self, layer: int, delta) -> int:
+    def apply_delta(self, layer: int, delta: ArrayLike) -> int:
         """Send programming pulses for a desired weight change (n_in + 1, n_out); returns
         the pulses sent."""
         return self._call("apply_delta", layer, delta)
 
-    def update(self, layer: int, x, d, learning_rate: float) -> int:
+    def update(self, layer: int, x: ArrayLike, d: ArrayLike, learning_rate: float) -> int:
         """Outer-product pulse update ``learning_rate * [x, b].T @ d``; returns pulses sent."""
         return self._call("update", layer, x, d, learning_rate)
 
-    def refresh(self, layer: int, **options) -> dict:
+    def refresh(self, layer: int, **options: Any) -> dict:
         """Re-centre pairs whose devices both climbed high, keeping each weight (verify reads
         and pulses, metered); returns the report."""
         return self._call("refresh", layer, options)
 
-    def program(self, layer: int, weights, **options) -> dict:
+    def program(self, layer: int, weights: ArrayLike, **options: Any) -> dict:
         """Program-and-verify ``weights`` (n_in + 1, n_out) onto a layer; returns its report."""
         return self._call("program", layer, weights, options)
 

@@ -1,4 +1,4 @@
-"""Command line: ``neuromorph <command>`` (layer 5).
+"""Command line: ``neuromorph <command>`` (layer 5, faces).
 
 Commands
 --------
@@ -7,6 +7,10 @@ train   train with Forward-Forward in software, in place on a chip, or ex-situ
 spice   export one crossbar tile of a saved chip as an ngspice netlist (and run it)
 copyout copy a saved chip out (finite differences, designed probes, distillation) and cost it
 sweep   Monte Carlo over dies, temperature, ADC bits, read noise and age on Dask
+
+Each command parses its options, calls a study (layer 4) for the numbers, and prints and
+writes what a person reads (:mod:`neuromorph.faces.reports`, :mod:`neuromorph.faces.plots`).
+May import every layer below.
 """
 
 from __future__ import annotations
@@ -67,9 +71,10 @@ def _train(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from neuromorph._io import write_json
     from neuromorph.algorithms import ff
     from neuromorph.faces.plots import training_curve
-    from neuromorph.studies.training import run_training, temperature_study, write_json
+    from neuromorph.studies.training import run_training, temperature_study
 
     data = _load_data(args)
     os.makedirs(args.out, exist_ok=True)
@@ -157,12 +162,80 @@ def _spice(args: argparse.Namespace) -> int:
     return 0
 
 
+def _copyout(args: argparse.Namespace) -> int:
+    import json
+
+    from neuromorph import datasets
+    from neuromorph.algorithms import ff
+    from neuromorph.chip import Chip
+    from neuromorph.faces.reports import copyout_table, write_copyout_report
+    from neuromorph.studies import copyout
+
+    chip = Chip.load(args.chipfile)
+    data = datasets.load_digits(seed=args.seed)
+    # A run folder of ``neuromorph train`` holds metrics.json beside chip.npz: the FF config
+    # the chip was trained with (its label embedding) and the training meter.
+    config, train_meter = None, chip.meter.as_dict()
+    metrics_path = os.path.join(os.path.dirname(os.path.abspath(args.chipfile)), "metrics.json")
+    if os.path.exists(metrics_path):
+        with open(metrics_path) as fh:
+            metrics = json.load(fh)
+        if "config" in metrics:
+            config = ff.FFConfig(**metrics["config"])
+        train_meter = metrics.get("meter_after_training", train_meter)
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    budgets = None
+    if args.budgets:
+        values = tuple(float(b) for b in args.budgets.split(","))
+        budgets = {m: values for m in methods}
+    result = copyout.study(
+        chip,
+        data,
+        methods=methods,
+        budgets=budgets,
+        seed=args.seed,
+        config=config,
+        train_meter=train_meter,
+        progress=not args.quiet,
+    )
+    paths = write_copyout_report(result, args.out)
+    print(copyout_table(result))
+    print(f"wrote {', '.join(os.path.basename(p) for p in paths)} in {args.out}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from neuromorph.faces.reports import sweep_summary, write_sweep_plots
+    from neuromorph.studies.sweep import run_sweep
+
+    result = run_sweep(
+        args.spec,
+        args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        retry_failed=args.retry_failed,
+        progress=not args.quiet,
+    )
+    paths = [*result.paths.values(), *write_sweep_plots(result.rows, args.out)]
+    print(sweep_summary(result))
+    names = ", ".join(os.path.basename(p) for p in paths)
+    print(f"wrote {names} in {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``neuromorph`` parser: one subcommand per command of the module docstring."""
     parser = argparse.ArgumentParser(
         prog="neuromorph", description="Simulate mortal analog neuromorphic chips."
     )
     parser.add_argument("--version", action="version", version=f"neuromorph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_demo, _add_train, _add_spice, _add_copyout, _add_sweep):
+        add(sub)
+    return parser
+
+
+def _add_demo(sub) -> None:
     demo = sub.add_parser("demo", help="the whole story: train in place, heat, copy out, SPICE")
     demo.add_argument(
         "--preset",
@@ -182,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
+
+def _add_train(sub) -> None:
     train = sub.add_parser("train", help="train with Forward-Forward and write a run folder")
     train.add_argument("--dataset", default="digits", choices=["digits", "mnist"])
     train.add_argument("--preset", default="rram", choices=["rram", "pcm", "ideal"])
@@ -205,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(f"--mnist-{name}", default=None, help=f"MNIST {name} file (local)")
     train.set_defaults(func=_train)
 
+
+def _add_spice(sub) -> None:
     sp = sub.add_parser("spice", help="export a crossbar tile of a saved chip to ngspice")
     sp.add_argument("chipfile")
     sp.add_argument("--layer", type=int, default=0)
@@ -217,11 +294,54 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", action="store_true", help="run ngspice and compare")
     sp.set_defaults(func=_spice)
 
-    from neuromorph.studies import copyout, sweep
 
-    copyout.register_cli(sub)
-    sweep.register_cli(sub)
-    return parser
+def _add_copyout(sub) -> None:
+    """``neuromorph copyout CHIPFILE --out DIR [--methods ...] [--budgets ...] [--seed S] [--quiet]``.
+
+    The training cost the copy-out is compared with, and the FF config (label embedding)
+    used for predictions, come from ``metrics.json`` beside the chip file when it exists (a
+    ``neuromorph train`` run folder); otherwise the chip's own saved meter and the default
+    FFConfig.  The digits test split (``--seed``) gives fidelity and accuracy.
+    """
+    p = sub.add_parser("copyout", help="copy a saved chip out and report cost vs quality")
+    p.add_argument("chipfile")
+    p.add_argument("--out", required=True, help="report folder to write")
+    p.add_argument(
+        "--methods", default="fd,designed,distill", help="comma-separated from fd, designed, distill"
+    )
+    p.add_argument(
+        "--budgets",
+        default=None,
+        help="comma-separated budgets for every method (extraction: multiples of N+1 "
+        "queries per layer; distill: transfer inputs); default per method",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_copyout)
+
+
+def _add_sweep(sub) -> None:
+    """``neuromorph sweep SPEC.toml --out DIR [--scheduler ADDRESS] [--workers N]
+    [--retry-failed] [--quiet]``.
+
+    Writes ``DIR/results.jsonl`` (incremental; rerun to resume), ``DIR/results.csv`` and the
+    summary PNGs.
+    """
+    p = sub.add_parser("sweep", help="run a sweep of chips over dies and conditions on Dask")
+    p.add_argument("spec", help="sweep spec, a TOML file")
+    p.add_argument("--out", required=True, help="folder for results.jsonl, results.csv, PNGs")
+    p.add_argument(
+        "--scheduler", default=None, help="address of a running Dask scheduler (default: a local cluster)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, os.cpu_count() or 1),
+        help="worker processes of the local cluster (default: CPU count)",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="recompute points that failed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_sweep)
 
 
 def main(argv: list[str] | None = None) -> int:

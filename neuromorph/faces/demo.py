@@ -2,6 +2,7 @@
 
 Fabricates an RRAM crossbar, programs random weights by write-verify, reads a batch at the
 programming temperature, heats it and lets it age, reads again, and tabulates what changed.
+May import every layer below.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from neuromorph.hardware.crossbar import Crossbar
 from neuromorph.hardware.devices import DeviceModel, preset
 from neuromorph.hardware.environment import Environment
+from neuromorph.studies.scoring import relative_rms_error
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def temperature_demo(
                 age_s=env.time_s,
                 mean_abs_output=float(np.mean(np.abs(y))),
                 rms_change=float(np.sqrt(np.mean((y - reference) ** 2))),
-                weight_rel_rms_error=float(np.sqrt(np.mean((w_eff - target) ** 2) / np.mean(target**2))),
+                weight_rel_rms_error=relative_rms_error(w_eff, target),
             )
         )
     info = {

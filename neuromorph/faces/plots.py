@@ -1,4 +1,4 @@
-"""Figures (beside the stack, used by layers 3-5).  Each function returns a Figure.
+"""Figures: every figure of the package, drawn once (layer 5, faces).  Each returns a Figure.
 
 Every function builds a :class:`matplotlib.figure.Figure` directly (object API, no pyplot
 state, constrained layout) and returns it; save it with ``fig.savefig(path)`` or show it
@@ -11,12 +11,19 @@ their axes.
 * :func:`ir_drop_map`: wire voltages over an array and the column-current error they cause.
 * :func:`spice_agreement`: ngspice's column currents against the simulator's.
 * :func:`accuracy_vs_condition`: accuracy against temperature or time, with spread.
-* :func:`copyout_curves`: fidelity of copies against queries and energy.
+* :func:`copyout_curves`: a copy's fidelity (or weight error) against queries and energy.
+* :func:`sweep_accuracy_distribution`, :func:`sweep_accuracy_vs_temperature`: a sweep's
+  accuracy over dies and temperatures.
+* :func:`accuracy_bars`: accuracy under named conditions.
+
+May import every layer below (studies hand their results here as data); nothing below
+imports it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import matplotlib
 
@@ -28,20 +35,32 @@ from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
 from neuromorph import _validate as check  # noqa: E402
+from neuromorph.faces._figure_data import (  # noqa: E402
+    copyout_groups,
+    finished_rows,
+    finite_1d,
+    series_stats,
+    spice_cases,
+    sweep_group,
+)
 from neuromorph.hardware.crossbar import Crossbar  # noqa: E402
+from neuromorph.hardware.devices import StuckCode  # noqa: E402
 from neuromorph.hardware.wires import WireParams, node_voltages, solve  # noqa: E402
 
 __all__ = [
+    "accuracy_bars",
     "accuracy_vs_condition",
     "conductance_maps",
     "copyout_curves",
     "ir_drop_map",
     "spice_agreement",
+    "sweep_accuracy_distribution",
+    "sweep_accuracy_vs_temperature",
     "training_curve",
 ]
 
-#: ``Crossbar.state["stuck"]`` codes: stuck at the device's lower / upper bound.
-_STUCK_LO, _STUCK_HI = 1, 2
+#: :meth:`Crossbar.stuck_codes` codes: stuck at the device's lower / upper bound.
+_STUCK_LO, _STUCK_HI = StuckCode.LOW, StuckCode.HIGH
 
 
 def training_curve(history, *, title: str = "Forward-Forward training") -> Figure:
@@ -68,20 +87,6 @@ def training_curve(history, *, title: str = "Forward-Forward training") -> Figur
 
 
 # --------------------------------------------------------------------------- helpers
-def _finite_1d(name: str, values) -> NDArray[np.float64]:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a 1-D array of real numbers; got {type(values).__name__}.") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(
-            f"{name} must be finite; got {np.count_nonzero(~np.isfinite(arr))} NaN or infinite entries."
-        )
-    return arr
-
-
 def _current_unit(largest_a: float) -> tuple[float, str]:
     """A scale factor and unit name that put ``largest_a`` (amperes) in [1, 1000)."""
     for scale, unit in ((1.0, "A"), (1e3, "mA"), (1e6, "µA"), (1e9, "nA")):
@@ -127,7 +132,7 @@ def conductance_maps(crossbar: Crossbar, *, title: str | None = None) -> Figure:
         raise TypeError(f"crossbar must be a Crossbar; got {type(crossbar).__name__}.")
     n_in, n_out = crossbar.shape
     g_us = crossbar.effective_conductances() * 1e6
-    stuck = np.asarray(crossbar.state["stuck"]).reshape(2, n_in, n_out)
+    stuck = crossbar.stuck_codes()
     panel_h = 3.6
     panel_w = float(np.clip(panel_h * n_out / n_in, 2.6, 7.0))
     fig = Figure(figsize=(2 * panel_w + 1.6, panel_h + 1.5), layout="constrained")
@@ -180,6 +185,26 @@ def conductance_maps(crossbar: Crossbar, *, title: str | None = None) -> Figure:
         )
     fig.suptitle(title)
     return fig
+
+
+def _deviation_bars(ax, dev: NDArray, ok: NDArray, *, paired: bool) -> None:
+    """The bar panel of :func:`ir_drop_map`: each column's current against the ideal, %."""
+    n_cols = dev.size
+    cols = np.arange(n_cols)
+    if paired:
+        for start, color, label in ((0, "tab:blue", "G+ columns"), (1, "tab:orange", "G− columns")):
+            ax.bar(cols[start::2], dev[start::2], width=0.85, color=color, label=label)
+        ax.legend(loc="best", frameon=False, ncols=2)
+        ax.set_xlabel("physical column (G+ of weight column k at 2k, G− at 2k + 1)")
+    else:
+        ax.bar(cols, dev, width=0.85, color="tab:blue")
+        ax.set_xlabel("column j")
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_ylabel("current vs ideal v @ g (%)")
+    ax.set_xlim(-0.7, n_cols - 0.3)
+    ax.grid(alpha=0.3, axis="y")
+    worst = float(np.nanmax(np.abs(dev))) if np.any(ok) else float("nan")
+    ax.set_title(f"column currents with wires: worst deviation {worst:.3g} %")
 
 
 def ir_drop_map(
@@ -247,22 +272,7 @@ def ir_drop_map(
         ax.set_xlabel("column j (rows driven at j = 0)")
         ax.set_ylabel(f"row i (sensed at i = {n_rows - 1})")
         _integer_ticks(ax)
-    ax = axd["bar"]
-    cols = np.arange(n_cols)
-    if paired:
-        for start, color, label in ((0, "tab:blue", "G+ columns"), (1, "tab:orange", "G− columns")):
-            ax.bar(cols[start::2], dev[start::2], width=0.85, color=color, label=label)
-        ax.legend(loc="best", frameon=False, ncols=2)
-        ax.set_xlabel("physical column (G+ of weight column k at 2k, G− at 2k + 1)")
-    else:
-        ax.bar(cols, dev, width=0.85, color="tab:blue")
-        ax.set_xlabel("column j")
-    ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.set_ylabel("current vs ideal v @ g (%)")
-    ax.set_xlim(-0.7, n_cols - 0.3)
-    ax.grid(alpha=0.3, axis="y")
-    worst = float(np.nanmax(np.abs(dev))) if np.any(ok) else float("nan")
-    ax.set_title(f"column currents with wires: worst deviation {worst:.3g} %")
+    _deviation_bars(axd["bar"], dev, ok, paired=paired)
     if title is None:
         w = wires
         title = (
@@ -301,23 +311,7 @@ def spice_agreement(
         ``|got - expected| / |expected|`` per column on a log axis (denominators floored at
         1e-9 of the largest current; errors below double-precision epsilon drawn at it).
     """
-    multi = isinstance(expected, list | tuple) and len(expected) > 0 and np.ndim(expected[0]) == 1
-    exps = list(expected) if multi else [expected]
-    gots = list(got) if multi else [got]
-    if len(exps) != len(gots):
-        raise ValueError(f"got must hold one array per case of expected ({len(exps)}); got {len(gots)}.")
-    exps = [_finite_1d("expected", e) for e in exps]
-    gots = [_finite_1d("got", g) for g in gots]
-    for k, (e, g) in enumerate(zip(exps, gots, strict=True)):
-        if e.shape != g.shape:
-            raise ValueError(
-                f"got must have the shape of expected; got {g.shape} and {e.shape} for case {k}."
-            )
-    if labels is None:
-        labels = [f"case {k + 1}" for k in range(len(exps))] if multi else [None]
-    labels = list(labels)
-    if len(labels) != len(exps):
-        raise ValueError(f"labels must name each of the {len(exps)} cases; got {len(labels)}.")
+    exps, gots, labels = spice_cases(expected, got, labels)
     largest = max(float(np.max(np.abs(np.concatenate([e, g])))) for e, g in zip(exps, gots, strict=True))
     scale, unit = _current_unit(largest if largest > 0 else 1.0)
     eps = np.finfo(np.float64).eps
@@ -372,21 +366,6 @@ def spice_agreement(
 
 
 # --------------------------------------------------------------------------- studies
-def _series_stats(name: str, n: int, accuracies, pct: float):
-    """Mean, std (0 for single values) and the points of each condition, in percent."""
-    if len(accuracies) != n:
-        raise ValueError(f"{name} must hold one entry per value ({n}); got {len(accuracies)}.")
-    mean, std, points = np.empty(n), np.zeros(n), []
-    for k, a in enumerate(accuracies):
-        arr = np.atleast_1d(np.asarray(a, dtype=np.float64)) * pct
-        if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name}[{k}] must be a finite number or a non-empty list of them; got {a!r}.")
-        mean[k] = arr.mean()
-        std[k] = arr.std(ddof=1) if arr.size > 1 else 0.0
-        points.append(arr)
-    return mean, std, points
-
-
 def accuracy_vs_condition(
     values,
     accuracies,
@@ -427,7 +406,7 @@ def accuracy_vs_condition(
     """
     if not isinstance(xlabel, str) or not xlabel:
         raise TypeError(f"xlabel must be a non-empty string with a unit; got {xlabel!r}.")
-    x = _finite_1d("values", values)
+    x = finite_1d("values", values)
     if log_x and not np.all(x > 0):
         raise ValueError(f"values must be > 0 with log_x=True; got min {x.min():.6g}.")
     series = dict(accuracies) if isinstance(accuracies, dict) else {None: accuracies}
@@ -436,7 +415,7 @@ def accuracy_vs_condition(
     fig = Figure(figsize=(6.8, 4.2), layout="constrained")
     ax = fig.add_subplot()
     for k, (label, acc) in enumerate(series.items()):
-        mean, std, points = _series_stats("accuracies", x.size, list(acc), pct)
+        mean, std, points = series_stats("accuracies", x.size, list(acc), pct)
         color = f"C{k}"
         ax.plot(x[order], mean[order], "o-", color=color, label=label, zorder=3)
         if np.any(std > 0):
@@ -466,25 +445,47 @@ def accuracy_vs_condition(
     return fig
 
 
-_COPYOUT_KEYS = ("method", "queries", "energy_j", "fidelity")
+#: What a copy-out curve can show, with its axis label and whether its axis is logarithmic.
+_COPYOUT_METRICS = {
+    "fidelity": ("fidelity (% top-1 agreement with the chip)", False),
+    "weight_rel_rms": ("worst-layer relative RMS weight error", True),
+}
+#: What a copy-out curve can be drawn against (a log axis each), with its label.
+_COPYOUT_COSTS = {
+    "queries": "queries to the chip (input vectors presented)",
+    "energy_j": "chip energy spent on the copy (J)",
+}
+_COST_TITLES = {"queries": "against queries", "energy_j": "against energy"}
 
 
 def copyout_curves(
     methods: Sequence[Mapping],
     *,
+    metric: Literal["fidelity", "weight_rel_rms"] = "fidelity",
+    against: Sequence[Literal["queries", "energy_j"]] = ("queries", "energy_j"),
+    connect: bool = True,
     fraction: bool = True,
     title: str = "copying a chip out: fidelity against cost",
 ) -> Figure:
-    """Fidelity of copies against the queries and the energy they cost, one line per method.
+    """A copy's quality against what it cost, one curve per method: the copy-out figure.
 
     Parameters
     ----------
     methods : sequence of dict
-        Rows as :func:`neuromorph.studies.copyout` records them, each with at least ``method``
-        (str), ``queries`` (> 0), ``energy_j`` (joules, > 0) and ``fidelity`` (top-1
-        agreement of the copy with the chip); several rows of one method are several
-        budgets, joined in order of queries.  An optional ``self_agreement`` (the chip
-        against a second read of itself) is drawn as a dashed reference line.
+        Rows as :func:`neuromorph.studies.copyout.study` records them, each with ``method``
+        (str), ``metric`` and every key of ``against``; several rows of one method are several
+        budgets (or points), joined in order of cost.  Rows whose ``metric`` is None are left
+        out.  An optional ``self_agreement`` (the chip against a second read of itself) is
+        drawn as a dashed reference line when the metric is the fidelity.
+    metric : {"fidelity", "weight_rel_rms"}
+        Top-1 agreement of the copy with the chip (in percent when ``fraction``), or the
+        worst layer's relative RMS weight error against the chip's true weights (log axis).
+    against : sequence of {"queries", "energy_j"}
+        One panel per cost, each on a log axis: queries presented to the chip (> 0), chip
+        energy spent on the copy (joules, > 0).
+    connect : bool, default True
+        Join each method's points by a line (budgets of one study); False draws markers
+        only (points of a sweep, many dies at one budget).
     fraction : bool, default True
         Fidelities are fractions in [0, 1], drawn in percent; False if already percent.
     title : str
@@ -492,62 +493,134 @@ def copyout_curves(
     Returns
     -------
     matplotlib.figure.Figure
-        Left: fidelity (%) against queries (log axis).  Right: against energy (J, log).
     """
-    if isinstance(methods, Mapping) or not isinstance(methods, Sequence) or not methods:
-        raise TypeError(
-            "methods must be a non-empty list of dicts with keys "
-            f"{_COPYOUT_KEYS}; got {type(methods).__name__}."
-        )
-    pct = 100.0 if fraction else 1.0
-    groups: dict[str, list[tuple[float, float, float]]] = {}
-    selfs = []
-    for k, row in enumerate(methods):
-        if not isinstance(row, Mapping):
-            raise TypeError(f"methods[{k}] must be a dict; got {type(row).__name__}.")
-        missing = [key for key in _COPYOUT_KEYS if key not in row]
-        if missing:
-            raise ValueError(f"methods[{k}] must have keys {_COPYOUT_KEYS}; got no {missing}.")
-        q, e, f = (float(row[key]) for key in ("queries", "energy_j", "fidelity"))
-        if not (q > 0 and e > 0 and np.isfinite(q) and np.isfinite(e) and np.isfinite(f)):
-            raise ValueError(
-                f"methods[{k}] must have queries > 0, energy_j > 0 and a finite "
-                f"fidelity (log axes); got queries={q:g}, energy_j={e:g}, "
-                f"fidelity={f:g}."
-            )
-        groups.setdefault(str(row["method"]), []).append((q, e, f * pct))
-        if row.get("self_agreement") is not None:
-            selfs.append(float(row["self_agreement"]) * pct)
-    fig = Figure(figsize=(10.5, 4.6), layout="constrained")
-    ax_q, ax_e = fig.subplots(1, 2, sharey=True)
+    if metric not in _COPYOUT_METRICS:
+        raise ValueError(f"metric must be one of {list(_COPYOUT_METRICS)}; got {metric!r}.")
+    against = tuple(against)
+    if not against or any(key not in _COPYOUT_COSTS for key in against):
+        raise ValueError(f"against must be a non-empty list from {list(_COPYOUT_COSTS)}; got {against!r}.")
+    scale = 100.0 if fraction and metric == "fidelity" else 1.0
+    groups, selfs = copyout_groups(methods, metric, against, scale)
+    ylabel, log_y = _COPYOUT_METRICS[metric]
+    two = len(against) > 1
+    fig = Figure(figsize=(10.5, 4.6) if two else (7, 4.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(against), sharey=True))
+    style = {"marker": "o", "linestyle": "-" if connect else "none", "alpha": 1.0 if connect else 0.7}
     for k, (name, pts) in enumerate(groups.items()):
-        q, e, f = np.array(sorted(pts)).T
-        ax_q.plot(q, f, "o-", color=f"C{k}", label=name)
-        ax_e.plot(e, f, "o-", color=f"C{k}")
-    for ax in (ax_q, ax_e):
+        cols = np.array(sorted(pts)).T
+        for i, ax in enumerate(axes):
+            ax.plot(cols[i], cols[-1], color=f"C{k}", label=name if i == 0 else None, **style)
+    for ax, key in zip(axes, against, strict=True):
         if selfs:
             ax.axhline(
                 float(np.mean(selfs)),
                 color="gray",
                 linestyle="--",
                 linewidth=1,
-                label="chip against a second read of itself" if ax is ax_q else None,
+                label="chip against a second read of itself" if ax is axes[0] else None,
             )
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3, which="both")
-    ax_q.set_xlabel("queries to the chip (input vectors presented)")
-    ax_e.set_xlabel("chip energy spent on the copy (J)")
-    ax_q.set_ylabel("fidelity (% top-1 agreement with the chip)")
-    ax_e.tick_params(labelleft=True)
-    ax_q.set_title("against queries")
-    ax_e.set_title("against energy")
-    handles, labels = ax_q.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
+        ax.set_xlabel(_COPYOUT_COSTS[key])
+        ax.tick_params(labelleft=True)
+        if two:
+            ax.set_title(_COST_TITLES[key])
+    if log_y:
+        axes[0].set_yscale("log")
+    axes[0].set_ylabel(ylabel)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if labels:
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
     fig.suptitle(title)
     return fig
 
 
+# --------------------------------------------------------------------------- sweeps
+def _no_points(ax) -> None:
+    ax.text(0.5, 0.5, "no finished points", ha="center", va="center", transform=ax.transAxes)
+
+
+#: Histogram bins of :func:`sweep_accuracy_distribution`: at least a few, at most a readable 30.
+_MIN_BINS, _MAX_BINS = 6, 30
+
+
+def sweep_accuracy_distribution(rows: Sequence[Mapping]) -> Figure:
+    """Histogram of stressed test accuracy over a sweep's points, one step curve per preset/ADC.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of :func:`neuromorph.studies.sweep.run_sweep` (``status``, ``preset``,
+        ``adc_bits``, ``accuracy`` as a fraction); failed rows are left out.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    groups: dict[str, list[float]] = {}
+    for r in finished_rows(rows):
+        groups.setdefault(sweep_group(r), []).append(100 * r["accuracy"])
+    every = [a for g in groups.values() for a in g]
+    if every:
+        lo, hi = min(every), max(every)
+        bins = np.linspace(lo - 0.5, hi + 0.5, max(_MIN_BINS, min(_MAX_BINS, len(every) // 2 + 2)))
+        for name, acc in sorted(groups.items()):
+            label = f"{name}: {np.mean(acc):.1f} +/- {np.std(acc):.1f} % (n={len(acc)})"
+            ax.hist(acc, bins=bins, histtype="step", linewidth=1.8, label=label)
+        ax.legend(fontsize=8)
+    else:
+        _no_points(ax)
+    ax.set_xlabel("test accuracy after stress (%)")
+    ax.set_ylabel("points (dies x conditions)")
+    ax.set_title("accuracy over fabricated dies")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def sweep_accuracy_vs_temperature(rows: Sequence[Mapping]) -> Figure:
+    """Mean stressed accuracy of a sweep against temperature, +/- 1 std band, min-max bars.
+
+    One curve per preset/ADC group (its temperatures may differ from the other groups');
+    every point is drawn faintly.  ``rows`` as for :func:`sweep_accuracy_distribution`, with
+    ``temperature_k``.  Returns a Figure.
+    """
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    groups: dict[str, dict[float, list[float]]] = {}
+    for r in finished_rows(rows):
+        by_t = groups.setdefault(sweep_group(r), {})
+        by_t.setdefault(float(r["temperature_k"]), []).append(100 * r["accuracy"])
+    for i, (name, by_t) in enumerate(sorted(groups.items())):
+        color = f"C{i % 10}"
+        ts = np.array(sorted(by_t))
+        mean, std, lo, hi = (np.array([f(by_t[t]) for t in ts]) for f in (np.mean, np.std, np.min, np.max))
+        for t in ts:
+            ax.plot([t] * len(by_t[t]), by_t[t], ".", color=color, alpha=0.35)
+        ax.errorbar(
+            ts,
+            mean,
+            yerr=[mean - lo, hi - mean],
+            fmt="o-",
+            color=color,
+            capsize=3,
+            label=f"{name} (mean, min-max)",
+        )
+        ax.fill_between(ts, mean - std, mean + std, color=color, alpha=0.15)
+    if groups:
+        ax.legend(fontsize=8)
+    else:
+        _no_points(ax)
+    ax.set_xlabel("stress temperature (K)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("accuracy against temperature (band: +/- 1 std over dies)")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------- conditions
 def accuracy_bars(labels, accuracies, *, title: str = "Accuracy", fraction: bool = True) -> Figure:
     """Accuracy (%) for named conditions as labelled bars (e.g. cold, hot, aged, retrained)."""
     values = [100.0 * a if fraction else float(a) for a in accuracies]

@@ -6,5 +6,5 @@ elimination) and the SPICE export.  Modules here may import the shared leaves
 (``neuromorph._numba``, ``_rng``, ``_io``, ``_validate``, ``errors``) and each other
 (devices and environment below periphery, periphery below crossbar, wires below both), never
 ``neuromorph.chip``, ``algorithms``, ``studies`` or ``faces``.  Private kernel modules
-(``_kernels``, ``wires._kernels``) sit beside the classes they serve.
+(``_kernels``, ``wires._*_kernels``) sit beside the classes they serve.
 """

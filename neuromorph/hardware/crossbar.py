@@ -22,12 +22,20 @@ products):
    cost batch x rows x cols normals).
 5. TIA gain, ADC input noise, quantisation and saturation; partial sums added.
 
+:meth:`Crossbar.read` returns the outputs; :meth:`Crossbar.read_metered` also returns the
+energy the array dissipated during the reads, for a caller's meter.
+
 With wires (``wires=WireParams(...)``) each physical tile holds its pairs in adjacent
 columns (G+ of weight column j in physical column 2j, G- in 2j+1, sharing the row wires), and
 step 3 becomes the exact nodal solution of that tile with its wire, driver and sense
-resistances (:class:`~neuromorph.hardware.wires.solve.WiredArray`: one transfer matrix per tile, kept
+resistances (:class:`~neuromorph.hardware.wires.WiredArray`: one transfer matrix per tile, kept
 exact by low-rank updates as programming changes conductances).  Read noise keeps the
 wire-free variance (first order in the fluctuations).
+
+State: the devices' :class:`~neuromorph.hardware.fabrication.DeviceState` is private; scorers
+and tests read copies (:meth:`Crossbar.device_state`, :meth:`Crossbar.stuck_codes`...), and
+every change (programming, or the test setters :meth:`Crossbar.set_programmed` and
+:meth:`Crossbar.set_stuck`) goes through one mutator that invalidates the caches.
 
 Randomness: a crossbar owns independent child streams (fabrication, writes, reads) spawned
 from the Generator given at fabrication, so a seed reproduces every read and write.
@@ -35,58 +43,40 @@ from the Generator given at fabrication, so a seed reproduces every read and wri
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
 from neuromorph._rng import noise_key
-from neuromorph.hardware import _kernels
-from neuromorph.hardware.devices import K_B_EV, RRAM_HFO2, DeviceModel
+from neuromorph.hardware import _kernels, programming, reading
+from neuromorph.hardware.devices import RRAM_HFO2, DeviceModel, StuckCode
 from neuromorph.hardware.environment import Environment
+from neuromorph.hardware.fabrication import DeviceState, sample_devices
 from neuromorph.hardware.periphery import Periphery, max_code
+from neuromorph.hardware.programming import DEFAULT_MAX_PULSES, ProgramReport, UpdateReport
+from neuromorph.hardware.reading import MeteredRead
 from neuromorph.hardware.wires import WiredArray, WireParams
+
+__all__ = ["DEFAULT_TILE_SHAPE", "Crossbar", "MeteredRead", "ProgramReport", "UpdateReport"]
 
 #: Default physical array size (rows, cols); aihwkit's default tile is 512 x 512, NeuroSim's
 #: sub-array 128 x 128; 256 x 256 is the size of fabricated RRAM macros such as Wan et al.,
 #: Nature 608, 504 (2022) (NeuRRAM cores of 256 x 256).
 DEFAULT_TILE_SHAPE = (256, 256)
 
-_STUCK_NONE, _STUCK_MIN, _STUCK_MAX = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class ProgramReport:
-    """What programming a crossbar cost and achieved.
-
-    Attributes
-    ----------
-    pulses : int
-        Programming pulses sent (to all devices).
-    verify_reads : int
-        Single-device verify reads performed.
-    weight_rms_error : float
-        RMS of (achieved - target) weights at the reference condition, weight units.
-    unconverged : int
-        Pairs whose weight missed by more than two tolerances (stuck devices the other could
-        not compensate, or out of iterations); for ``"direct"`` writes, stuck devices.
-    """
-
-    pulses: int
-    verify_reads: int
-    weight_rms_error: float
-    unconverged: int
-
-
-@dataclass(frozen=True)
-class UpdateReport:
-    """What one pulse-programming update sent: pulse total and devices pulsed."""
-
-    pulses: int
-    devices_pulsed: int
+#: Standard deviations of a tile's output that the automatic ADC full scale spans.
+_FULL_SCALE_SIGMAS = 4.0
+#: Relative slack on ``|w| <= w_max``, so that weights rounded onto the bound are accepted.
+_W_MAX_SLACK = 1e-12
+#: Widest ADC whose products run in float32: its rounding (~6e-8 relative) stays far below
+#: one LSB of a 16-bit converter.
+_FLOAT32_MAX_ADC_BITS = 16
 
 
 class Crossbar:
@@ -98,11 +88,8 @@ class Crossbar:
     ----------
     device : DeviceModel
     periphery : Periphery
-    state : dict of ndarray
-        Per-device arrays of shape (2, n_in * n_out), row 0 the G+ device and row 1 the G-
-        device of each pair: ``g_prog`` (S, at T_ref), ``tau_prog`` (s, equivalent time of
-        last programming), ``nu``, ``g_lo``, ``g_hi``, ``s_up``, ``s_down`` (S) and ``stuck``
-        (int8: 0 none, 1 stuck at g_lo, 2 stuck at g_hi).
+    state : DeviceState
+        The devices' hidden state, ``n_in * n_out`` pairs (held privately from now on).
     shape : (n_in, n_out)
     w_max : float
         Weight represented by a pair at (g_max, g_min).
@@ -111,7 +98,8 @@ class Crossbar:
         Output (weight units) mapped to the ADC's full scale when the TIA gain is automatic.
     environment : Environment
     rngs : dict of numpy.random.Generator
-        ``"write"`` and ``"read"`` streams.
+        ``"write"`` and ``"read"`` streams (held privately from now on).
+    wires : WireParams, optional
     """
 
     def __init__(
@@ -119,7 +107,7 @@ class Crossbar:
         *,
         device: DeviceModel,
         periphery: Periphery,
-        state: dict[str, NDArray],
+        state: DeviceState,
         shape: tuple[int, int],
         w_max: float,
         tile_shape: tuple[int, int],
@@ -130,25 +118,21 @@ class Crossbar:
     ) -> None:
         self.device = device
         self.wires = wires
-        self._wired_key: tuple | None = None
-        self._wired_tiles: dict[tuple[int, int], WiredArray] = {}
         self.periphery = periphery
-        self.state = state
         self.shape = shape
         self.w_max = w_max
         self.tile_shape = tile_shape
         self.output_full_scale = output_full_scale
         self.environment = environment
-        self.rngs = rngs
-        self._state_version = 0
-        self._cache_key: tuple | None = None
-        self._cache: tuple[NDArray, NDArray, NDArray] | None = None
-        self._gdiff32_key: tuple | None = None
-        self._rowsum_key: tuple | None = None
-        #: Per-row sum over the last read's batch of v**2 (V**2), for energy metering.
-        self.last_row_v2: NDArray | None = None
-        self._rowsum: NDArray | None = None
-        self._gdiff32_cache: NDArray | None = None
+        self._state = state
+        self._rngs = rngs
+        #: Bumped by :meth:`_mutating`, the one way the state changes; caches key on it.
+        self._version = 0
+        #: What reads derive from the state now, by name; valid while ``_cache_key`` holds.
+        self._cache: dict[str, Any] = {}
+        self._cache_key: tuple[int, int] | None = None
+        #: Per-tile wired arrays, kept across changes and updated incrementally.
+        self._wired_tiles: dict[tuple[int, int], WiredArray] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -204,8 +188,9 @@ class Crossbar:
         w_max = check.positive("w_max", w_max)
         tile_shape = _check_tile_shape(tile_shape)
         if output_full_scale is None:
+            # Uniform inputs and weights in [-1, 1] give a tile output of std sqrt(rows) / 3.
             rows = min(tile_shape[0], n_in)
-            output_full_scale = 4.0 / 3.0 * math.sqrt(rows) * w_max
+            output_full_scale = _FULL_SCALE_SIGMAS / 3.0 * math.sqrt(rows) * w_max
             output_full_scale *= periphery.dac.input_full_scale
         output_full_scale = check.positive("output_full_scale", output_full_scale)
         environment = Environment() if environment is None else environment
@@ -215,11 +200,11 @@ class Crossbar:
         if wires is not None and not isinstance(wires, WireParams):
             raise TypeError(f"wires must be a WireParams or None; got {type(wires).__name__}.")
         fab, write, read = rng.spawn(3)
-        state = _sample_devices(device, n_in * n_out, fab)
-        xbar = cls(
+        tau_now = _equivalent_now(device, environment)
+        return cls(
             device=device,
             periphery=periphery,
-            state=state,
+            state=sample_devices(device, n_in * n_out, fab, tau_now=tau_now),
             shape=(n_in, n_out),
             w_max=w_max,
             tile_shape=tile_shape,
@@ -228,8 +213,6 @@ class Crossbar:
             rngs={"write": write, "read": read},
             wires=wires,
         )
-        state["tau_prog"][:] = xbar._tau_now()
-        return xbar
 
     # ------------------------------------------------------------------ derived constants
     @property
@@ -268,10 +251,90 @@ class Crossbar:
         return 0.5 * (p.step_up_scale + p.step_down_scale) * self.device.step_s / self.g_unit
 
     def _tau_now(self) -> float:
-        t = self.device.temperature.t_ref_k
-        return self.environment.equivalent_time(self.device.drift.ea_drift_ev, t)
+        return _equivalent_now(self.device, self.environment)
 
     # ------------------------------------------------------------------ hidden state
+    def device_state(self) -> DeviceState:
+        """A read-only copy of the devices' hidden state, arrays of shape (2, n_in * n_out).
+
+        Pair ``i * n_out + j`` holds weight ``(i, j)``.  Hidden state: for scorers, files and
+        tests, not for algorithms that claim to run on a chip.
+        """
+        return self._state.copy(read_only=True)
+
+    def stuck_codes(self) -> NDArray[np.int8]:
+        """:class:`~neuromorph.hardware.devices.StuckCode` of every device, (2, n_in, n_out).
+
+        A copy; hidden state.
+        """
+        return self._state.stuck.reshape(2, *self.shape).copy()
+
+    def generator_states(self) -> dict[str, dict]:
+        """The bit-generator states of the crossbar's random streams, by name (for files)."""
+        return {name: g.bit_generator.state for name, g in self._rngs.items()}
+
+    def set_programmed(self, g_prog: ArrayLike) -> None:
+        """Place every programmable device at a conductance, as if written exactly just now.
+
+        For tests that need a known state (a chip has no such write: use :meth:`program`).
+        Stuck devices keep their conductance.
+
+        Parameters
+        ----------
+        g_prog : array_like of shape (2, n_in, n_out), siemens
+            G+ (index 0) and G- (index 1) of every pair, within each device's own bounds.
+        """
+        g = check.array("g_prog", g_prog, shape=(2, *self.shape)).reshape(2, -1)
+        st = self._state
+        movable = st.stuck == StuckCode.NONE
+        outside = movable & ((g < st.g_lo) | (g > st.g_hi))
+        if outside.any():
+            raise ValueError(
+                "g_prog must lie within each device's own [g_lo, g_hi]; "
+                f"got {int(outside.sum())} device(s) outside."
+            )
+        tau_now = self._tau_now()
+        with self._mutating() as st:
+            st.g_prog[movable] = g[movable]
+            st.tau_prog[movable] = tau_now
+
+    def set_stuck(self, codes: ArrayLike) -> None:
+        """Mark devices stuck (or free): a test's way to place stuck-at faults.
+
+        A device given ``LOW`` or ``HIGH`` moves to its own lower or upper bound and stays
+        there; one given ``NONE`` becomes programmable where it is.
+
+        Parameters
+        ----------
+        codes : array_like of int, shape (2, n_in, n_out)
+            :class:`~neuromorph.hardware.devices.StuckCode` of every device.
+        """
+        codes = check.array("codes", codes, shape=(2, *self.shape), dtype=np.int64).reshape(2, -1)
+        valid = np.isin(codes, [int(c) for c in StuckCode])
+        if not valid.all():
+            raise ValueError(f"codes must be StuckCode values; got {sorted(set(codes[~valid].tolist()))}.")
+        with self._mutating() as st:
+            st.stuck[:] = codes
+            st.g_prog[codes == StuckCode.LOW] = st.g_lo[codes == StuckCode.LOW]
+            st.g_prog[codes == StuckCode.HIGH] = st.g_hi[codes == StuckCode.HIGH]
+
+    @contextlib.contextmanager
+    def _mutating(self) -> Iterator[DeviceState]:
+        """The one way to change the device state: yields it, then invalidates every cache."""
+        try:
+            yield self._state
+        finally:
+            self._version += 1
+
+    def _cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per state version and environment version."""
+        key = (self._version, self.environment.version)
+        if self._cache_key != key:
+            self._cache, self._cache_key = {}, key
+        if name not in self._cache:
+            self._cache[name] = compute()
+        return self._cache[name]
+
     def effective_conductances(self) -> NDArray[np.float64]:
         """Conductances as a read sees them now, shape (2, n_in, n_out), siemens.
 
@@ -291,56 +354,18 @@ class Crossbar:
 
         For energy metering (a row at voltage v dissipates v**2 times this); hidden state.
         """
-        key = (self._state_version, self.environment.version)
-        if self._rowsum_key != key:
-            self._rowsum = self._effective()[0].reshape(2, *self.shape).sum(axis=(0, 2))
-            self._rowsum_key = key
-        return self._rowsum
+        return self._cached("rowsum", lambda: self._effective()[0].reshape(2, *self.shape).sum(axis=(0, 2)))
 
     def _effective(self) -> tuple[NDArray, NDArray, NDArray]:
-        env = self.environment
-        key = (self._state_version, env.version)
-        if self._cache_key != key:
-            temperature_k = self.device.temperature.check_temperature(env.temperature_k)
-            tp = self.device.temperature
-            c = self.device.conductance
-            n = self.n_in * self.n_out
-            g_eff = np.empty((2, n))
-            gdiff = np.empty(n)
-            gvar = np.empty(n)
-            _kernels.effective_conductance(
-                g_prog=self.state["g_prog"],
-                tau_prog=self.state["tau_prog"],
-                nu=self.state["nu"],
-                tau_now=self._tau_now(),
-                t0=self.device.drift.t0_s,
-                g_min=c.g_min_s,
-                g_range=c.g_max_s - c.g_min_s,
-                alpha_lo=tp.alpha_low_per_k,
-                alpha_hi=tp.alpha_high_per_k,
-                ea_lo=tp.ea_low_ev,
-                ea_hi=tp.ea_high_ev,
-                delta_t=temperature_k - tp.t_ref_k,
-                arrhenius_x=(1.0 / temperature_k - 1.0 / tp.t_ref_k) / K_B_EV,
-                read_rel=self.device.noise.read_noise_rel,
-                g_eff_out=g_eff,
-                gdiff_out=gdiff,
-                gvar_out=gvar,
-            )
-            gvar32 = gvar.astype(np.float32).reshape(self.shape)
-            self._cache = (g_eff, gdiff.reshape(self.shape), gvar32)
-            self._cache_key = key
-        return self._cache
+        """(g_eff (2, n), gdiff (n_in, n_out), float32 gvar (n_in, n_out)) now, cached."""
+        return self._cached("effective", self._compute_effective)
 
-    def _gdiff32(self) -> NDArray[np.float32]:
-        key = (self._state_version, self.environment.version)
-        if self._gdiff32_key != key:
-            self._gdiff32_cache = self._effective()[1].astype(np.float32)
-            self._gdiff32_key = key
-        return self._gdiff32_cache
-
-    def _touch(self) -> None:
-        self._state_version += 1
+    def _compute_effective(self) -> tuple[NDArray, NDArray, NDArray]:
+        temperature_k = self.device.temperature.check_temperature(self.environment.temperature_k)
+        g_eff, gdiff, gvar = reading.effective_conductances(
+            self._state, self.device, temperature_k=temperature_k, tau_now=self._tau_now()
+        )
+        return g_eff, gdiff.reshape(self.shape), gvar.astype(np.float32).reshape(self.shape)
 
     def tiles(self) -> list[tuple[int, int, int, int]]:
         """Physical tiles as (row0, row1, col0, col1) ranges of the weight matrix."""
@@ -375,23 +400,23 @@ class Crossbar:
         return out
 
     def _wired(self) -> dict[tuple[int, int], WiredArray]:
-        """Per-tile wired arrays for the current state and environment (kept incrementally)."""
-        key = (self._state_version, self.environment.version)
-        if self._wired_key != key:
-            temperature_k = self.environment.temperature_k
-            n_ct = self.n_tiles[1]
-            for idx, (r0, _, c0, _) in enumerate(self.tiles()):
-                g_phys = self.tile_conductances((idx // n_ct, idx % n_ct))
-                wa = self._wired_tiles.get((r0, c0))
-                if wa is None or wa.temperature_k != temperature_k:
-                    self._wired_tiles[(r0, c0)] = WiredArray(g_phys, self.wires, temperature_k=temperature_k)
-                else:
-                    wa.update(g_phys)
-            self._wired_key = key
+        """Per-tile wired arrays for the current state and environment."""
+        return self._cached("wired", self._update_wired)
+
+    def _update_wired(self) -> dict[tuple[int, int], WiredArray]:
+        temperature_k = self.environment.temperature_k
+        n_ct = self.n_tiles[1]
+        for idx, (r0, _, c0, _) in enumerate(self.tiles()):
+            g_phys = self.tile_conductances((idx // n_ct, idx % n_ct))
+            wa = self._wired_tiles.get((r0, c0))
+            if wa is None or wa.temperature_k != temperature_k:
+                self._wired_tiles[(r0, c0)] = WiredArray(g_phys, self.wires, temperature_k=temperature_k)
+            else:
+                wa.update(g_phys)
         return self._wired_tiles
 
     # ------------------------------------------------------------------ read
-    def read(self, x) -> NDArray[np.float64]:
+    def read(self, x: ArrayLike) -> NDArray[np.float64]:
         """Analog matrix-vector products ``x @ W`` as the hardware computes them.
 
         Parameters
@@ -404,6 +429,34 @@ class Crossbar:
         ndarray of shape (n_out,) or (batch, n_out)
             Digitised outputs in weight units (``x @ W`` for an ideal chip).
         """
+        x2, single = self._check_inputs(x)
+        out, _ = self._read_voltages(x2)
+        return out[0] if single else out
+
+    def read_metered(self, x: ArrayLike, *, t_read_s: float) -> MeteredRead:
+        """:meth:`read`, and the energy the array dissipated during the reads.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_in,) or (batch, n_in)
+            As for :meth:`read`.
+        t_read_s : float > 0
+            Duration of one read (the time each row is held at its voltage), seconds.
+
+        Returns
+        -------
+        MeteredRead
+            ``(y, energy_j)``: what :meth:`read` returns (the same draws), and joules
+            dissipated in the array, ``G_row`` from :meth:`row_conductance_s`.
+        """
+        t_read_s = check.positive("t_read_s", t_read_s)
+        x2, single = self._check_inputs(x)
+        out, v = self._read_voltages(x2)
+        energy_j = reading.array_energy_j(v, self.row_conductance_s(), t_read_s=t_read_s)
+        return MeteredRead(out[0] if single else out, energy_j)
+
+    def _check_inputs(self, x: ArrayLike) -> tuple[NDArray, bool]:
+        """``x`` as a (batch, n_in) float array, and whether it was a single vector."""
         x = check.array("x", x, ndim=(1, 2))
         single = x.ndim == 1
         x2 = x.reshape(1, -1) if single else x
@@ -412,16 +465,15 @@ class Crossbar:
                 f"x must have {self.n_in} inputs (last axis) for this crossbar of shape "
                 f"{self.shape}; got shape {x.shape}."
             )
-        out = self._read_voltages(x2)
-        return out[0] if single else out
+        return x2, single
 
-    def _read_voltages(self, x: NDArray) -> NDArray:
+    def _read_voltages(self, x: NDArray) -> tuple[NDArray, NDArray]:
+        """Outputs (batch, n_out) for inputs ``x`` (batch, n_in), and the row voltages."""
         dac, adc = self.periphery.dac, self.periphery.adc
         noisy = self.device.noise.read_noise_rel > 0.0
-        # Precision follows the ADC: behind a quantising ADC the products run in float32 (its
-        # rounding, ~6e-8 relative, is far below any LSB of <= 16 bits and halves the cost of
-        # the products); an ideal ADC gets float64, so ideal reads reproduce x @ W to 1e-12.
-        fast = adc.bits is not None and adc.bits <= 16
+        # Precision follows the ADC: behind a quantising ADC the products run in float32; an
+        # ideal ADC gets float64, so ideal reads reproduce x @ W to 1e-12.
+        fast = adc.bits is not None and adc.bits <= _FLOAT32_MAX_ADC_BITS
         dtype = np.float32 if fast else np.float64
         v = np.empty(x.shape, dtype=dtype)
         # The variance product runs in float32: it only scales noise.
@@ -434,49 +486,26 @@ class Crossbar:
             v_out=v.reshape(-1),
             v2_out=v2.reshape(-1),
         )
-        # Sum over the batch of each row's v**2, for the caller's read-energy meter.
-        self.last_row_v2 = np.einsum("bi,bi->i", v, v, dtype=np.float64)
         _, gdiff, gvar = self._effective()
         if fast:
-            gdiff = self._gdiff32()
-        key = noise_key(self.rngs["read"], needed=True, name="rng")
+            gdiff = self._cached("gdiff32", lambda: self._effective()[1].astype(np.float32))
         gain = self.tia_gain_ohm
-        out_scale = 1.0 / (gain * (dac.v_max_v / dac.input_full_scale) * self.g_unit)
-        out = np.zeros((x.shape[0], self.n_out))
-        rows = self.tile_shape[0]
-        none = np.empty((0, 0), dtype=np.float32)
-        wired = self._wired() if self.wires is not None else None
-        for t, r0 in enumerate(range(0, self.n_in, rows)):
-            r1 = min(self.n_in, r0 + rows)
-            whole = r0 == 0 and r1 == self.n_in
-            if wired is not None:
-                mu = np.empty((x.shape[0], self.n_out))
-                for (tr0, c0), wa in wired.items():
-                    if tr0 == r0:
-                        cur = wa.currents(v[:, r0:r1])
-                        mu[:, c0 : c0 + cur.shape[1] // 2] = cur[:, 0::2] - cur[:, 1::2]
-            else:
-                mu = v @ gdiff if whole else v[:, r0:r1] @ gdiff[r0:r1]
-            if noisy:
-                var = v2 @ gvar if whole else v2[:, r0:r1] @ gvar[r0:r1]
-            else:
-                var = none
-            _kernels.adc_accumulate(
-                mu=mu,
-                var=var,
-                key=key,
-                counter_base=t * x.shape[0] * self.n_out,
-                gain=gain,
-                noise_v=adc.noise_v,
-                lsb=adc.lsb_v,
-                max_code=float(max_code(adc.bits)),
-                out_scale=out_scale,
-                out=out,
-            )
-        return out
+        out = reading.convert_tiles(
+            v,
+            v2,
+            gdiff,
+            gvar,
+            self._wired() if self.wires is not None else None,
+            tile_rows=self.tile_shape[0],
+            adc=adc,
+            gain=gain,
+            out_scale=1.0 / (gain * (dac.v_max_v / dac.input_full_scale) * self.g_unit),
+            key=noise_key(self._rngs["read"], needed=True, name="rng"),
+        )
+        return out, v
 
     # ------------------------------------------------------------------ write
-    def update(self, x, d, *, learning_rate: float) -> UpdateReport:
+    def update(self, x: ArrayLike, d: ArrayLike, *, learning_rate: float) -> UpdateReport:
         """Pulse-program the outer-product update ``learning_rate * x.T @ d``.
 
         Parameters
@@ -496,9 +525,9 @@ class Crossbar:
                 f"x and d must have shapes (batch, {self.n_in}) and (batch, {self.n_out}); "
                 f"got x {x.shape} and d {d.shape}."
             )
-        return self._pulse(x.T @ d, learning_rate, max_pulses=64)
+        return self._pulse(x.T @ d, learning_rate, max_pulses=DEFAULT_MAX_PULSES)
 
-    def apply_delta(self, delta_w, *, max_pulses: int = 64) -> UpdateReport:
+    def apply_delta(self, delta_w: ArrayLike, *, max_pulses: int = DEFAULT_MAX_PULSES) -> UpdateReport:
         """Pulse-program a desired weight change ``delta_w`` of shape (n_in, n_out).
 
         The change is converted to pulse counts with the nominal step
@@ -510,42 +539,29 @@ class Crossbar:
         max_pulses = check.integer("max_pulses", max_pulses, minimum=1)
         return self._pulse(delta_w, 1.0, max_pulses=max_pulses)
 
-    def _pulse(self, delta, scale: float, *, max_pulses: int) -> UpdateReport:
-        """Pulse-program ``scale * delta`` (weight units; delta C-contiguous float64)."""
+    def _pulse(self, delta: NDArray, scale: float, *, max_pulses: int) -> UpdateReport:
+        """Pulse-program ``scale * delta`` (weight units)."""
         desired = np.ascontiguousarray(delta).reshape(-1)
-        pulses = np.empty((2, desired.size), dtype=np.int64)
-        p = self.device.pulse
-        _kernels.pulse_update(
-            g_prog=self.state["g_prog"],
-            tau_prog=self.state["tau_prog"],
-            nu=self.state["nu"],
-            stuck=self.state["stuck"],
-            g_lo=self.state["g_lo"],
-            g_hi=self.state["g_hi"],
-            s_up=self.state["s_up"],
-            s_down=self.state["s_down"],
-            desired=desired,
-            scale=scale / self.weight_per_pulse,
-            a_up=p.nonlinearity_up,
-            a_down=p.nonlinearity_down,
-            c2c=p.c2c_rel,
-            tau_now=self._tau_now(),
-            t0=self.device.drift.t0_s,
-            key=noise_key(self.rngs["write"], needed=True, name="rng"),
-            max_pulses=max_pulses,
-            pulses_out=pulses,
-        )
-        self._touch()
-        return UpdateReport(pulses=int(pulses.sum()), devices_pulsed=int(np.count_nonzero(pulses)))
+        key = noise_key(self._rngs["write"], needed=True, name="rng")
+        with self._mutating() as state:
+            return programming.send_pulses(
+                state,
+                self.device,
+                desired,
+                pulses_per_unit=scale / self.weight_per_pulse,
+                max_pulses=max_pulses,
+                tau_now=self._tau_now(),
+                key=key,
+            )
 
     def program(
         self,
-        weights,
+        weights: ArrayLike,
         *,
         method: str = "write_verify",
         tolerance: float | None = None,
         max_iterations: int = 20,
-        max_pulses: int = 64,
+        max_pulses: int = DEFAULT_MAX_PULSES,
         compensate: bool = True,
     ) -> ProgramReport:
         """Program ``weights`` (n_in, n_out) onto the array.
@@ -553,7 +569,8 @@ class Crossbar:
         Parameters
         ----------
         weights : array_like of shape (n_in, n_out), each in [-w_max, w_max]
-            Mapped to ``G+ = g_min + max(w, 0) g_unit``, ``G- = g_min + max(-w, 0) g_unit``.
+            Mapped to pairs by :func:`~neuromorph.hardware.programming.pair_targets`:
+            ``G+ = g_min + max(w, 0) g_unit``, ``G- = g_min + max(-w, 0) g_unit``.
         method : {"write_verify", "direct"}
             ``"write_verify"``: iterate verify-read then pulses per device until within
             ``tolerance`` (counts pulses and verify reads).  ``"direct"``: set each device to
@@ -570,39 +587,33 @@ class Crossbar:
         """
         weights = check.array("weights", weights, shape=self.shape)
         worst = float(np.max(np.abs(weights))) if weights.size else 0.0
-        if worst > self.w_max * (1.0 + 1e-12):
+        if worst > self.w_max * (1.0 + _W_MAX_SLACK):
             raise ValueError(
                 f"weights must lie in [-w_max, w_max] = [-{self.w_max:g}, {self.w_max:g}]; got "
                 f"max |w| = {worst:.6g}. Scale the weights or fabricate with a larger w_max."
             )
         if method not in ("write_verify", "direct"):
             raise ValueError(f"method must be 'write_verify' or 'direct'; got method={method!r}.")
-        c = self.device.conductance
-        flat = weights.reshape(-1)
-        target = np.empty((2, flat.size))
-        target[0] = c.g_min_s + np.maximum(flat, 0.0) * self.g_unit
-        target[1] = c.g_min_s + np.maximum(-flat, 0.0) * self.g_unit
-        tau_now = self._tau_now()
-        st = self.state
-        movable = st["stuck"] == _STUCK_NONE
+        target = self._pair_targets(weights.reshape(-1))
         if method == "direct":
-            rng = self.rngs["write"]
-            noisy = target + self.device.noise.program_noise_rel * c.g_max_s * rng.standard_normal(
-                target.shape
-            )
-            g_new = np.clip(noisy, st["g_lo"], st["g_hi"])
-            st["g_prog"][movable] = g_new[movable]
-            st["tau_prog"][movable] = tau_now
-            self._touch()
-            err = (target[0] - st["g_prog"][0]) - (target[1] - st["g_prog"][1])
-            return ProgramReport(
-                pulses=0,
-                verify_reads=0,
-                weight_rms_error=float(np.sqrt(np.mean(err**2))) / self.g_unit,
-                unconverged=int(np.count_nonzero(~movable)),
-            )
-        active = np.ones(flat.size, dtype=np.int8)
-        return self._write_verify(target, active, tolerance, max_iterations, max_pulses, compensate)
+            with self._mutating() as state:
+                return programming.write_direct(
+                    state,
+                    self.device,
+                    target,
+                    rng=self._rngs["write"],
+                    tau_now=self._tau_now(),
+                    g_unit=self.g_unit,
+                )
+        active = np.ones(target.shape[1], dtype=np.int8)
+        return self._write_verify(
+            target,
+            active,
+            tolerance=tolerance,
+            max_iterations=max_iterations,
+            max_pulses=max_pulses,
+            compensate=compensate,
+        )
 
     def refresh(
         self, *, threshold: float = 0.4, tolerance: float | None = None, max_iterations: int = 20
@@ -618,87 +629,66 @@ class Crossbar:
         """
         threshold = check.fraction("threshold", threshold)
         c = self.device.conductance
-        st = self.state
-        age = self._tau_now() - st["tau_prog"]
-        drift = np.where(
-            (st["nu"] > 0) & (age > 0),
-            ((np.maximum(age, 0.0) + self.device.drift.t0_s) / self.device.drift.t0_s) ** -st["nu"],
-            1.0,
+        measured = programming.verify_scan(
+            self._state, self.device, tau_now=self._tau_now(), rng=self._rngs["write"]
         )
-        g = st["g_prog"] * drift  # as a verify read at the reference temperature sees it
-        n = g.shape[1]
-        read_rel = self.device.noise.read_noise_rel
-        rng = self.rngs["write"]
-        measured = g * (1.0 + read_rel * rng.standard_normal(g.shape)) if read_rel else g
         low = np.minimum(measured[0], measured[1])
         active = (low > c.g_min_s + threshold * (c.g_max_s - c.g_min_s)).astype(np.int8)
         w = np.clip((measured[0] - measured[1]) / self.g_unit, -self.w_max, self.w_max)
-        target = np.empty((2, n))
-        target[0] = c.g_min_s + np.maximum(w, 0.0) * self.g_unit
-        target[1] = c.g_min_s + np.maximum(-w, 0.0) * self.g_unit
-        report = self._write_verify(target, active, tolerance, max_iterations, 64, True)
-        scan_reads = 2 * n
+        report = self._write_verify(
+            self._pair_targets(w),
+            active,
+            tolerance=tolerance,
+            max_iterations=max_iterations,
+            max_pulses=DEFAULT_MAX_PULSES,
+            compensate=True,
+        )
+        scan_reads = measured.size
         return dataclasses.replace(report, verify_reads=report.verify_reads + scan_reads)
 
+    def _pair_targets(self, weights: NDArray) -> NDArray:
+        return programming.pair_targets(weights, g_min_s=self.device.conductance.g_min_s, g_unit=self.g_unit)
+
     def _write_verify(
-        self, target, active, tolerance, max_iterations, max_pulses, compensate
+        self,
+        target: NDArray,
+        active: NDArray,
+        *,
+        tolerance: float | None,
+        max_iterations: int,
+        max_pulses: int,
+        compensate: bool,
     ) -> ProgramReport:
-        c = self.device.conductance
-        st = self.state
-        flat_size = target.shape[1]
-        tau_now = self._tau_now()
         tol = self.device.step_s if tolerance is None else check.positive("tolerance", tolerance)
         max_iterations = check.integer("max_iterations", max_iterations, minimum=1)
         max_pulses = check.integer("max_pulses", max_pulses, minimum=1)
-        pulses = np.empty((2, flat_size), dtype=np.int64)
-        reads = np.empty((2, flat_size), dtype=np.int64)
-        p = self.device.pulse
-        _kernels.write_verify(
-            g_prog=st["g_prog"],
-            tau_prog=st["tau_prog"],
-            nu=st["nu"],
-            stuck=st["stuck"],
-            g_lo=st["g_lo"],
-            g_hi=st["g_hi"],
-            s_up=st["s_up"],
-            s_down=st["s_down"],
-            target=target,
-            a_up=p.nonlinearity_up,
-            a_down=p.nonlinearity_down,
-            c2c=p.c2c_rel,
-            step_up=p.step_up_scale * self.device.step_s,
-            step_down=p.step_down_scale * self.device.step_s,
-            read_rel=self.device.noise.read_noise_rel,
-            tol_s=tol,
-            max_iter=max_iterations,
-            max_pulses=max_pulses,
-            g_floor=c.g_min_s,
-            g_ceil=c.g_max_s,
-            compensate=compensate,
-            active=active,
-            tau_now=tau_now,
-            t0=self.device.drift.t0_s,
-            key=noise_key(self.rngs["write"], needed=True, name="rng"),
-            pulses_out=pulses,
-            reads_out=reads,
-        )
-        self._touch()
-        g = st["g_prog"]  # freshly programmed: no drift yet, reference temperature
-        werr = (((g[0] - g[1]) - (target[0] - target[1])) / self.g_unit)[active == 1]
-        if werr.size == 0:
-            return ProgramReport(pulses=0, verify_reads=0, weight_rms_error=0.0, unconverged=0)
-        return ProgramReport(
-            pulses=int(pulses.sum()),
-            verify_reads=int(reads.sum()),
-            weight_rms_error=float(np.sqrt(np.mean(werr**2))),
-            unconverged=int(np.count_nonzero(np.abs(werr) * self.g_unit > 2 * tol)),
-        )
+        key = noise_key(self._rngs["write"], needed=True, name="rng")
+        with self._mutating() as state:
+            return programming.program_and_verify(
+                state,
+                self.device,
+                target,
+                active,
+                tolerance_s=tol,
+                max_iterations=max_iterations,
+                max_pulses=max_pulses,
+                compensate=bool(compensate),
+                tau_now=self._tau_now(),
+                key=key,
+                g_unit=self.g_unit,
+            )
 
     def __repr__(self) -> str:
         return (
             f"Crossbar(shape={self.shape}, device={self.device.name!r}, "
             f"tiles={self.n_tiles}, environment={self.environment!r})"
         )
+
+
+def _equivalent_now(device: DeviceModel, environment: Environment) -> float:
+    """The environment's equivalent time at the device's reference temperature, for drift."""
+    t_ref = device.temperature.t_ref_k
+    return environment.equivalent_time(device.drift.ea_drift_ev, t_ref)
 
 
 def _check_tile_shape(tile_shape) -> tuple[int, int]:
@@ -708,36 +698,3 @@ def _check_tile_shape(tile_shape) -> tuple[int, int]:
         check.integer("tile_shape[0]", tile_shape[0], minimum=1),
         check.integer("tile_shape[1]", tile_shape[1], minimum=1),
     )
-
-
-def _sample_devices(device: DeviceModel, n: int, rng: np.random.Generator) -> dict[str, NDArray]:
-    """Draw the device-to-device variation of ``n`` pairs, shape (2, n) each."""
-    c, var, p, drift = device.conductance, device.variation, device.pulse, device.drift
-    shape = (2, n)
-    g_range = c.g_max_s - c.g_min_s
-    g_lo = c.g_min_s + var.bounds_rel * c.g_min_s * rng.standard_normal(shape)
-    g_hi = c.g_max_s * (1.0 + var.bounds_rel * rng.standard_normal(shape))
-    g_lo = np.maximum(g_lo, 0.0)
-    g_hi = np.maximum(g_hi, g_lo + 0.05 * g_range)  # a device keeps >= 5 % of the window
-    steps = np.maximum(1.0 + var.step_rel * rng.standard_normal((2, *shape)), 0.05)
-    s_up = p.step_up_scale * device.step_s * steps[0]
-    s_down = p.step_down_scale * device.step_s * steps[1]
-    nu = np.abs(drift.nu_mean + drift.nu_std * rng.standard_normal(shape))
-    draw = rng.random(shape)
-    stuck = np.zeros(shape, dtype=np.int8)
-    stuck[draw < var.stuck_at_min_fraction] = _STUCK_MIN
-    stuck[
-        (draw >= var.stuck_at_min_fraction) & (draw < var.stuck_at_min_fraction + var.stuck_at_max_fraction)
-    ] = _STUCK_MAX
-    g_prog = g_lo.copy()
-    g_prog[stuck == _STUCK_MAX] = g_hi[stuck == _STUCK_MAX]
-    return {
-        "g_prog": g_prog,
-        "tau_prog": np.zeros(shape),
-        "nu": nu,
-        "g_lo": g_lo,
-        "g_hi": g_hi,
-        "s_up": s_up,
-        "s_down": s_down,
-        "stuck": stuck,
-    }

@@ -33,11 +33,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from enum import IntEnum
 
 from neuromorph import _validate as check
 
 #: Boltzmann constant in eV/K (CODATA 2018, exact in the 2019 SI).
 K_B_EV = 8.617333262e-5
+
+
+class StuckCode(IntEnum):
+    """Stuck-at fault of one device, as stored per device (int8) and read by the kernels.
+
+    A stuck device ignores programming pulses and sits at its own bound (drift and the
+    temperature law still act on what a read sees).
+    """
+
+    #: Programmable.
+    NONE = 0
+    #: Stuck at its own lower bound ``g_lo``.
+    LOW = 1
+    #: Stuck at its own upper bound ``g_hi``.
+    HIGH = 2
 
 
 @dataclass(frozen=True)
@@ -108,7 +124,8 @@ class VariationParams:
     step_rel : float >= 0
         Relative std of each device's up and down step sizes (drawn independently).
     stuck_at_min_fraction, stuck_at_max_fraction : float in [0, 1]
-        Fractions of devices stuck at g_min / g_max (their sum must be <= 1).
+        Fractions of devices stuck at g_min / g_max (their sum must be <= 1); see
+        :class:`StuckCode`.
     """
 
     bounds_rel: float = 0.0

@@ -20,14 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
-from neuromorph._rng import noise_key
+from neuromorph._rng import STREAM_ADC_NOISE, noise_key
 from neuromorph.hardware import _kernels
 
 
-def _check_bits(name: str, bits) -> int | None:
+def _check_bits(name: str, bits: int | None) -> int | None:
     if bits is None:
         return None
     bits = check.integer(name, bits)
@@ -76,7 +76,7 @@ class DacParams:
         """Voltage step, volts (0 for an ideal DAC)."""
         return 0.0 if self.bits is None else self.v_max_v / max_code(self.bits)
 
-    def convert(self, x) -> NDArray[np.float64]:
+    def convert(self, x: ArrayLike) -> NDArray[np.float64]:
         """Row voltages for inputs ``x`` (any shape), volts."""
         x = check.array("x", x)
         v = np.empty_like(x)
@@ -137,7 +137,7 @@ class AdcParams:
         """Voltage of one code, volts (0 for an ideal ADC)."""
         return 0.0 if self.bits is None else self.full_scale_v / max_code(self.bits)
 
-    def convert(self, v, *, rng: np.random.Generator | None = None) -> NDArray[np.float64]:
+    def convert(self, v: ArrayLike, *, rng: np.random.Generator | None = None) -> NDArray[np.float64]:
         """Quantised voltages for analog inputs ``v`` (volts, any shape).
 
         ``rng`` is required when ``noise_v > 0``.
@@ -150,6 +150,7 @@ class AdcParams:
             mu=flat,
             var=np.empty((0, 0), dtype=np.float32),
             key=key,
+            stream=STREAM_ADC_NOISE,
             counter_base=0,
             gain=1.0,
             noise_v=self.noise_v,

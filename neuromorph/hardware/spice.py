@@ -28,6 +28,10 @@ returned.  With the defaults (``A = 1e12``, ``R_f = 1 kOhm``) the input resistan
 conductance), i.e. below 1e-11 relative for realistic arrays.
 
 PySpice is imported lazily, the first time ngspice is needed.
+
+Layer 1 (hardware).  May import the shared leaves, :mod:`neuromorph.hardware.devices` (for
+Boltzmann's constant) and :mod:`neuromorph.hardware.wires`; :func:`export_crossbar` imports
+:mod:`neuromorph.hardware.crossbar` when called (the crossbar does not import this module).
 """
 
 from __future__ import annotations
@@ -39,17 +43,20 @@ import re
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as val
 from neuromorph.errors import NeuromorphError, NgspiceNotFoundError
+from neuromorph.hardware.devices import K_B_EV
 from neuromorph.hardware.wires import WireParams
 
+if TYPE_CHECKING:
+    from neuromorph.hardware.crossbar import Crossbar
+
 __all__ = [
-    "K_B_EV_PER_K",
     "MEMRISTOR_TEMP_LIB",
     "TIA_LIB",
     "CrossbarExport",
@@ -64,10 +71,19 @@ __all__ = [
 SenseT = Literal["ammeter", "tia", "resistor"]
 _SENSES = ("ammeter", "tia", "resistor")
 
-#: Boltzmann constant, eV/K (CODATA 2018, exact in the 2019 SI).
-K_B_EV_PER_K = 8.617333262e-5
 #: 0 degC in kelvin.
 _ZERO_C = 273.15
+
+
+def _spice_number(x: float) -> str:
+    """Shortest text that reads back as ``x``, exponent unpadded (``8.617333262e-5``)."""
+    return re.sub(r"e([+-])0*(\d)", r"e\1\2", repr(float(x)))
+
+
+#: :data:`_ZERO_C` and Boltzmann's constant (:data:`~neuromorph.hardware.devices.K_B_EV`) as
+#: they appear in netlist expressions.
+_ZERO_C_TEXT = _spice_number(_ZERO_C)
+_K_B_TEXT = _spice_number(K_B_EV)
 
 #: Ideal op-amp transimpedance stage: a VCVS of gain ``gain`` driving ``out`` from the
 #: inverting input ``inv`` (non-inverting input at ground) with feedback ``rf``.
@@ -89,15 +105,17 @@ Rf inv out {rf}
 MEMRISTOR_TEMP_LIB = (
     "* nm_memristor_temp: memristor with its temperature law"
     " (neuromorph, circuits/memristor_temp.lib)\n"
-    "* G(T) = gref (1 + alpha (T - tref)) exp(-ea / kB (1/T - 1/tref)), T = temper + 273.15 (K)\n"
-    "* gref siemens at tref kelvin, alpha 1/K, ea eV, kB = 8.617333262e-5 eV/K (CODATA 2018).\n"
+    f"* G(T) = gref (1 + alpha (T - tref)) exp(-ea / kB (1/T - 1/tref)), T = temper + {_ZERO_C_TEXT} (K)\n"
+    f"* gref siemens at tref kelvin, alpha 1/K, ea eV, kB = {_K_B_TEXT} eV/K (CODATA 2018).\n"
     ".subckt nm_memristor_temp p n params: gref=1e-5 alpha=0 ea=0 tref=300\n"
-    "Rmem p n {1/(gref*(1+alpha*(temper+273.15-tref))"
-    "*exp(-ea/8.617333262e-5*(1/(temper+273.15)-1/tref)))}\n"
+    f"Rmem p n {{1/(gref*(1+alpha*(temper+{_ZERO_C_TEXT}-tref))"
+    f"*exp(-ea/{_K_B_TEXT}*(1/(temper+{_ZERO_C_TEXT})-1/tref)))}}\n"
     ".ends nm_memristor_temp\n"
 )
 
 _READ_TAG = "* neuromorph-read:"
+#: Analysis and end of every netlist: one operating point (a read is DC).
+_ANALYSIS = (".op", ".end", "")
 _NAME_RE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -107,7 +125,7 @@ class TemperatureLaw:
     """A device conductance law ``G(T)`` that a netlist can carry.
 
     ``G(T) = g_ref (1 + alpha_per_k (T - t_ref_k)) exp(-ea_ev / k_B (1/T - 1/t_ref_k))``
-    with ``k_B`` = :data:`K_B_EV_PER_K`: a linear temperature coefficient times an
+    with ``k_B`` = :data:`~neuromorph.hardware.devices.K_B_EV`: a linear temperature coefficient times an
     Arrhenius factor (activation energy ``ea_ev``).
 
     Parameters
@@ -145,12 +163,12 @@ class TemperatureLaw:
         """``G(T)`` (n_rows, n_cols), siemens, evaluated in Python."""
         t = val.temperature("temperature_k", temperature_k)
         lin = 1.0 + self.alpha_per_k * (t - self.t_ref_k)
-        arr = math.exp(-self.ea_ev / K_B_EV_PER_K * (1.0 / t - 1.0 / self.t_ref_k))
+        arr = math.exp(-self.ea_ev / K_B_EV * (1.0 / t - 1.0 / self.t_ref_k))
         return self.g_ref * lin * arr
 
 
 # --------------------------------------------------------------------------- names
-def safe_name(name) -> str:
+def safe_name(name: str) -> str:
     """``name`` reduced to ``[A-Za-z0-9_]``, never empty and never starting with a digit."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string; got {type(name).__name__}.")
@@ -166,8 +184,8 @@ def _f(x: float) -> str:
 
 # --------------------------------------------------------------------------- netlist
 def write_netlist(
-    g,
-    v,
+    g: ArrayLike | None,
+    v: ArrayLike,
     wires: WireParams | None = None,
     *,
     temperature_k: float = 300.0,
@@ -215,17 +233,47 @@ def write_netlist(
         turn ngspice's vectors into column currents.
     """
     temperature_k = val.temperature("temperature_k", temperature_k)
-    if temperature_law is not None:
-        if not isinstance(temperature_law, TemperatureLaw):
-            raise TypeError(
-                f"temperature_law must be a TemperatureLaw; got {type(temperature_law).__name__}."
-            )
+    g_arr = _netlist_conductances(g, temperature_law)
+    v = val.array("v", v, shape=(g_arr.shape[0],))
+    wires = _netlist_wires(wires)
+    sense = _netlist_sense(sense, wires)
+    tia = _TiaParams(val.positive("tia_gain", tia_gain), val.positive("tia_rf_ohm", tia_rf_ohm))
+    nodes = _NodeNames(safe_name(name), g_arr.shape, wires)
+    values = _WireValues(wires, temperature_k, expressions=temperature_law is not None)
+    lines = [
+        *_header_lines(nodes, sense, wires, tia, temperature_k, temperature_law),
+        *_driver_lines(nodes, v, values),
+        *_wire_lines(nodes, values),
+        *_device_lines(nodes, g_arr, temperature_law),
+        *_sense_lines(nodes, sense, wires, tia),
+        *_ANALYSIS,
+    ]
+    text = "\n".join(lines)
+    if path is not None:
+        with open(path, "w", encoding="ascii") as fh:
+            fh.write(text)
+    return text
+
+
+# --------------------------------------------------------------------------- netlist: inputs
+class _TiaParams(NamedTuple):
+    """Open-loop gain and feedback resistance (ohms) of the ``"tia"`` sense."""
+
+    gain: float
+    rf_ohm: float
+
+
+def _netlist_conductances(g: ArrayLike | None, law: TemperatureLaw | None) -> NDArray[np.float64]:
+    """Device conductances (n_rows, n_cols), siemens: ``g``, or the law's ``g_ref``."""
+    if law is not None:
+        if not isinstance(law, TemperatureLaw):
+            raise TypeError(f"temperature_law must be a TemperatureLaw; got {type(law).__name__}.")
         if g is not None:
             raise ValueError(
                 "g must be None when temperature_law is given; got an array. "
                 "The law's g_ref defines the conductances."
             )
-        g_arr = temperature_law.g_ref
+        g_arr = law.g_ref
     else:
         if g is None:
             raise ValueError("g must be an array of conductances; got None.")
@@ -235,14 +283,22 @@ def write_netlist(
             raise ValueError(
                 f"g must be >= 0 (conductances in siemens); got g[{bad[0]}, {bad[1]}]={g_arr[bad]:.6g}."
             )
-    n_rows, n_cols = g_arr.shape
-    if n_rows < 1 or n_cols < 1:
+    if g_arr.shape[0] < 1 or g_arr.shape[1] < 1:
         raise ValueError(f"g must have at least one row and one column; got shape {g_arr.shape}.")
-    v = val.array("v", v, shape=(n_rows,))
+    return g_arr
+
+
+def _netlist_wires(wires: WireParams | None) -> WireParams:
+    """``wires``, or ideal wires, drivers and sense for ``None``."""
     if wires is None:
-        wires = WireParams(0.0, 0.0)
+        return WireParams(0.0, 0.0)
     if not isinstance(wires, WireParams):
         raise TypeError(f"wires must be a WireParams or None; got {type(wires).__name__}.")
+    return wires
+
+
+def _netlist_sense(sense: SenseT | None, wires: WireParams) -> SenseT:
+    """The column sense, defaulted from and checked against ``wires.sense``."""
     if sense is None:
         sense = "resistor" if wires.sense == "resistor" else "ammeter"
     if sense not in _SENSES:
@@ -252,103 +308,156 @@ def write_netlist(
             f"sense must match wires.sense; got sense={sense!r}, wires.sense={wires.sense!r}. "
             "Use sense='resistor' exactly when wires.sense == 'resistor'."
         )
-    tia_gain = val.positive("tia_gain", tia_gain)
-    tia_rf_ohm = val.positive("tia_rf_ohm", tia_rf_ohm)
-    p = safe_name(name)
+    return sense
 
-    w_t = wires.at_temperature(temperature_k)
-    t_c = temperature_k - _ZERO_C
 
-    def wire_value(r_ref: float, r_now: float) -> str:
-        if temperature_law is None:
-            return _f(r_now)
-        return f"{{{_f(r_ref)}*(1+{_f(wires.tcr_per_k)}*(temper+273.15-{_f(wires.t_ref_k)}))}}"
+# --------------------------------------------------------------------------- netlist: names and values
+class _NodeNames:
+    """Node names of one crossbar, merging nodes joined by zero-ohm elements.
 
-    # Node names, merging through zero-ohm elements.
-    def row_node(i: int, j: int) -> str:
-        if wires.r_row_ohm == 0:
+    Row ``i``'s input is ``<p>_in<i>``; a row-wire node ``<p>_r<i>_<j>`` (the input itself
+    when there is no driver resistance at column 0, and column 0's node along a zero-ohm
+    row wire); a column-wire node ``<p>_c<i>_<j>``, the bottom one (and every one along a
+    zero-ohm column wire) ``<p>_cb<j>``.
+    """
+
+    def __init__(self, prefix: str, shape: tuple[int, int], wires: WireParams) -> None:
+        self.p = prefix
+        self.n_rows, self.n_cols = shape
+        self._merged_row = wires.r_row_ohm == 0
+        self._merged_driver = wires.r_driver_ohm == 0
+        self._merged_col = wires.r_col_ohm == 0
+
+    def row(self, i: int, j: int) -> str:
+        if self._merged_row:
             j = 0
-        if j == 0 and wires.r_driver_ohm == 0:
-            return f"{p}_in{i}"
-        return f"{p}_r{i}_{j}"
+        if j == 0 and self._merged_driver:
+            return f"{self.p}_in{i}"
+        return f"{self.p}_r{i}_{j}"
 
-    def col_node(i: int, j: int) -> str:
-        if wires.r_col_ohm == 0:
-            i = n_rows - 1
-        if i == n_rows - 1:
-            return f"{p}_cb{j}"
-        return f"{p}_c{i}_{j}"
+    def col(self, i: int, j: int) -> str:
+        if self._merged_col:
+            i = self.n_rows - 1
+        if i == self.n_rows - 1:
+            return f"{self.p}_cb{j}"
+        return f"{self.p}_c{i}_{j}"
 
+
+class _WireValues:
+    """Resistance values of the wires and drivers as netlist text.
+
+    At ``temperature_k`` as numbers; with ``expressions``, as copper's law in ngspice's
+    ``temper`` (Celsius) so that temperature sweeps follow it.
+    """
+
+    def __init__(self, wires: WireParams, temperature_k: float, *, expressions: bool) -> None:
+        self.wires = wires
+        self.now = wires.at_temperature(temperature_k)
+        self.expressions = expressions
+
+    def __call__(self, kind: Literal["row", "col", "driver"]) -> str:
+        attr = f"r_{kind}_ohm"
+        if not self.expressions:
+            return _f(getattr(self.now, attr))
+        w = self.wires
+        return f"{{{_f(getattr(w, attr))}*(1+{_f(w.tcr_per_k)}*(temper+{_ZERO_C_TEXT}-{_f(w.t_ref_k)}))}}"
+
+
+# --------------------------------------------------------------------------- netlist: sections
+def _header_lines(
+    nodes: _NodeNames,
+    sense: SenseT,
+    wires: WireParams,
+    tia: _TiaParams,
+    temperature_k: float,
+    law: TemperatureLaw | None,
+) -> list[str]:
+    """Title, read comment, temperature options and the subcircuit models used."""
+    p, n_rows, n_cols = nodes.p, nodes.n_rows, nodes.n_cols
+    t_c = temperature_k - _ZERO_C
     lines = [
         f"neuromorph crossbar {p} ({n_rows}x{n_cols})",
-        _read_line(p, n_rows, n_cols, sense, wires, tia_gain, tia_rf_ohm),
+        _read_line(p, n_rows, n_cols, sense, wires, tia.gain, tia.rf_ohm),
         f"* temperature {_f(temperature_k)} K; SI units; devices written as 1/g ohms",
     ]
-    if temperature_law is not None:
-        t_nom = temperature_law.t_ref_k - _ZERO_C
+    if law is not None:
+        t_nom = law.t_ref_k - _ZERO_C
         lines.append(f"* devices follow nm_memristor_temp; wires follow tcr={_f(wires.tcr_per_k)}/K")
     else:
         t_nom = t_c
     lines.append(f".options temp={_f(t_c)} tnom={_f(t_nom)}")
     if sense == "tia":
         lines.append(TIA_LIB.rstrip())
-    if temperature_law is not None:
+    if law is not None:
         lines.append(MEMRISTOR_TEMP_LIB.rstrip())
-    lines.append("* row inputs (DAC outputs)")
-    for i in range(n_rows):
-        lines.append(f"V{p}_in{i} {p}_in{i} 0 {_f(v[i])}")
-    if wires.r_driver_ohm > 0:
+    return lines
+
+
+def _driver_lines(nodes: _NodeNames, v: NDArray[np.float64], values: _WireValues) -> list[str]:
+    """Row input sources (the DAC outputs) and, if resistive, the drivers behind them."""
+    p = nodes.p
+    lines = ["* row inputs (DAC outputs)"]
+    lines += [f"V{p}_in{i} {p}_in{i} 0 {_f(v[i])}" for i in range(nodes.n_rows)]
+    if values.wires.r_driver_ohm > 0:
         lines.append("* driver resistances")
-        for i in range(n_rows):
-            lines.append(
-                f"R{p}_d{i} {p}_in{i} {row_node(i, 0)} {wire_value(wires.r_driver_ohm, w_t.r_driver_ohm)}"
-            )
+        r = values("driver")
+        lines += [f"R{p}_d{i} {p}_in{i} {nodes.row(i, 0)} {r}" for i in range(nodes.n_rows)]
+    return lines
+
+
+def _wire_lines(nodes: _NodeNames, values: _WireValues) -> list[str]:
+    """Row-wire and column-wire segments between neighbouring cells (none when zero-ohm)."""
+    p, n_rows, n_cols, wires = nodes.p, nodes.n_rows, nodes.n_cols, values.wires
+    lines = []
     if wires.r_row_ohm > 0 and n_cols > 1:
         lines.append("* row wire segments")
-        val_row = wire_value(wires.r_row_ohm, w_t.r_row_ohm)
+        r = values("row")
         for i in range(n_rows):
             for j in range(n_cols - 1):
-                lines.append(f"R{p}_wr{i}_{j} {row_node(i, j)} {row_node(i, j + 1)} {val_row}")
+                lines.append(f"R{p}_wr{i}_{j} {nodes.row(i, j)} {nodes.row(i, j + 1)} {r}")
     if wires.r_col_ohm > 0 and n_rows > 1:
         lines.append("* column wire segments")
-        val_col = wire_value(wires.r_col_ohm, w_t.r_col_ohm)
+        r = values("col")
         for j in range(n_cols):
             for i in range(n_rows - 1):
-                lines.append(f"R{p}_wc{i}_{j} {col_node(i, j)} {col_node(i + 1, j)} {val_col}")
-    lines.append("* devices")
-    if temperature_law is None:
-        for i in range(n_rows):
-            for j in range(n_cols):
-                if g_arr[i, j] > 0:
-                    lines.append(f"R{p}_g{i}_{j} {row_node(i, j)} {col_node(i, j)} {_f(1.0 / g_arr[i, j])}")
-    else:
-        law = temperature_law
-        for i in range(n_rows):
-            for j in range(n_cols):
-                if g_arr[i, j] > 0:
-                    lines.append(
-                        f"X{p}_g{i}_{j} {row_node(i, j)} {col_node(i, j)} nm_memristor_temp "
-                        f"gref={_f(g_arr[i, j])} alpha={_f(law.alpha_per_k[i, j])} "
-                        f"ea={_f(law.ea_ev)} tref={_f(law.t_ref_k)}"
-                    )
-    lines.append(f"* column sense: {sense}")
-    for j in range(n_cols):
+                lines.append(f"R{p}_wc{i}_{j} {nodes.col(i, j)} {nodes.col(i + 1, j)} {r}")
+    return lines
+
+
+def _device_lines(nodes: _NodeNames, g: NDArray[np.float64], law: TemperatureLaw | None) -> list[str]:
+    """One resistor ``1/g`` (or ``nm_memristor_temp`` instance) per device; ``g = 0`` is open."""
+    p = nodes.p
+    lines = ["* devices"]
+    for i, j in np.argwhere(g > 0).tolist():
+        ends = f"{nodes.row(i, j)} {nodes.col(i, j)}"
+        if law is None:
+            lines.append(f"R{p}_g{i}_{j} {ends} {_f(1.0 / g[i, j])}")
+        else:
+            lines.append(
+                f"X{p}_g{i}_{j} {ends} nm_memristor_temp gref={_f(g[i, j])} "
+                f"alpha={_f(law.alpha_per_k[i, j])} ea={_f(law.ea_ev)} tref={_f(law.t_ref_k)}"
+            )
+    return lines
+
+
+def _sense_lines(nodes: _NodeNames, sense: SenseT, wires: WireParams, tia: _TiaParams) -> list[str]:
+    """The column sense at the bottom of every column: 0 V ammeter, TIA or resistor."""
+    p = nodes.p
+    lines = [f"* column sense: {sense}"]
+    for j in range(nodes.n_cols):
         bottom = f"{p}_cb{j}"
         if sense == "ammeter":
             lines.append(f"V{p}_s{j} {bottom} 0 0")
         elif sense == "tia":
-            lines.append(f"X{p}_t{j} {bottom} {p}_out{j} nm_tia gain={_f(tia_gain)} rf={_f(tia_rf_ohm)}")
+            lines.append(f"X{p}_t{j} {bottom} {p}_out{j} nm_tia gain={_f(tia.gain)} rf={_f(tia.rf_ohm)}")
         else:
             lines.append(f"R{p}_s{j} {bottom} 0 {_f(wires.r_sense_ohm)}")
-    lines += [".op", ".end", ""]
-    text = "\n".join(lines)
-    if path is not None:
-        with open(path, "w", encoding="ascii") as fh:
-            fh.write(text)
-    return text
+    return lines
 
 
-def _read_line(p, n_rows, n_cols, sense, wires, gain, rf) -> str:
+def _read_line(
+    p: str, n_rows: int, n_cols: int, sense: SenseT, wires: WireParams, gain: float, rf: float
+) -> str:
     fields = [f"prefix={p}", f"n_rows={n_rows}", f"n_cols={n_cols}", f"sense={sense}"]
     if sense == "tia":
         fields += [f"tia_gain={_f(gain)}", f"tia_rf_ohm={_f(rf)}"]
@@ -503,8 +612,8 @@ def _cleanup(ng) -> None:
 
 
 def simulate(
-    g,
-    v,
+    g: ArrayLike | None,
+    v: ArrayLike,
     wires: WireParams | None = None,
     *,
     temperature_k: float = 300.0,
@@ -555,8 +664,8 @@ class CrossbarExport:
 
 
 def export_crossbar(
-    xbar,
-    x,
+    xbar: Crossbar,
+    x: ArrayLike,
     *,
     tile: tuple[int, int] = (0, 0),
     sense: SenseT | None = None,

@@ -22,50 +22,38 @@ effective weights to grade them.  Sweeps repeat designed extraction on variants 
   scored against *its own* effective weights and predictions.
 * time since programming: a deep copy of the chip whose environment is advanced (drift).
 
-:func:`write_report` writes ``report.json`` and PNG figures; :func:`register_cli` adds the
-``neuromorph copyout`` command.
+:func:`write_report` writes ``report.json``.  The study returns data only: its figures
+(:func:`neuromorph.faces.plots.copyout_curves`), its table and the ``neuromorph copyout``
+command live in the faces layer.
+
+Layer 4 (studies): may import ``algorithms``, ``chip``, ``hardware`` and the shared leaves;
+never ``faces``.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
-import math
 import os
 import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph._io import atomic_open
+from neuromorph._io import write_json
 from neuromorph.algorithms import distill as dist
 from neuromorph.algorithms import extract as ex
 from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, Meter
 from neuromorph.chip.digital import DigitalNetwork
 from neuromorph.datasets import Dataset
+from neuromorph.studies.scoring import bits, weight_errors
+from neuromorph.studies.training import design_variant
 
 ALL_METHODS = ("fd", "designed", "distill")
 #: Default budgets: extraction in multiples of N + 1 queries per layer, distillation in
 #: transfer inputs (each costs n_classes queries).
 DEFAULT_BUDGETS = {"fd": (1, 4), "designed": (1.5, 2, 4), "distill": (50, 200, 1000)}
-
-
-def weight_errors(copy_weights: list[NDArray], true_weights: list[NDArray]) -> list[float]:
-    """Relative RMS error per layer, ``sqrt(mean((W_hat - W)^2) / mean(W^2))``."""
-    if len(copy_weights) != len(true_weights):
-        raise ValueError(f"copy_weights must have {len(true_weights)} layers; got {len(copy_weights)}.")
-    out = []
-    for i, (a, b) in enumerate(zip(copy_weights, true_weights, strict=True)):
-        if a.shape != b.shape:
-            raise ValueError(f"copy_weights[{i}] must have shape {b.shape}; got {a.shape}.")
-        out.append(float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b * b))))
-    return out
-
-
-def _bits(rel: float) -> float:
-    return float(-math.log2(rel)) if rel > 0 else float("inf")
 
 
 def _meter_dict(m: Meter) -> dict:
@@ -100,7 +88,7 @@ class _Scorer:
         }
         if weights and net.layer_sizes == self.chip.design.layer_sizes:
             rel = weight_errors(net.weights, self.true)
-            out.update(weight_rel_rms_layers=rel, weight_rel_rms=max(rel), weight_bits=_bits(max(rel)))
+            out.update(weight_rel_rms_layers=rel, weight_rel_rms=max(rel), weight_bits=bits(max(rel)))
         else:
             out.update(weight_rel_rms_layers=None, weight_rel_rms=None, weight_bits=None)
         return out
@@ -168,27 +156,27 @@ def _run_method(
     return row, res
 
 
-def _variant_chips(chip: Chip, *, adc_bits, read_noise, age_s, progress: bool):
+#: Fabrication seed offset of a variant chip: a different die from the source chip's.
+VARIANT_SEED_OFFSET = 1000
+
+
+def _variant_chips(
+    chip: Chip, *, adc_bits: Iterable[int], read_noise: Iterable[float], age_s: Iterable[float]
+) -> Iterator[tuple[str, float, Chip]]:
     """Yield (sweep name, value, variant chip) for every sweep point (documented above)."""
     weights = [np.clip(w, -chip.design.w_max, chip.design.w_max) for w in chip.effective_weights()]
 
     def refab(design):
-        new = Chip.fabricate(design, seed=(chip.seed or 0) + 1000)
+        new = Chip.fabricate(design, seed=(chip.seed or 0) + VARIANT_SEED_OFFSET)
         ports = new.ports()
         for layer, w in enumerate(weights):
             ports.program(layer, w)
         return new
 
-    for bits in adc_bits:
-        p = chip.design.periphery
-        design = dataclasses.replace(
-            chip.design, periphery=dataclasses.replace(p, adc=dataclasses.replace(p.adc, bits=bits))
-        )
-        yield "adc_bits", bits, refab(design)
+    for value in adc_bits:
+        yield "adc_bits", value, refab(design_variant(chip.design, adc_bits=value))
     for rel in read_noise:
-        dv = chip.design.device
-        device = dataclasses.replace(dv, noise=dataclasses.replace(dv.noise, read_noise_rel=rel))
-        yield "read_noise_rel", rel, refab(dataclasses.replace(chip.design, device=device))
+        yield "read_noise_rel", rel, refab(design_variant(chip.design, read_noise_rel=rel))
     for age in age_s:
         aged = copy.deepcopy(chip)
         aged.environment.advance(age)
@@ -199,13 +187,13 @@ def study(
     chip: Chip,
     data: Dataset,
     *,
-    methods=ALL_METHODS,
-    budgets: dict | None = None,
+    methods: Iterable[str] = ALL_METHODS,
+    budgets: Mapping[str, Sequence[float]] | None = None,
     train_meter: Meter | dict | None = None,
     config: ff.FFConfig | None = None,
-    sweep_adc_bits=(),
-    sweep_read_noise=(),
-    sweep_age_s=(),
+    sweep_adc_bits: Sequence[int] = (),
+    sweep_read_noise: Sequence[float] = (),
+    sweep_age_s: Sequence[float] = (),
     sweep_budget: float = 4.0,
     seed: int = 0,
     progress: bool = True,
@@ -253,52 +241,12 @@ def study(
     if isinstance(train_meter, Meter):
         train_meter = train_meter.as_dict()
     scorer = _Scorer(chip, data, config)
-    ports = chip.ports()
-    rows, variance = [], []
     rng_root = np.random.default_rng(seed)
-    for method in methods:
-        for budget in budgets[method]:
-            row, res = _run_method(
-                method,
-                budget,
-                ports,
-                scorer,
-                data,
-                config=config,
-                rng=rng_root.spawn(1)[0],
-                progress=progress,
-            )
-            row["train_ratio"] = _train_ratio(row, train_meter)
-            if isinstance(res, ex.Extraction):
-                row["layers"] = [r.as_dict() for r in res.layers]
-                variance.append(
-                    {
-                        "method": method,
-                        "budget": budget,
-                        "layers": _variance_check(res, scorer.true, chip.design),
-                    }
-                )
-            else:
-                row["loss"] = res.loss
-            rows.append(row)
-    sweeps = []
-    for name, value, variant in _variant_chips(
-        chip, adc_bits=sweep_adc_bits, read_noise=sweep_read_noise, age_s=sweep_age_s, progress=progress
-    ):
-        vs = _Scorer(variant, data, config)
-        t0 = time.perf_counter()
-        res = ex.extract(
-            variant.ports(),
-            method="designed",
-            budget=sweep_budget,
-            design=variant.design,
-            rng=rng_root.spawn(1)[0],
-            progress=progress,
-        )
-        wall = time.perf_counter() - t0
-        entry = {"sweep": name, "value": value, **_meter_dict(res.spent), "wall_seconds": wall}
-        entry.update(vs.score(res.network))
-        sweeps.append(entry)
+    rows, variance = _method_rows(
+        chip, data, scorer, methods, budgets, train_meter, config=config, rng_root=rng_root, progress=progress
+    )
+    variants = _variant_chips(chip, adc_bits=sweep_adc_bits, read_noise=sweep_read_noise, age_s=sweep_age_s)
+    sweeps = _sweep_rows(variants, data, config, budget=sweep_budget, rng_root=rng_root, progress=progress)
     return {
         "chip": {
             "layer_sizes": list(chip.design.layer_sizes),
@@ -317,141 +265,80 @@ def study(
     }
 
 
-def format_table(result: dict) -> str:
-    """A readable table of a study's rows."""
-    head = (
-        f"{'method':<9}{'budget':>7}{'queries':>9}{'ADC conv':>11}{'chip s':>10}{'energy J':>10}"
-        f"{'wall s':>8}{'w relRMS':>10}{'bits':>6}{'fidelity':>9}{'self':>7}{'acc':>7}"
-    )
-    lines = [head]
-    for r in result["methods"]:
-        w = r["weight_rel_rms"]
-        w_txt = "-" if w is None else f"{w:.4f}"
-        b_txt = "-" if w is None else f"{r['weight_bits']:.1f}"
-        lines.append(
-            f"{r['method']:<9}{r['budget']:>7g}{r['queries']:>9d}{r['adc_conversions']:>11d}"
-            f"{r['chip_seconds']:>10.2e}{r['energy_j']:>10.2e}{r['wall_seconds']:>8.1f}"
-            f"{w_txt:>10}{b_txt:>6}"
-            f"{r['fidelity']:>9.4f}{r['self_agreement']:>7.3f}{r['accuracy']:>7.3f}"
-        )
-    for s in result.get("sweeps", []):
-        lines.append(
-            f"sweep {s['sweep']}={s['value']:g}: queries {s['queries']}, worst relRMS "
-            f"{s['weight_rel_rms']:.4f}, fidelity {s['fidelity']:.4f} (self "
-            f"{s['self_agreement']:.3f})"
-        )
-    return "\n".join(lines)
-
-
-def _atomic_png(fig, path: str) -> None:
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png", dpi=120)
-
-
-def write_report(result: dict, out_dir: str) -> list[str]:
-    """Write ``report.json`` and PNG figures into ``out_dir``; return the paths written."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
-
-    from neuromorph.studies.training import write_json
-
-    os.makedirs(out_dir, exist_ok=True)
-    paths = [os.path.join(out_dir, "report.json")]
-    write_json(paths[0], result)
-    by_method: dict[str, list[dict]] = {}
-    for r in result["methods"]:
-        by_method.setdefault(r["method"], []).append(r)
-    for key, ylabel, name in (
-        ("fidelity", "fidelity (top-1 agreement with the chip)", "fidelity_vs_queries.png"),
-        ("weight_rel_rms", "worst-layer relative RMS weight error", "weight_error_vs_queries.png"),
-    ):
-        fig = Figure(figsize=(7, 4.5), layout="constrained")
-        ax = fig.add_subplot()
-        for method, rs in by_method.items():
-            pts = sorted((r["queries"], r[key]) for r in rs if r.get(key) is not None)
-            if pts:
-                ax.plot(*zip(*pts, strict=True), "o-", label=method)
-        if key == "fidelity" and result["methods"]:
-            ax.axhline(
-                result["methods"][0]["self_agreement"],
-                color="gray",
-                ls="--",
-                label="chip vs itself (second read)",
+def _method_rows(
+    chip: Chip,
+    data: Dataset,
+    scorer: _Scorer,
+    methods: tuple[str, ...],
+    budgets: Mapping[str, Sequence[float]],
+    train_meter: dict | None,
+    *,
+    config: ff.FFConfig,
+    rng_root: np.random.Generator,
+    progress: bool,
+) -> tuple[list[dict], list[dict]]:
+    """Every method at every budget (one child stream each): the rows and the variance checks."""
+    ports = chip.ports()
+    rows, variance = [], []
+    for method in methods:
+        for budget in budgets[method]:
+            row, res = _run_method(
+                method,
+                budget,
+                ports,
+                scorer,
+                data,
+                config=config,
+                rng=rng_root.spawn(1)[0],
+                progress=progress,
             )
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        if key == "weight_rel_rms":
-            ax.set_yscale("log")
-        ax.set_xlabel("queries to the chip (input vectors presented)")
-        ax.set_ylabel(ylabel)
-        ax.set_title(f"copy-out of a {result['chip']['device']} chip {result['chip']['layer_sizes']}")
-        ax.grid(alpha=0.3, which="both")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
-        path = os.path.join(out_dir, name)
-        _atomic_png(fig, path)
-        paths.append(path)
-    return paths
+            row["train_ratio"] = _train_ratio(row, train_meter)
+            if isinstance(res, ex.Extraction):
+                row["layers"] = [r.as_dict() for r in res.layers]
+                layers = _variance_check(res, scorer.true, chip.design)
+                variance.append({"method": method, "budget": budget, "layers": layers})
+            else:
+                row["loss"] = res.loss
+            rows.append(row)
+    return rows, variance
 
 
-# ---------------------------------------------------------------------------- command line
-def _cli(args) -> int:
-    from neuromorph import datasets
-
-    chip = Chip.load(args.chipfile)
-    data = datasets.load_digits(seed=args.seed)
-    # A run folder of ``neuromorph train`` holds metrics.json beside chip.npz: the FF config
-    # the chip was trained with (its label embedding) and the training meter.
-    config, train_meter = None, chip.meter.as_dict()
-    metrics_path = os.path.join(os.path.dirname(os.path.abspath(args.chipfile)), "metrics.json")
-    if os.path.exists(metrics_path):
-        with open(metrics_path) as fh:
-            metrics = json.load(fh)
-        if "config" in metrics:
-            config = ff.FFConfig(**metrics["config"])
-        train_meter = metrics.get("meter_after_training", train_meter)
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    budgets = None
-    if args.budgets:
-        values = tuple(float(b) for b in args.budgets.split(","))
-        budgets = {m: values for m in methods}
-    result = study(
-        chip,
-        data,
-        methods=methods,
-        budgets=budgets,
-        seed=args.seed,
-        config=config,
-        train_meter=train_meter,
-        progress=not args.quiet,
-    )
-    paths = write_report(result, args.out)
-    print(format_table(result))
-    print(f"wrote {', '.join(os.path.basename(p) for p in paths)} in {args.out}")
-    return 0
+def _sweep_rows(
+    variants: Iterable[tuple[str, float, Chip]],
+    data: Dataset,
+    config: ff.FFConfig,
+    *,
+    budget: float,
+    rng_root: np.random.Generator,
+    progress: bool,
+) -> list[dict]:
+    """Designed probing of every variant chip, scored against the variant itself."""
+    sweeps = []
+    for name, value, variant in variants:
+        vs = _Scorer(variant, data, config)
+        t0 = time.perf_counter()
+        res = ex.extract(
+            variant.ports(),
+            method="designed",
+            budget=budget,
+            design=variant.design,
+            rng=rng_root.spawn(1)[0],
+            progress=progress,
+        )
+        wall = time.perf_counter() - t0
+        entry = {"sweep": name, "value": value, **_meter_dict(res.spent), "wall_seconds": wall}
+        entry.update(vs.score(res.network))
+        sweeps.append(entry)
+    return sweeps
 
 
-def register_cli(subparsers) -> None:
-    """Add ``neuromorph copyout CHIPFILE --out DIR [--methods ...] [--budgets ...] [--seed S]
-    [--quiet]`` to an argparse subparsers object.
+def write_report(result: Mapping, out_dir: str | os.PathLike) -> list[str]:
+    """Write a study's ``report.json`` into ``out_dir`` (created if missing); return its path.
 
-    The training cost the copy-out is compared with, and the FF config (label embedding)
-    used for predictions, come from ``metrics.json`` beside the chip file when it exists (a
-    ``neuromorph train`` run folder); otherwise the chip's own saved meter and the default
-    FFConfig.  The digits test split (``--seed``) gives fidelity and accuracy.
+    The figures of the report are drawn by the faces layer
+    (:func:`neuromorph.faces.reports.write_copyout_report` writes both).
     """
-    p = subparsers.add_parser("copyout", help="copy a saved chip out and report cost vs quality")
-    p.add_argument("chipfile")
-    p.add_argument("--out", required=True, help="report folder to write")
-    p.add_argument(
-        "--methods", default="fd,designed,distill", help="comma-separated from fd, designed, distill"
-    )
-    p.add_argument(
-        "--budgets",
-        default=None,
-        help="comma-separated budgets for every method (extraction: multiples of N+1 "
-        "queries per layer; distill: transfer inputs); default per method",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=_cli)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(os.fspath(out_dir), "report.json")
+    write_json(path, result)
+    return [path]

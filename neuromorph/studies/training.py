@@ -1,20 +1,25 @@
-"""Training runs and the temperature study (layer 4: composes chip, data and FF).
+"""Training runs, chip designs and the temperature study (layer 4, studies).
 
-``run_training`` is what ``neuromorph train`` does: fabricate, train in one of three modes,
-score, and write a run folder.  ``temperature_study`` trains in place at 300 K, heats and ages
-the chip, measures the loss of accuracy, retrains in place at the new temperature and measures
-the recovery.  Scorers here may read hidden state; the trainers they call may not.
+``run_training`` is what ``neuromorph train`` does: fabricate, train in one of three modes and
+score (the face writes the run folder).  :func:`default_design` is the chip every study
+fabricates for a data set, :func:`design_variant` the one way a study changes its ADC bits or
+read noise, and :func:`program_initial_weights` the one way a chip gets its random starting
+weights.  ``temperature_study`` trains in place at 300 K, heats and ages the chip, measures the
+loss of accuracy, retrains in place at the new temperature and measures the recovery.
+Scorers here may read hidden state; the trainers they call may not.
+
+May import ``algorithms``, ``chip``, ``hardware`` and the shared leaves; never ``faces``.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
 
-from neuromorph._io import atomic_open
 from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, ChipDesign
 from neuromorph.chip.digital import DigitalNetwork
@@ -34,13 +39,54 @@ class TrainResult:
     history: ff.History
 
 
-def default_design(data: Dataset, *, device: str = "rram", hidden=(500, 500), **kw) -> ChipDesign:
-    """The chip design used by the CLI: inputs = features + one-hot label, two hidden layers."""
+def default_design(
+    data: Dataset, *, device: str = "rram", hidden: Sequence[int] = (500, 500), **kw
+) -> ChipDesign:
+    """The chip design every study fabricates for ``data``.
+
+    Inputs are the features plus the one-hot label (Forward-Forward's embedding), then the
+    ``hidden`` widths; ``device`` names a preset of :data:`neuromorph.hardware.devices.PRESETS`;
+    other keywords go to :class:`~neuromorph.chip.ChipDesign`.
+    """
     return ChipDesign(layer_sizes=(data.n_features + data.n_classes, *hidden), device=preset(device), **kw)
 
 
+def design_variant(
+    design: ChipDesign, *, adc_bits: int | None = None, read_noise_rel: float | None = None
+) -> ChipDesign:
+    """``design`` with another ADC resolution and/or relative read noise (None keeps it).
+
+    Parameters
+    ----------
+    design : ChipDesign
+    adc_bits : int, optional
+        Resolution of every tap's ADC, sign bit included.
+    read_noise_rel : float, optional
+        The device's cycle-to-cycle read noise, relative to the conductance read.
+
+    Returns
+    -------
+    ChipDesign
+        A new design (validated by its constructor); ``design`` is unchanged.
+    """
+    if read_noise_rel is not None:
+        dv = design.device
+        device = dataclasses.replace(dv, noise=dataclasses.replace(dv.noise, read_noise_rel=read_noise_rel))
+        design = dataclasses.replace(design, device=device)
+    if adc_bits is not None:
+        p = design.periphery
+        design = dataclasses.replace(
+            design, periphery=dataclasses.replace(p, adc=dataclasses.replace(p.adc, bits=adc_bits))
+        )
+    return design
+
+
 def program_initial_weights(ports, config: ff.FFConfig, rng: np.random.Generator) -> dict:
-    """Program random initial weights through the ports by write-verify; returns pulses used."""
+    """Program random initial weights through the ports by write-verify.
+
+    The weights are :func:`neuromorph.algorithms.ff.initial_weights` for the ports' widths and
+    weight range, drawn from ``rng``.  Returns ``{"init_pulses": pulses used}``.
+    """
     weights = ff.initial_weights(ports.layer_sizes, config=config, rng=rng, w_max=ports.weight_range)
     pulses = 0
     for layer, w in enumerate(weights):
@@ -56,16 +102,19 @@ def run_training(
     seed: int = 0,
     config: ff.FFConfig | None = None,
     temperature_k: float = 300.0,
-    hidden=(500, 500),
+    hidden: Sequence[int] = (500, 500),
     eval_every: int = 0,
     progress: bool = True,
 ) -> TrainResult:
-    """Fabricate (unless software), train in ``mode``, and score on the data's test split."""
+    """Fabricate (unless software), train in ``mode``, and score on the data's test split.
+
+    One Generator, ``default_rng(seed)``, draws the initial weights and every training
+    step; the die is ``Chip.fabricate(default_design(...), seed=seed)``.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}; got {mode!r}.")
     config = ff.FFConfig() if config is None else config
     rng = np.random.default_rng(seed)
-    n_classes = data.n_classes
     metrics: dict = {
         "mode": mode,
         "preset": device,
@@ -76,52 +125,21 @@ def run_training(
         "temperature_k": temperature_k,
         "config": asdict(config),
     }
+    fit = {"config": config, "rng": rng, "eval_every": eval_every, "progress": progress}
     if mode == "software":
-        net = DigitalNetwork.initialize(
-            (data.n_features + n_classes, *hidden), rng=rng, scale=config.init_scale
-        )
-        hist = ff.train(
-            net, data, config, rng=rng, eval_every=eval_every, progress=progress, desc="FF software"
-        )
-        model, scored = net, net
+        model = scored = _initial_network(data, hidden, config, rng)
+        hist = ff.train(model, data, desc="FF software", **fit)
     else:
-        chip = Chip.fabricate(default_design(data, device=device, hidden=hidden), seed=seed)
-        chip.environment.set_temperature(temperature_k)
-        ports = chip.ports()
+        model = Chip.fabricate(default_design(data, device=device, hidden=hidden), seed=seed)
+        model.environment.set_temperature(temperature_k)
+        scored = model.ports()
         if mode == "in-place":
-            metrics.update(program_initial_weights(ports, config, rng))
-            hist = ff.train(
-                ports, data, config, rng=rng, eval_every=eval_every, progress=progress, desc="FF in place"
-            )
+            metrics.update(program_initial_weights(scored, config, rng))
+            hist = ff.train(scored, data, desc="FF in place", **fit)
         else:
-            net = DigitalNetwork.initialize(
-                (data.n_features + n_classes, *hidden), rng=rng, scale=config.init_scale
-            )
-            hist = ff.train(
-                net,
-                data,
-                config,
-                rng=rng,
-                eval_every=eval_every,
-                progress=progress,
-                desc="FF software (ex-situ)",
-            )
-            clipped = 0
-            for layer, w in enumerate(net.weights):
-                clipped += int(np.count_nonzero(np.abs(w) > ports.weight_range))
-                ports.program(layer, np.clip(w, -ports.weight_range, ports.weight_range))
-            metrics["ex_situ_clipped_weights"] = clipped
-            metrics["software_test_accuracy"] = ff.accuracy(
-                net, data.x_test, data.y_test, n_classes=n_classes, config=config
-            )
-        model, scored = chip, ports
-        train_meter = ports.meter
-    metrics["test_accuracy"] = ff.accuracy(
-        scored, data.x_test, data.y_test, n_classes=n_classes, config=config
-    )
-    metrics["train_accuracy"] = ff.accuracy(
-        scored, data.x_train, data.y_train, n_classes=n_classes, config=config
-    )
+            hist = _train_ex_situ(scored, data, hidden, metrics, **fit)
+        train_meter = scored.meter  # before scoring: test reads cost queries too
+    metrics.update(_accuracies(scored, data, config))
     metrics["final_loss"] = hist.loss[-1] if hist.loss else None
     if mode != "software":
         metrics["meter_after_training"] = train_meter.as_dict()
@@ -130,6 +148,37 @@ def run_training(
         metrics["pulses_per_epoch"] = hist.pulses[-1] / len(hist.pulses) if hist.pulses else 0
         metrics["programming_energy_j"] = train_meter.energy_pulse_j
     return TrainResult(model=model, metrics=metrics, history=hist)
+
+
+def _initial_network(
+    data: Dataset, hidden: Sequence[int], config: ff.FFConfig, rng: np.random.Generator
+) -> DigitalNetwork:
+    return DigitalNetwork.initialize(
+        (data.n_features + data.n_classes, *hidden), rng=rng, scale=config.init_scale
+    )
+
+
+def _train_ex_situ(ports, data: Dataset, hidden: Sequence[int], metrics: dict, **fit) -> ff.History:
+    """Train a software network, write it (clipped to the weight range) onto the chip."""
+    net = _initial_network(data, hidden, fit["config"], fit["rng"])
+    hist = ff.train(net, data, desc="FF software (ex-situ)", **fit)
+    clipped = 0
+    for layer, w in enumerate(net.weights):
+        clipped += int(np.count_nonzero(np.abs(w) > ports.weight_range))
+        ports.program(layer, np.clip(w, -ports.weight_range, ports.weight_range))
+    metrics["ex_situ_clipped_weights"] = clipped
+    metrics["software_test_accuracy"] = ff.accuracy(
+        net, data.x_test, data.y_test, n_classes=data.n_classes, config=fit["config"]
+    )
+    return hist
+
+
+def _accuracies(scored, data: Dataset, config: ff.FFConfig) -> dict:
+    c = data.n_classes
+    return {
+        "test_accuracy": ff.accuracy(scored, data.x_test, data.y_test, n_classes=c, config=config),
+        "train_accuracy": ff.accuracy(scored, data.x_train, data.y_train, n_classes=c, config=config),
+    }
 
 
 def temperature_study(
@@ -182,9 +231,3 @@ def temperature_study(
     out["drop_points"] = 100 * (out["accuracy_before"] - out["accuracy_hot_aged"])
     out["gap_after_retrain_points"] = 100 * (out["accuracy_before"] - out["accuracy_retrained"])
     return out
-
-
-def write_json(path: str, data: dict) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    with atomic_open(path, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)

@@ -1,26 +1,16 @@
-"""Numba kernels for the wired crossbar (layer 0: arrays and scalars only).
+"""Numba kernels of the multifrontal elimination (layer 1 support: arrays and scalars only).
 
-Two solvers live here.
+The numeric phase of :mod:`neuromorph.hardware.wires._multifrontal`: dense frontal matrices
+assembled along the nested-dissection tree of :mod:`neuromorph.hardware.wires._nested`,
+pivots from row sums (no cancellation), loops for small fronts and BLAS (``np.dot``) for the
+trailing updates of large ones.  What remains after the interior is eliminated is the port
+matrix of the network.  Independent subtrees go to whichever thread is free, but each front
+is computed by one thread in a fixed order, so results do not depend on the thread count.
+The passes that reuse a kept factorisation live in
+:mod:`neuromorph.hardware.wires._solve_kernels`.
 
-*Iterative.*  The nodal system of a crossbar with wire resistance is symmetric positive
-definite and is stored as CSR arrays (``indptr``, ``indices``, ``data``).  The kernels solve
-it with a preconditioned conjugate gradient (PCG) whose preconditioner is the symmetric
-tridiagonal part of the matrix.  With the unknown ordering used by
-:mod:`neuromorph.hardware.wires.solve` (row-line nodes row by row, column-line nodes column by
-column) that tridiagonal part is exactly the set of wire lines, so the preconditioner is a
-line (block) Jacobi method: every row wire and every column wire is solved exactly at each
-step, and only the device couplings between the two layers are left to the iteration.
-Each right-hand side is solved by one thread in serial order, so results do not depend on
-the number of threads.
-
-*Multifrontal.*  The direct elimination of :mod:`neuromorph.hardware.wires._nested`: dense frontal
-matrices assembled along a nested-dissection tree, pivots from row sums (no cancellation),
-loops for small fronts and BLAS (``np.dot``) for the trailing updates of large ones; plus
-the top-down pass that recovers node voltages and the forward passes that feed the
-low-rank updates.  Independent subtrees go to whichever thread is free, but each front is
-computed by one thread in a fixed order, so results do not depend on the thread count.
-
-Kernels take arrays and scalars, fill caller-allocated outputs and never validate.
+Kernels take arrays and scalars, fill caller-allocated outputs and never validate.  May
+import NumPy, Numba and :mod:`neuromorph._numba` only.
 """
 
 from __future__ import annotations
@@ -32,161 +22,14 @@ from numba.extending import intrinsic
 
 from neuromorph._numba import njit, njit_parallel
 
-
-@njit
-def tridiag_ldl(diag, off, l_out, d_out):
-    """LDL^T factor of a symmetric tridiagonal matrix.
-
-    Parameters
-    ----------
-    diag : ndarray of shape (n,)          IN  main diagonal.
-    off : ndarray of shape (n - 1,)       IN  first off-diagonal ``A[k, k + 1]``.
-    l_out : ndarray of shape (n - 1,)     OUT unit lower factor below the diagonal.
-    d_out : ndarray of shape (n,)         OUT pivots ``D``.
-    """
-    n = diag.shape[0]
-    d_out[0] = diag[0]
-    for k in range(n - 1):
-        l_out[k] = off[k] / d_out[k]
-        d_out[k + 1] = diag[k + 1] - l_out[k] * off[k]
+#: Rows of the trailing matrix updated per BLAS product in :func:`_panel_blas` (bounds the
+#: temporary product to ``BLAS_BAND x n``).
+BLAS_BAND = 64
+#: Pivots eliminated together in :func:`_eliminate`: trailing rows are read and written
+#: once per this many rank-1 updates (the loop body is unrolled for exactly four).
+PIVOT_GROUP = 4
 
 
-@njit
-def _tridiag_solve(l_fac, d_fac, rhs, out):
-    n = rhs.shape[0]
-    out[0] = rhs[0]
-    for k in range(1, n):
-        out[k] = rhs[k] - l_fac[k - 1] * out[k - 1]
-    for k in range(n):
-        out[k] = out[k] / d_fac[k]
-    for k in range(n - 2, -1, -1):
-        out[k] = out[k] - l_fac[k] * out[k + 1]
-
-
-@njit
-def _matvec(indptr, indices, data, x, out):
-    n = indptr.shape[0] - 1
-    for r in range(n):
-        acc = 0.0
-        for p in range(indptr[r], indptr[r + 1]):
-            acc += data[p] * x[indices[p]]
-        out[r] = acc
-
-
-@njit
-def _dot(a, b):
-    acc = 0.0
-    for k in range(a.shape[0]):
-        acc += a[k] * b[k]
-    return acc
-
-
-@njit
-def _pcg_one(indptr, indices, data, l_fac, d_fac, b, x, tol, max_iter):
-    """PCG on one right-hand side; ``x`` holds the start and receives the answer.
-
-    Returns ``(iterations, true relative residual)``.  Convergence is declared only on the
-    true residual ``||b - A x|| / ||b||``: when the recurrence residual says "done" the true
-    one is recomputed, and if it is still too large the iteration restarts from it.
-    """
-    n = b.shape[0]
-    r = np.empty(n)
-    z = np.empty(n)
-    p = np.empty(n)
-    q = np.empty(n)
-    bnorm = np.sqrt(_dot(b, b))
-    if bnorm == 0.0:
-        for k in range(n):
-            x[k] = 0.0
-        return 0, 0.0
-    target = tol * bnorm
-    _matvec(indptr, indices, data, x, q)
-    for k in range(n):
-        r[k] = b[k] - q[k]
-    it = 0
-    true_res = np.sqrt(_dot(r, r))
-    if true_res <= target:
-        return 0, true_res / bnorm
-    restarts = 0
-    while it < max_iter:
-        _tridiag_solve(l_fac, d_fac, r, z)
-        for k in range(n):
-            p[k] = z[k]
-        rz = _dot(r, z)
-        while it < max_iter:
-            _matvec(indptr, indices, data, p, q)
-            pq = _dot(p, q)
-            if not pq > 0.0:
-                break
-            alpha = rz / pq
-            for k in range(n):
-                x[k] += alpha * p[k]
-                r[k] -= alpha * q[k]
-            it += 1
-            if np.sqrt(_dot(r, r)) <= target:
-                break
-            _tridiag_solve(l_fac, d_fac, r, z)
-            rz_new = _dot(r, z)
-            beta = rz_new / rz
-            rz = rz_new
-            for k in range(n):
-                p[k] = z[k] + beta * p[k]
-        # Check the true residual; restart from it if the recurrence has drifted.
-        _matvec(indptr, indices, data, x, q)
-        for k in range(n):
-            r[k] = b[k] - q[k]
-        true_res = np.sqrt(_dot(r, r))
-        if true_res <= target:
-            return it, true_res / bnorm
-        restarts += 1
-        if restarts > 50:
-            break
-    return it, true_res / bnorm
-
-
-@njit_parallel
-def pcg_batch(indptr, indices, data, l_fac, d_fac, b, x, tol, max_iter, iters_out, resid_out):
-    """Solve ``A x[k] = b[k]`` for every row ``k`` of ``b`` by line-preconditioned CG.
-
-    Parameters
-    ----------
-    indptr, indices, data : ndarray                IN  CSR form of the SPD matrix ``A`` (n, n).
-    l_fac, d_fac : ndarray of shape (n-1,), (n,)   IN  LDL^T factor of ``A``'s tridiagonal part.
-    b : ndarray of shape (batch, n)                IN  right-hand sides (amperes).
-    x : ndarray of shape (batch, n)                IN/OUT start / solution (volts).
-    tol : float                                    IN  relative residual target.
-    max_iter : int                                 IN  iteration budget per right-hand side.
-    iters_out : ndarray of shape (batch,) int64    OUT iterations used.
-    resid_out : ndarray of shape (batch,)          OUT final true relative residual.
-    """
-    batch = b.shape[0]
-    for k in prange(batch):
-        it, res = _pcg_one(indptr, indices, data, l_fac, d_fac, b[k], x[k], tol, max_iter)
-        iters_out[k] = it
-        resid_out[k] = res
-
-
-@njit_parallel
-def residual_batch(indptr, indices, data, b, x, out):
-    """``out[k] = b[k] - A x[k]`` for every row ``k`` (amperes: net current into each node).
-
-    Parameters
-    ----------
-    indptr, indices, data : ndarray       IN  CSR form of ``A`` (n, n).
-    b, x : ndarray of shape (batch, n)    IN
-    out : ndarray of shape (batch, n)     OUT
-    """
-    batch = b.shape[0]
-    n = indptr.shape[0] - 1
-    for k in prange(batch):
-        for r in range(n):
-            acc = 0.0
-            for p in range(indptr[r], indptr[r + 1]):
-                acc += data[p] * x[k, indices[p]]
-            out[k, r] = b[k, r] - acc
-
-
-# --------------------------------------------------------------------------- multifrontal
 @intrinsic
 def _fetch_add(typingctx, arr, idx, val):
     """Atomically ``old = arr[idx]; arr[idx] += val; return old`` (int64, sequentially
@@ -273,8 +116,8 @@ def _eliminate(F, k0, k1, r1, s, bi, bs, n):
     a time: trailing rows are read and written once per four rank-1 updates, applied in
     the same order.  Returns the index of a non-positive pivot, or -1.
     """
-    for q0 in range(k0, k1, 4):
-        q1 = min(q0 + 4, k1)
+    for q0 in range(k0, k1, PIVOT_GROUP):
+        q1 = min(q0 + PIVOT_GROUP, k1)
         for k in range(q0, q1):
             rk = F[k, k + 1 : n]
             d = -_row_sum(rk)
@@ -289,7 +132,7 @@ def _eliminate(F, k0, k1, r1, s, bi, bs, n):
                 f = F[k, i]
                 if f != 0.0:
                     _axpy(f, F[k, i:n], F[i, i:n])
-        if q1 - q0 == 4:
+        if q1 - q0 == PIVOT_GROUP:
             for i in range(q1, r1):
                 f0 = F[q0, i]
                 f1 = F[q0 + 1, i]
@@ -369,10 +212,9 @@ def _panel_blas(F, k0, k1, s, bi, bs, n):
     for a in range(nb):
         _copy(F[k0 + a, k1:n], P[a])
     # trailing update, needed upper blocks only, in bands of rows
-    band = 64
     e0 = s + bi + bs
-    for a0 in range(k1, s + bi, band):
-        a1 = min(a0 + band, s + bi)
+    for a0 in range(k1, s + bi, BLAS_BAND):
+        a1 = min(a0 + BLAS_BAND, s + bi)
         G = np.dot(np.ascontiguousarray(P[:, a0 - k1 : a1 - k1].T), np.ascontiguousarray(P[:, a0 - k1 :]))
         for a in range(a1 - a0):
             _axpy(1.0, G[a, a:], F[a0 + a, a0 + a : n])
@@ -591,6 +433,10 @@ def multifrontal_factor(
     from its children in a fixed order, so the bits do not depend on the number of threads
     or on who did what.  The root, the port block, is assembled last.
 
+    Long only in its argument lists: kernels take arrays, not objects, so the tree's two
+    dozen index arrays are passed on to :func:`_front` at both of its call sites (the fronts
+    of a task, and the fronts above the tasks); the loop itself is about thirty lines.
+
     Parameters
     ----------
     front_s, front_b, front_bi, front_bs : ndarray of shape (n_front,) int64   IN
@@ -729,173 +575,3 @@ def multifrontal_factor(
         stack,
     )
     root_out[:, :] = F
-
-
-@njit
-def multifrontal_back(front_s, front_b, piv0, struct_ptr, struct, fac_ptr, fac, x):
-    """Interior voltages from the port voltages, top-down through the kept fronts.
-
-    The interior carries no sources, so each front's pivots follow from its boundary alone:
-    ``x_s = -F11^-1 F12 x_b = -R^-1 (W x_b)``.
-
-    Parameters
-    ----------
-    front_s, front_b, piv0 : ndarray of shape (n_front,) int64   IN
-    struct_ptr, struct : ndarray int64                IN  boundary orders of each front.
-    fac_ptr, fac : ndarray                            IN  pivot rows kept by the factorisation.
-    x : ndarray of shape (n_int + p, batch)           IN/OUT port rows in, interior rows out
-        (volts).
-    """
-    n_front = front_s.shape[0]
-    batch = x.shape[1]
-    for t in range(n_front - 1, -1, -1):
-        s = front_s[t]
-        b = front_b[t]
-        n = s + b
-        fo = fac_ptr[t]
-        p0 = piv0[t]
-        sp = struct_ptr[t]
-        for k in range(s - 1, -1, -1):
-            row = fo + k * n
-            for c in range(batch):
-                x[p0 + k, c] = 0.0
-            for q in range(b):
-                w = fac[row + s + q]
-                if w != 0.0:
-                    o = struct[sp + q]
-                    for c in range(batch):
-                        x[p0 + k, c] -= w * x[o, c]
-            for m in range(k + 1, s):
-                r = fac[row + m]
-                for c in range(batch):
-                    x[p0 + k, c] -= r * x[p0 + m, c]
-            d = fac[row + k]
-            for c in range(batch):
-                x[p0 + k, c] /= d
-
-
-@njit
-def forward_columns(
-    dev_r,
-    dev_c,
-    n_int,
-    front_of,
-    parent,
-    front_s,
-    front_b,
-    piv0,
-    struct_ptr,
-    struct,
-    fac_ptr,
-    fac,
-    work,
-    paths,
-    plen,
-    zval,
-    yport,
-):
-    """Forward elimination of device incidence columns through the kept fronts.
-
-    Device ``d`` joins the nodes of orders ``dev_r[d]`` (row wire) and ``dev_c[d]``
-    (column wire); its column is ``u = e_r - e_c`` restricted to the interior.  Only the
-    fronts on the two paths from those nodes to the root take part.  For each front ``t``
-    on them, ``z_t = R_t^-T y_t`` and the boundary receives ``y_b -= W_t^T z_t``; what
-    reaches the ports is ``-K_PI K_II^-1 u``, and ``u^T K_II^-1 u' = sum_t z_t . z'_t``.
-
-    Parameters
-    ----------
-    dev_r, dev_c : ndarray of shape (k,) int64     IN  node orders of each device.
-    n_int : int                                    IN  interior size.
-    front_of, parent : ndarray int64               IN  front of each order; parent front.
-    front_s, front_b, piv0, struct_ptr, struct : ndarray int64   IN  front structure.
-    fac_ptr, fac : ndarray                         IN  kept pivot rows.
-    work : ndarray of shape (n_int + p,)           IN/OUT zeros in, zeros out (scratch).
-    paths : ndarray of shape (k, max_path) int64   OUT fronts on the paths, ascending.
-    plen : ndarray of shape (k,) int64             OUT number of them.
-    zval : ndarray of shape (k, max_path_pivots)   OUT ``z`` front by front along ``paths``.
-    yport : ndarray of shape (k, p)                OUT port part of the eliminated column.
-    """
-    n_front = front_s.shape[0]
-    for d in range(dev_r.shape[0]):
-        # merge the two ascending chains of fronts
-        ta = front_of[dev_r[d]]
-        tb = front_of[dev_c[d]]
-        m = 0
-        while ta < n_front or tb < n_front:
-            if ta < tb:
-                t = ta
-                ta = parent[ta]
-            elif tb < ta:
-                t = tb
-                tb = parent[tb]
-            else:
-                t = ta
-                ta = parent[ta]
-                tb = parent[tb]
-            paths[d, m] = t
-            m += 1
-        plen[d] = m
-        if dev_r[d] < n_int:
-            work[dev_r[d]] += 1.0
-        if dev_c[d] < n_int:
-            work[dev_c[d]] -= 1.0
-        zo = 0
-        for q in range(m):
-            t = paths[d, q]
-            s = front_s[t]
-            b = front_b[t]
-            n = s + b
-            fo = fac_ptr[t]
-            p0 = piv0[t]
-            z = zval[d, zo : zo + s]
-            for k in range(s):
-                acc = work[p0 + k]
-                work[p0 + k] = 0.0
-                for mm in range(k):
-                    acc -= fac[fo + mm * n + k] * z[mm]
-                z[k] = acc / fac[fo + k * n + k]
-            acc_b = np.zeros(b)
-            for k in range(s):
-                if z[k] != 0.0:
-                    _axpy(-z[k], fac[fo + k * n + s : fo + k * n + n], acc_b)
-            sp = struct_ptr[t]
-            for j in range(b):
-                work[struct[sp + j]] -= acc_b[j]
-            zo += s
-        for j in range(yport.shape[1]):
-            yport[d, j] = work[n_int + j]
-            work[n_int + j] = 0.0
-
-
-@njit
-def path_dots(paths_a, plen_a, zval_a, paths_b, plen_b, zval_b, front_s, slot, out):
-    """``out[a, c] = sum_t z_a,t . z_c,t`` over the fronts two device paths share.
-
-    Parameters
-    ----------
-    paths_a, plen_a, zval_a : ndarray              IN  paths and ``z`` of the first set.
-    paths_b, plen_b, zval_b : ndarray              IN  the same for the second set.
-    front_s : ndarray of shape (n_front,) int64    IN  pivots per front.
-    slot : ndarray of shape (n_front,) int64       IN/OUT all -1 in, all -1 out (scratch).
-    out : ndarray of shape (ka, kb)                OUT
-    """
-    for a in range(plen_a.shape[0]):
-        off = 0
-        for q in range(plen_a[a]):
-            t = paths_a[a, q]
-            slot[t] = off
-            off += front_s[t]
-        for c in range(plen_b.shape[0]):
-            acc = 0.0
-            off_b = 0
-            for q in range(plen_b[c]):
-                t = paths_b[c, q]
-                s = front_s[t]
-                sa = slot[t]
-                if sa >= 0:
-                    for k in range(s):
-                        acc += zval_a[a, sa + k] * zval_b[c, off_b + k]
-                off_b += s
-            out[a, c] = acc
-        for q in range(plen_a[a]):
-            slot[paths_a[a, q]] = -1

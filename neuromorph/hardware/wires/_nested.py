@@ -1,76 +1,58 @@
-"""Nested-dissection multifrontal solver for the wired crossbar (layer 1 support).
+"""Nested-dissection ordering and symbolic analysis of the wired crossbar (layer 1 support).
+
+Layer 1 support (hardware).  May import NumPy and the standard library only; used by
+:mod:`neuromorph.hardware.wires._multifrontal` (the numeric phase) and
+:mod:`neuromorph.hardware.wires.solve`.
 
 Contract
 --------
-For a crossbar whose row and column wires both have positive resistance, this module
-computes the exact *port matrix* of the network (a direct elimination, no iteration).  The
-nodes of :mod:`neuromorph.hardware.wires.solve`' model -- a row-wire and a column-wire node per cell,
+For a crossbar whose row and column wires both have positive resistance, the nodes of
+:mod:`neuromorph.hardware.wires.solve`' model -- a row-wire and a column-wire node per cell,
 plus one source node per row when there is a driver resistance -- are split into *ports*
 and *interior* nodes.  The ports are the row sources (the source node, or the first row
 node when the driver resistance is zero), which sit at the input voltages, and the column
 outputs, which sit at 0 V: the bottom column nodes under a virtual ground, or, with a sense
 resistor, one ground node per column behind its resistor (the bottom column nodes are then
-interior).  Eliminating the interior from the nodal matrix ``K`` leaves
-
-    ``Y = K_PP - K_PI K_II^-1 K_IP``   (siemens),
-
-and the current into column ``j``'s sense for inputs ``v`` is ``-sum_i Y[out_j, src_i] v_i``:
-the transfer matrix is ``T = -Y[src, out]`` (:func:`transfer`), with no further solve.
-``Y`` is the Kron reduction of the network onto its terminals (F. Dorfler and F. Bullo,
-IEEE Trans. Circuits Syst. I 60, 150 (2013)).
+interior).  :func:`symbolic` orders the interior for a multifrontal Cholesky elimination
+(I. S. Duff and J. K. Reid, ACM Trans. Math. Softw. 9, 302 (1983)) that leaves the port
+matrix (:mod:`neuromorph.hardware.wires._multifrontal`), and computes every index map that
+elimination needs.
 
 Method
 ------
-A multifrontal Cholesky elimination (I. S. Duff and J. K. Reid, ACM Trans. Math. Softw. 9,
-302 (1983)) in a geometric nested-dissection order of the cell grid (A. George, SIAM J.
-Numer. Anal. 10, 345 (1973)).  A vertical cut at cell column ``j`` separates left from
-right by the row-wire nodes of that column alone (its column-wire nodes join the left
-part); a horizontal cut at row ``i`` by the column-wire nodes of that row.  Every separator
-is one wire-line segment; the ports are never eliminated, so they stay on the boundary of
-every front that touches the left or bottom edge.  The ordering, the elimination tree and
-every index map depend only on the shape, on whether there is a driver resistance and on
-the sense; they are computed once and cached (:func:`symbolic`).  The numeric phase
-(:func:`factorize`) is one Numba kernel,
-:func:`neuromorph.hardware.wires._kernels.multifrontal_factor`: dense frontal matrices, small ones
-by loops, large ones in panels whose trailing updates go to BLAS (held to one thread);
-independent subtrees are shared between threads as they come free, but every front is
-computed by one thread in a fixed order, so the bits do not depend on the thread count.
-
-Pivots are taken from row sums (every row of a Schur complement of this matrix sums to
-zero on the interior), so nothing cancels and each entry of ``T`` has a relative error of
-a few ulps -- measured about 100 times closer to a long-double reference than a sparse LU
-of the same system.  Blocks of ``Y`` nothing reads (source x source, output x output) are
-not formed.
-
-On request the pivot rows of every front are kept (``R`` with ``F11 = R^T R`` and
-``W = R^-T F12``): they give every node voltage by one top-down pass
-(:func:`node_values`) and, for a few changed conductances, the exact low-rank update of
-``T`` (:class:`LowRank`, used by :class:`neuromorph.hardware.wires.solve.WiredArray`).
-
-Units: conductances in siemens, voltages in volts, currents in amperes.
+A geometric nested-dissection order of the cell grid (A. George, SIAM J. Numer. Anal. 10,
+345 (1973)).  A vertical cut at cell column ``j`` separates left from right by the
+row-wire nodes of that column alone (its column-wire nodes join the left part); a
+horizontal cut at row ``i`` by the column-wire nodes of that row.  Every separator is one
+wire-line segment; the ports are never eliminated, so they stay on the boundary of every
+front that touches the left or bottom edge.  The ordering, the elimination tree and every
+index map depend only on the shape, on whether there is a driver resistance and on the
+sense; :func:`symbolic` computes them once per layout, step by step (node ids, branches,
+fronts, orders, boundaries, entries, parallel schedule), and caches the result.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
-
-from neuromorph.hardware.wires import _kernels as wk
 
 #: Largest number of nodes in a leaf region of the dissection.
 LEAF_NODES = 12
 #: Fronts with ``s * b**2`` at least this large are eliminated in panels with BLAS updates.
 BLAS_WORK = 300_000
-#: Pivots per panel in those fronts.
-PANEL = 32
 #: Update matrices whose boundary maps in runs this long on average are added run by run.
 MIN_RUN = 16
 #: Levels of the elimination tree above the subtrees that are the parallel tasks.
 TOP_LEVELS = 2
+#: Wire branches whose conductances follow the devices' in the branch vector ``y``
+#: (:func:`neuromorph.hardware.wires._multifrontal.branch_conductances`), in this order.
+WIRE_BRANCHES = ("row", "col", "driver", "sense")
+#: Number of wire entries at the end of ``y``.
+N_WIRE_BRANCHES = len(WIRE_BRANCHES)
 
 I64 = np.int64
 
@@ -274,20 +256,22 @@ def _schedule(s, b, parent, children):
     return first[task_root].astype(I64), task_root, pending, u_off, max(base, 1)
 
 
-@functools.lru_cache(maxsize=8)
-def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic:
-    """Symbolic analysis of one layout (cached): see :class:`Symbolic`.
+# --------------------------------------------------------------------------- symbolic steps
+class _Nodes(NamedTuple):
+    """Node ids of one layout: row wire ``0 .. NM-1``, column wire ``NM .. 2NM-1``, then the
+    driver sources and the sense grounds when present."""
 
-    Parameters
-    ----------
-    n_rows, n_cols : int
-        Array shape (>= 1 each).
-    driver : bool
-        Whether the row drivers have a (positive) output resistance.
-    resistor : bool
-        Whether the columns end in a sense resistor (else a virtual ground).
-    """
-    N, M = n_rows, n_cols
+    row_id: NDArray[np.int64]  # (N, M)
+    col_id: NDArray[np.int64]  # (N, M)
+    src: NDArray[np.int64]  # (N,) row sources: port
+    sense: NDArray[np.int64]  # (M,) bottom column nodes
+    out: NDArray[np.int64]  # (M,) column outputs: port
+    n_nodes: int
+
+
+def _node_ids(N: int, M: int, driver: bool, resistor: bool) -> _Nodes:
+    """Ids of every node; a driver adds a source node per row, a sense resistor an output
+    node per column."""
     NM = N * M
     row_id = np.arange(NM, dtype=I64).reshape(N, M)
     col_id = NM + row_id
@@ -301,52 +285,81 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
     if resistor:
         out = n_nodes + np.arange(M, dtype=I64)
         n_nodes += M
-    p = N + M
+    return _Nodes(row_id, col_id, src, sense, out, n_nodes)
 
-    # Branches (a, b, index into the conductance vector g.ravel(), g_row, g_col, g_driver,
-    # g_sense); see branch_conductances.
+
+def _branches(nodes: _Nodes, driver: bool, resistor: bool):
+    """Branches ``(a, b, index into y)``: devices, row and column wires, driver, sense.
+
+    ``y`` holds ``g.ravel()`` and then one conductance per kind of wire branch, in the order
+    of :data:`WIRE_BRANCHES`.
+    """
+    row_id, col_id = nodes.row_id, nodes.col_id
+    N, M = row_id.shape
+    NM = N * M
+    slot = {name: NM + k for k, name in enumerate(WIRE_BRANCHES)}
     ea, eb, ey = [row_id.ravel()], [col_id.ravel()], [np.arange(NM, dtype=I64)]
     if M > 1:
         ea.append(row_id[:, :-1].ravel())
         eb.append(row_id[:, 1:].ravel())
-        ey.append(np.full(N * (M - 1), NM, dtype=I64))
+        ey.append(np.full(N * (M - 1), slot["row"], dtype=I64))
     if N > 1:
         ea.append(col_id[:-1, :].ravel())
         eb.append(col_id[1:, :].ravel())
-        ey.append(np.full((N - 1) * M, NM + 1, dtype=I64))
+        ey.append(np.full((N - 1) * M, slot["col"], dtype=I64))
     if driver:
-        ea.append(src)
+        ea.append(nodes.src)
         eb.append(row_id[:, 0].copy())
-        ey.append(np.full(N, NM + 2, dtype=I64))
+        ey.append(np.full(N, slot["driver"], dtype=I64))
     if resistor:
-        ea.append(sense)
-        eb.append(out)
-        ey.append(np.full(M, NM + 3, dtype=I64))
-    ea, eb, ey = (np.concatenate(x) for x in (ea, eb, ey))
+        ea.append(nodes.sense)
+        eb.append(nodes.out)
+        ey.append(np.full(M, slot["sense"], dtype=I64))
+    return tuple(np.concatenate(x) for x in (ea, eb, ey))
 
+
+def _adjacency(ea: NDArray[np.int64], eb: NDArray[np.int64], n_nodes: int):
+    """Neighbours of every node, CSR ``(adj_ptr, adj)``."""
     both_a = np.concatenate([ea, eb])
     adj = np.concatenate([eb, ea])[np.argsort(both_a, kind="stable")]
     adj_ptr = np.zeros(n_nodes + 1, dtype=I64)
     np.cumsum(np.bincount(both_a, minlength=n_nodes), out=adj_ptr[1:])
+    return adj_ptr, adj
 
+
+def _fronts(N: int, M: int, driver: bool, resistor: bool, sense: NDArray[np.int64]):
+    """Fronts ``(pivot node ids, children)`` in postorder and the root's children."""
     fronts, top = _dissect(N, M, driver, LEAF_NODES)
     if resistor:  # the bottom column nodes are eliminated last, behind their resistors
         fronts.append((sense, top))
         top = [len(fronts) - 1]
+    return fronts, top
+
+
+def _orders(fronts, nodes: _Nodes):
+    """Elimination order of every node: pivots front by front, then sources, then outputs.
+
+    Returns ``s, piv0, n_int, order`` (pivots per front, first order of each front, interior
+    size, order of each node id).
+    """
     n_front = len(fronts)
     s = np.array([f[0].size for f in fronts], dtype=I64)
     piv0 = np.concatenate(([0], np.cumsum(s)[:-1])).astype(I64) if n_front else s.copy()
     n_int = int(s.sum())
-    order = np.full(n_nodes, -1, dtype=I64)
+    order = np.full(nodes.n_nodes, -1, dtype=I64)
     for t, (piv, _) in enumerate(fronts):
         order[piv] = piv0[t] + np.arange(piv.size)
-    order[src] = n_int + np.arange(N)
-    order[out] = n_int + N + np.arange(M)
+    order[nodes.src] = n_int + np.arange(nodes.src.size)
+    order[nodes.out] = n_int + nodes.src.size + np.arange(nodes.out.size)
     if (order < 0).any():  # pragma: no cover - a bug in the dissection, not in the input
         raise AssertionError("the nested dissection left nodes unordered")
+    return s, piv0, n_int, order
 
-    # Boundary of each front: the later-ordered neighbours of its pivots and of its
-    # children's boundaries.
+
+def _boundaries(fronts, order, adj_ptr, adj, piv0, s):
+    """Parent of each front and its boundary: the later-ordered neighbours of its pivots
+    and of its children's boundaries (ascending orders), one array per front."""
+    n_front = len(fronts)
     parent = np.full(n_front, n_front, dtype=I64)
     structs: list[NDArray[np.int64]] = []
     for t, (piv, kids) in enumerate(fronts):
@@ -356,38 +369,56 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
             cand.append(structs[c])
         cand = np.concatenate(cand)
         structs.append(np.unique(cand[cand >= piv0[t] + s[t]]))
+    return parent, structs
+
+
+def _boundary_arrays(structs: list[NDArray[np.int64]], n_int: int, n_rows: int):
+    """Boundaries as CSR: sizes ``b``, ``struct_ptr``, ``struct``, and per front how many
+    boundary orders are interior (``bi``) and row sources (``bs``)."""
+    n_front = len(structs)
     b = np.array([x.size for x in structs], dtype=I64)
     struct_ptr = np.zeros(n_front + 1, dtype=I64)
     np.cumsum(b, out=struct_ptr[1:])
     struct = np.concatenate(structs).astype(I64) if n_front else np.zeros(0, dtype=I64)
     bi = np.array([int(np.searchsorted(x, n_int)) for x in structs], dtype=I64)
-    bs = np.array([int(np.searchsorted(x, n_int + N)) for x in structs], dtype=I64) - bi
+    bs = np.array([int(np.searchsorted(x, n_int + n_rows)) for x in structs], dtype=I64) - bi
+    return b, struct_ptr, struct, bi, bs
 
+
+def _children(fronts, top):
+    """Children of every front and of the root (last), as lists and as CSR."""
     children = [list(f[1]) for f in fronts] + [list(top)]
-    child_ptr = np.zeros(n_front + 2, dtype=I64)
+    child_ptr = np.zeros(len(fronts) + 2, dtype=I64)
     np.cumsum([len(c) for c in children], out=child_ptr[1:])
     child_idx = np.array([c for cs in children for c in cs], dtype=I64)
+    return children, child_ptr, child_idx
 
-    front_of = np.full(n_int + p, n_front, dtype=I64)
-    front_of[:n_int] = np.repeat(np.arange(n_front, dtype=I64), s)
-    nf = np.append(s + b, p)
-    key_base = n_int + p + 1
-    keys = np.repeat(np.arange(n_front, dtype=I64), b) * key_base + struct
 
-    def local(f: NDArray[np.int64], o: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Position of order ``o`` inside front ``f`` (the root: the port index)."""
-        out_pos = o - n_int
-        fr = f < n_front
+class _Positions:
+    """Position of an order inside a front: its pivot index, ``s + `` its boundary index,
+    or, in the root (front ``n_front``), its port index."""
+
+    def __init__(self, n_int, p, piv0, s, b, struct_ptr, struct) -> None:
+        self.n_int, self.piv0, self.s, self.struct_ptr = n_int, piv0, s, struct_ptr
+        self.n_front = s.size
+        self.key_base = n_int + p + 1
+        self.keys = np.repeat(np.arange(self.n_front, dtype=I64), b) * self.key_base + struct
+
+    def __call__(self, f: NDArray[np.int64], o: NDArray[np.int64]) -> NDArray[np.int64]:
+        out_pos = o - self.n_int
+        fr = f < self.n_front
         ff, oo = f[fr], o[fr]
-        k = np.searchsorted(keys, ff * key_base + oo)
-        pivot = oo < piv0[ff] + s[ff]
-        out_pos[fr] = np.where(pivot, oo - piv0[ff], s[ff] + k - struct_ptr[ff])
+        k = np.searchsorted(self.keys, ff * self.key_base + oo)
+        pivot = oo < self.piv0[ff] + self.s[ff]
+        out_pos[fr] = np.where(pivot, oo - self.piv0[ff], self.s[ff] + k - self.struct_ptr[ff])
         return out_pos
 
-    rel = local(np.repeat(parent, b), struct)
-    run_ptr, run_q, run_len = _runs(rel, struct_ptr)
 
-    # Original entries: each goes to the front that eliminates its earlier-ordered node.
+def _entries(ea, eb, ey, order, front_of, nf, local: _Positions):
+    """Original matrix entries per front: each goes to the front that eliminates its
+    earlier-ordered node.  Returns CSR ``ent_ptr`` and per entry its flat position in the
+    front, its index into ``y`` and its sign (+1 diagonal, -1 off-diagonal)."""
+    n_front = local.n_front
     oa, ob = order[ea], order[eb]
     lo, hi = np.minimum(oa, ob), np.maximum(oa, ob)
     f_off = front_of[lo]
@@ -402,17 +433,59 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
     ent_sgn = np.concatenate([-np.ones(lo.size), np.ones(d_nodes.size)])[srt]
     ent_ptr = np.zeros(n_front + 2, dtype=I64)
     np.cumsum(np.bincount(ent_f, minlength=n_front + 1), out=ent_ptr[1:])
+    return ent_ptr, ent_pos, ent_y, ent_sgn
 
-    task_first, task_root, pending, u_off, stack_size = _schedule(s, b, parent, children)
 
-    fac_ptr = np.zeros(n_front + 1, dtype=I64)
-    np.cumsum(s * (s + b), out=fac_ptr[1:])
-    # Fronts and pivots on the way from each front to the root.
+def _root_paths(parent, s) -> tuple[int, int]:
+    """Most fronts and most pivots on the two root paths of one cell (an upper bound: twice
+    the deepest path)."""
+    n_front = s.size
     depth = np.zeros(n_front + 1, dtype=I64)
     piv_above = np.zeros(n_front + 1, dtype=I64)
     for t in range(n_front - 1, -1, -1):
         depth[t] = depth[parent[t]] + 1
         piv_above[t] = piv_above[parent[t]] + s[t]
+    return 2 * int(depth.max()), 2 * int(piv_above.max())
+
+
+# --------------------------------------------------------------------------- symbolic
+@functools.lru_cache(maxsize=8)
+def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic:
+    """Symbolic analysis of one layout (cached): see :class:`Symbolic`.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Array shape (>= 1 each).
+    driver : bool
+        Whether the row drivers have a (positive) output resistance.
+    resistor : bool
+        Whether the columns end in a sense resistor (else a virtual ground).
+    """
+    N, M = n_rows, n_cols
+    p = N + M
+    nodes = _node_ids(N, M, driver, resistor)
+    ea, eb, ey = _branches(nodes, driver, resistor)
+    adj_ptr, adj = _adjacency(ea, eb, nodes.n_nodes)
+    fronts, top = _fronts(N, M, driver, resistor, nodes.sense)
+    n_front = len(fronts)
+    s, piv0, n_int, order = _orders(fronts, nodes)
+
+    parent, structs = _boundaries(fronts, order, adj_ptr, adj, piv0, s)
+    b, struct_ptr, struct, bi, bs = _boundary_arrays(structs, n_int, N)
+    children, child_ptr, child_idx = _children(fronts, top)
+
+    front_of = np.full(n_int + p, n_front, dtype=I64)
+    front_of[:n_int] = np.repeat(np.arange(n_front, dtype=I64), s)
+    nf = np.append(s + b, p)  # variables per front; the root holds the ports
+    local = _Positions(n_int, p, piv0, s, b, struct_ptr, struct)
+    rel = local(np.repeat(parent, b), struct)
+    run_ptr, run_q, run_len = _runs(rel, struct_ptr)
+    ent_ptr, ent_pos, ent_y, ent_sgn = _entries(ea, eb, ey, order, front_of, nf, local)
+    task_first, task_root, pending, u_off, stack_size = _schedule(s, b, parent, children)
+    fac_ptr = np.zeros(n_front + 1, dtype=I64)
+    np.cumsum(s * (s + b), out=fac_ptr[1:])
+    max_path, max_path_pivots = _root_paths(parent, s)
     return Symbolic(
         n_rows=N,
         n_cols=M,
@@ -448,261 +521,6 @@ def symbolic(n_rows: int, n_cols: int, driver: bool, resistor: bool) -> Symbolic
         leaf=np.diff(child_ptr[:-1]) == 0,
         fac_ptr=fac_ptr,
         front_of=front_of,
-        max_path=2 * int(depth.max()),
-        max_path_pivots=2 * int(piv_above.max()),
+        max_path=max_path,
+        max_path_pivots=max_path_pivots,
     )
-
-
-# --------------------------------------------------------------------------- numeric
-_BLAS = None
-
-
-def one_blas_thread():
-    """Context holding BLAS to one thread: the same bits on any machine, no waiting for a
-    core that another process holds (measured: 100x slower panels on a busy 2-core box), and
-    no OpenBLAS worker left spinning to slow the parallel elimination that follows.
-    """
-    global _BLAS
-    if _BLAS is None:
-        import scipy.linalg  # noqa: F401  (loads the BLAS that Numba's np.dot calls)
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
-
-
-@dataclass(eq=False)
-class Numeric:
-    """Port matrix of one conductance state and, if kept, every front's pivot rows."""
-
-    sym: Symbolic
-    y: NDArray[np.float64]  # branch conductances (see branch_conductances)
-    Y: NDArray[np.float64]  # (p, p) upper triangle; the source x output block is complete
-    fac: NDArray[np.float64] | None
-    stack: NDArray[np.float64]  # update matrices; the leaves' stay valid for y
-
-
-def branch_conductances(
-    g: NDArray[np.float64], g_row: float, g_col: float, g_driver: float, g_sense: float
-) -> NDArray[np.float64]:
-    """Conductances the symbolic entries index: ``g.ravel()``, then the wire ones, siemens."""
-    y = np.empty(g.size + 4)
-    y[: g.size] = g.ravel()
-    y[g.size :] = (g_row, g_col, g_driver, g_sense)
-    return y
-
-
-def factorize(sym: Symbolic, y: NDArray[np.float64], *, keep: bool, reuse: Numeric | None = None) -> Numeric:
-    """Eliminate the interior for branch conductances ``y`` (see :func:`branch_conductances`).
-
-    Parameters
-    ----------
-    sym : Symbolic
-    y : ndarray, siemens
-    keep : bool
-        Keep every front's pivot rows (for :func:`node_values` and :class:`LowRank`).
-    reuse : Numeric, optional
-        An earlier elimination of the same layout, taken over: the leaf fronts that no
-        changed conductance touches are not eliminated again, their update matrices being
-        reused (the same bits as recomputing them).  ``reuse`` must not be used afterwards.
-    """
-    p = sym.n_ports
-    skip = np.zeros(sym.n_front, dtype=bool)
-    if (
-        reuse is not None
-        and reuse.sym is sym
-        and np.array_equal(reuse.y[-4:], y[-4:])
-        and (reuse.fac is not None or not keep)
-    ):
-        stack = reuse.stack
-        fac = reuse.fac if keep else np.empty(0)
-        changed = np.flatnonzero(reuse.y[:-4] != y[:-4])
-        ro, co = sym.cell_orders()
-        touched = np.zeros(sym.n_front + 1, dtype=bool)
-        touched[sym.front_of[ro.ravel()[changed]]] = True
-        touched[sym.front_of[co.ravel()[changed]]] = True
-        skip = sym.leaf & ~touched[:-1]
-    else:
-        stack = np.empty(sym.stack_size)
-        fac = np.empty(int(sym.fac_ptr[-1]) if keep else 0)
-    Y = np.empty((p, p))
-    workers = max(1, min(numba.get_num_threads(), sym.task_root.size))
-    bad = np.empty(workers, dtype=I64)
-    with one_blas_thread():
-        wk.multifrontal_factor(
-            front_s=sym.s,
-            front_b=sym.b,
-            front_bi=sym.bi,
-            front_bs=sym.bs,
-            child_ptr=sym.child_ptr,
-            child_idx=sym.child_idx,
-            rel=sym.rel,
-            struct_ptr=sym.struct_ptr,
-            run_ptr=sym.run_ptr,
-            run_q=sym.run_q,
-            run_len=sym.run_len,
-            ent_ptr=sym.ent_ptr,
-            ent_pos=sym.ent_pos,
-            ent_y=sym.ent_y,
-            ent_sgn=sym.ent_sgn,
-            y=y,
-            u_off=sym.u_off,
-            big=sym.big,
-            skip=skip,
-            panel=PANEL,
-            keep=keep,
-            fac_ptr=sym.fac_ptr,
-            parent=sym.parent,
-            task_first=sym.task_first,
-            task_root=sym.task_root,
-            pending=sym.pending.copy(),
-            counter=np.zeros(1, dtype=I64),
-            fb_off=np.arange(workers + 1) * sym.fbuf_size,
-            stack=stack,
-            fbuf=np.empty(workers * sym.fbuf_size),
-            fac_out=fac,
-            root_out=Y,
-            bad=bad,
-        )
-    if (bad >= 0).any():  # pragma: no cover - the interior block is SPD for valid inputs
-        raise ArithmeticError(f"the nodal matrix lost positive definiteness at front {bad.max()}")
-    return Numeric(sym=sym, y=y, Y=Y, fac=fac if keep else None, stack=stack)
-
-
-def transfer(num: Numeric) -> NDArray[np.float64]:
-    """Transfer matrix ``T`` (n_rows, n_cols), siemens, with ``I = v @ T``."""
-    N = num.sym.n_rows
-    return -num.Y[:N, N:]
-
-
-def node_values(num: Numeric, v: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Voltage of every order for inputs ``v`` (batch, n_rows): (batch, n_int + p), volts."""
-    sym = num.sym
-    if num.fac is None:
-        raise ValueError("node_values needs a factorisation made with keep=True")
-    x = np.zeros((sym.n_int + sym.n_ports, v.shape[0]))
-    x[sym.n_int : sym.n_int + sym.n_rows] = v.T
-    wk.multifrontal_back(
-        front_s=sym.s,
-        front_b=sym.b,
-        piv0=sym.piv0,
-        struct_ptr=sym.struct_ptr,
-        struct=sym.struct,
-        fac_ptr=sym.fac_ptr,
-        fac=num.fac,
-        x=x,
-    )
-    return x.T
-
-
-# --------------------------------------------------------------------------- low rank
-class LowRank:
-    """Exact transfer matrices for conductances that differ from a kept factorisation in a
-    few devices (Woodbury identity on the port matrix).
-
-    For changed devices with incidence ``U = [U_I; U_P]`` (interior and port rows) and
-    conductance changes ``w``, with ``G = K_II^-1``, ``R = K_PI G U_I`` and
-    ``Q = U_I^T G U_I``, the new port matrix is
-
-        ``Y' = Y + U_P w U_P^T - R w U_P^T - U_P w R^T - U_P w Q w U_P^T
-               + Z (1 + w Q)^-1 w Z^T``,   ``Z = R + U_P w Q``,
-
-    of which only the source x output block is formed.  ``R`` and ``Q`` come from one
-    forward elimination per device along its two root paths
-    (:func:`neuromorph.hardware.wires._kernels.forward_columns`), cached per device until the next
-    factorisation.
-    """
-
-    def __init__(self, num: Numeric) -> None:
-        if num.fac is None:
-            raise ValueError("LowRank needs a factorisation made with keep=True")
-        self.num = num
-        sym = num.sym
-        self._ro, self._co = (x.ravel() for x in sym.cell_orders())
-        self._index: dict[int, int] = {}
-        self._paths = np.zeros((0, sym.max_path), dtype=I64)
-        self._plen = np.zeros(0, dtype=I64)
-        self._z = np.zeros((0, sym.max_path_pivots))
-        self._r = np.zeros((0, sym.n_ports))  # rows: R columns (K_PI G u) of cached devices
-        self._q = np.zeros((0, 0))
-
-    def _add(self, devices: NDArray[np.int64]) -> None:
-        sym = self.num.sym
-        k = devices.size
-        paths = np.empty((k, sym.max_path), dtype=I64)
-        plen = np.empty(k, dtype=I64)
-        z = np.zeros((k, sym.max_path_pivots))
-        yport = np.empty((k, sym.n_ports))
-        wk.forward_columns(
-            dev_r=self._ro[devices],
-            dev_c=self._co[devices],
-            n_int=sym.n_int,
-            front_of=sym.front_of,
-            parent=sym.parent,
-            front_s=sym.s,
-            front_b=sym.b,
-            piv0=sym.piv0,
-            struct_ptr=sym.struct_ptr,
-            struct=sym.struct,
-            fac_ptr=sym.fac_ptr,
-            fac=self.num.fac,
-            work=np.zeros(sym.n_int + sym.n_ports),
-            paths=paths,
-            plen=plen,
-            zval=z,
-            yport=yport,
-        )
-        old = self._plen.size
-        paths_all = np.concatenate([self._paths, paths])
-        plen_all = np.concatenate([self._plen, plen])
-        z_all = np.concatenate([self._z, z])
-        cross = np.empty((k, old + k))
-        wk.path_dots(
-            paths_a=paths,
-            plen_a=plen,
-            zval_a=z,
-            paths_b=paths_all,
-            plen_b=plen_all,
-            zval_b=z_all,
-            front_s=sym.s,
-            slot=np.full(sym.n_front, -1, dtype=I64),
-            out=cross,
-        )
-        q = np.empty((old + k, old + k))
-        q[:old, :old] = self._q
-        q[old:, :] = cross
-        q[:old, old:] = cross[:, :old].T
-        self._paths, self._plen, self._z, self._q = paths_all, plen_all, z_all, q
-        self._r = np.concatenate([self._r, -yport])
-        for i, d in enumerate(devices):
-            self._index[int(d)] = old + i
-
-    def transfer(self, devices: NDArray[np.int64], dg: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``T`` (n_rows, n_cols) with conductances changed by ``dg`` at flat ``devices``."""
-        new = np.array([d for d in devices.tolist() if d not in self._index], dtype=I64)
-        if new.size:
-            self._add(new)
-        sym = self.num.sym
-        N, n_int = sym.n_rows, sym.n_int
-        idx = np.array([self._index[d] for d in devices.tolist()], dtype=I64)
-        k = idx.size
-        R = self._r[idx].T  # (p, k)
-        Q = self._q[np.ix_(idx, idx)]
-        up = np.zeros((sym.n_ports, k))
-        o_r, o_c = self._ro[devices], self._co[devices]
-        cols = np.arange(k)
-        at_r, at_c = o_r >= n_int, o_c >= n_int
-        up[o_r[at_r] - n_int, cols[at_r]] += 1.0
-        up[o_c[at_c] - n_int, cols[at_c]] -= 1.0
-        S, G = slice(0, N), slice(N, None)
-        with one_blas_thread():
-            wq = dg[:, None] * Q
-            Z = R + up @ wq if at_r.any() or at_c.any() else R
-            inner = np.linalg.solve(np.eye(k) + wq, np.diag(dg))  # (1 + w Q)^-1 w
-            left, right = [Z[S] @ inner], [Z[G]]
-            if at_r.any() or at_c.any():
-                aw = up[S] * dg
-                left += [aw - R[S] * dg - aw @ (Q * dg), -aw]
-                right += [up[G], R[G]]
-            y_sg = self.num.Y[S, G] + np.hstack(left) @ np.hstack(right).T
-        return -y_sg

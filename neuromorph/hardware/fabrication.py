@@ -1,0 +1,150 @@
+"""The per-device state of a crossbar's differential pairs, and its sampling (layer 1).
+
+A crossbar of ``n`` weights holds ``n`` pairs of devices.  :class:`DeviceState` is their
+hidden state: one array of shape ``(2, n)`` per quantity, row 0 the G+ device and row 1 the
+G- device of each pair, pair ``i * n_out + j`` holding weight ``(i, j)``.
+:func:`sample_devices` draws it once, at fabrication, from a
+:class:`~neuromorph.hardware.devices.DeviceModel`'s variation.  The
+:class:`~neuromorph.hardware.crossbar.Crossbar` owns one privately and changes it only
+through its own mutator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from neuromorph.hardware.devices import DeviceModel, StuckCode
+
+#: Smallest window a device keeps, as a fraction of the nominal one: a device's sampled
+#: upper bound never falls closer than this to its lower bound.
+MIN_WINDOW_FRACTION = 0.05
+#: Smallest step-size factor a device keeps: d2d spread never makes a step vanish or flip.
+MIN_STEP_FACTOR = 0.05
+
+_STUCK_CODES = np.array([int(code) for code in StuckCode], dtype=np.int8)
+
+
+@dataclass(frozen=True, eq=False)
+class DeviceState:
+    """The hidden per-device state of ``n`` differential pairs; every array has shape (2, n).
+
+    Parameters
+    ----------
+    g_prog : ndarray of float64
+        Programmed conductance at the reference temperature, siemens.
+    tau_prog : ndarray of float64
+        Equivalent time (at the reference temperature) of each device's last programming, s.
+    nu : ndarray of float64
+        Drift exponent.
+    g_lo, g_hi : ndarray of float64
+        The device's own conductance bounds, siemens.
+    s_up, s_down : ndarray of float64
+        The device's own potentiating / depressing step, siemens.
+    stuck : ndarray of int8
+        :class:`~neuromorph.hardware.devices.StuckCode` of each device.
+
+    The fields cannot be rebound; the arrays themselves are changed in place only by the
+    crossbar that owns them.  Arrays are stored C-contiguous in the dtypes above.
+    """
+
+    g_prog: NDArray[np.float64]
+    tau_prog: NDArray[np.float64]
+    nu: NDArray[np.float64]
+    g_lo: NDArray[np.float64]
+    g_hi: NDArray[np.float64]
+    s_up: NDArray[np.float64]
+    s_down: NDArray[np.float64]
+    stuck: NDArray[np.int8]
+
+    def __post_init__(self) -> None:
+        shape = None
+        for f in dataclasses.fields(self):
+            dtype = np.int8 if f.name == "stuck" else np.float64
+            value = np.ascontiguousarray(getattr(self, f.name), dtype=dtype)
+            if shape is None:
+                shape = value.shape
+                if value.ndim != 2 or value.shape[0] != 2:
+                    raise ValueError(f"{f.name} must have shape (2, n_pairs); got shape {value.shape}.")
+            elif value.shape != shape:
+                raise ValueError(f"{f.name} must have shape {shape} like g_prog; got shape {value.shape}.")
+            object.__setattr__(self, f.name, value)
+        if not np.isin(self.stuck, _STUCK_CODES).all():
+            bad = np.setdiff1d(self.stuck, _STUCK_CODES)
+            raise ValueError(f"stuck must hold StuckCode values {_STUCK_CODES.tolist()}; got {bad.tolist()}.")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The state's array names, in field order (also the keys of :meth:`arrays`)."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> DeviceState:
+        """Build a state from a mapping with exactly the keys :meth:`names`."""
+        missing = set(cls.names()) - set(arrays)
+        extra = set(arrays) - set(cls.names())
+        if missing or extra:
+            raise ValueError(
+                f"arrays must have the keys {list(cls.names())}; got missing {sorted(missing)}, "
+                f"unknown {sorted(extra)}."
+            )
+        return cls(**{name: arrays[name] for name in cls.names()})
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of differential pairs."""
+        return self.g_prog.shape[1]
+
+    def arrays(self) -> dict[str, NDArray]:
+        """The arrays by name (the state's own arrays, not copies)."""
+        return {name: getattr(self, name) for name in self.names()}
+
+    def copy(self, *, read_only: bool = False) -> DeviceState:
+        """A deep copy; with ``read_only`` its arrays refuse writes."""
+        out = DeviceState(**{name: a.copy() for name, a in self.arrays().items()})
+        if read_only:
+            for a in out.arrays().values():
+                a.flags.writeable = False
+        return out
+
+
+def sample_devices(
+    device: DeviceModel, n_pairs: int, rng: np.random.Generator, *, tau_now: float
+) -> DeviceState:
+    """Draw the device-to-device variation and stuck-at faults of ``n_pairs`` pairs.
+
+    Every device starts at its own lower bound (a stuck-high device at its upper bound),
+    programmed at ``tau_now`` (equivalent time, seconds).  The draws, in order: lower and
+    upper bounds, up and down step factors, drift exponents, fault draws.
+    """
+    c, var, p, drift = device.conductance, device.variation, device.pulse, device.drift
+    shape = (2, n_pairs)
+    g_range = c.g_max_s - c.g_min_s
+    g_lo = c.g_min_s + var.bounds_rel * c.g_min_s * rng.standard_normal(shape)
+    g_hi = c.g_max_s * (1.0 + var.bounds_rel * rng.standard_normal(shape))
+    g_lo = np.maximum(g_lo, 0.0)
+    g_hi = np.maximum(g_hi, g_lo + MIN_WINDOW_FRACTION * g_range)
+    steps = np.maximum(1.0 + var.step_rel * rng.standard_normal((2, *shape)), MIN_STEP_FACTOR)
+    s_up = p.step_up_scale * device.step_s * steps[0]
+    s_down = p.step_down_scale * device.step_s * steps[1]
+    nu = np.abs(drift.nu_mean + drift.nu_std * rng.standard_normal(shape))
+    draw = rng.random(shape)
+    low, high = var.stuck_at_min_fraction, var.stuck_at_min_fraction + var.stuck_at_max_fraction
+    stuck = np.full(shape, StuckCode.NONE, dtype=np.int8)
+    stuck[draw < low] = StuckCode.LOW
+    stuck[(draw >= low) & (draw < high)] = StuckCode.HIGH
+    g_prog = np.where(stuck == StuckCode.HIGH, g_hi, g_lo)
+    return DeviceState(
+        g_prog=g_prog,
+        tau_prog=np.full(shape, tau_now),
+        nu=nu,
+        g_lo=g_lo,
+        g_hi=g_hi,
+        s_up=s_up,
+        s_down=s_down,
+        stuck=stuck,
+    )

@@ -1,0 +1,144 @@
+"""What a crossbar read computes from a device state (layer 1).
+
+:func:`effective_conductances` applies drift and the temperature law to a
+:class:`~neuromorph.hardware.fabrication.DeviceState`; :func:`convert_tiles` turns row
+voltages into digitised outputs tile by tile (column currents, read noise, TIA, ADC);
+:class:`MeteredRead` is what :meth:`~neuromorph.hardware.crossbar.Crossbar.read_metered`
+returns.  The :class:`~neuromorph.hardware.crossbar.Crossbar` holds the state and the caches
+and calls these; they do not validate.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neuromorph._rng import STREAM_READ_NOISE
+from neuromorph.hardware import _kernels
+from neuromorph.hardware.devices import K_B_EV, DeviceModel
+from neuromorph.hardware.fabrication import DeviceState
+from neuromorph.hardware.periphery import AdcParams, max_code
+from neuromorph.hardware.wires import WiredArray
+
+
+class MeteredRead(NamedTuple):
+    """Outputs of a read, and the energy the array dissipated while it read them.
+
+    Attributes
+    ----------
+    y : ndarray of shape (n_out,) or (batch, n_out)
+        Digitised outputs in weight units, as :meth:`Crossbar.read` returns them.
+    energy_j : float
+        ``t_read_s * sum over reads and rows of v_row**2 * G_row``, joules: the static
+        dissipation of the array (both devices of every pair) during the reads.
+    """
+
+    y: NDArray[np.float64]
+    energy_j: float
+
+
+def effective_conductances(
+    state: DeviceState, device: DeviceModel, *, temperature_k: float, tau_now: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Conductances as a read sees them at ``temperature_k`` (K) and ``tau_now`` (s).
+
+    Returns
+    -------
+    g_eff : ndarray of shape (2, n), siemens
+        Drifted, then scaled by the temperature law.
+    gdiff : ndarray of shape (n,), siemens
+        ``G+ - G-`` of every pair.
+    gvar : ndarray of shape (n,), siemens**2
+        ``read_noise_rel**2 (G+**2 + G-**2)``: the read-noise variance per unit v**2.
+    """
+    tp, c = device.temperature, device.conductance
+    n = state.n_pairs
+    g_eff = np.empty((2, n))
+    gdiff = np.empty(n)
+    gvar = np.empty(n)
+    _kernels.effective_conductance(
+        g_prog=state.g_prog,
+        tau_prog=state.tau_prog,
+        nu=state.nu,
+        tau_now=tau_now,
+        t0=device.drift.t0_s,
+        g_min=c.g_min_s,
+        g_range=c.g_max_s - c.g_min_s,
+        alpha_lo=tp.alpha_low_per_k,
+        alpha_hi=tp.alpha_high_per_k,
+        ea_lo=tp.ea_low_ev,
+        ea_hi=tp.ea_high_ev,
+        delta_t=temperature_k - tp.t_ref_k,
+        arrhenius_x=(1.0 / temperature_k - 1.0 / tp.t_ref_k) / K_B_EV,
+        read_rel=device.noise.read_noise_rel,
+        g_eff_out=g_eff,
+        gdiff_out=gdiff,
+        gvar_out=gvar,
+    )
+    return g_eff, gdiff, gvar
+
+
+def convert_tiles(
+    v: NDArray,
+    v2: NDArray[np.float32],
+    gdiff: NDArray,
+    gvar: NDArray[np.float32],
+    wired: dict[tuple[int, int], WiredArray] | None,
+    *,
+    tile_rows: int,
+    adc: AdcParams,
+    gain: float,
+    out_scale: float,
+    key: np.uint64,
+) -> NDArray[np.float64]:
+    """Digitised outputs (batch, n_out) of row voltages ``v`` (batch, n_in), tile by tile.
+
+    Each row tile's column currents (``v @ gdiff``, or the wired tiles' exact currents) get
+    read noise of variance ``v2 @ gvar`` (``v2`` of size 0: none), the TIA ``gain`` and the
+    ``adc``; the partial sums are added in weight units (``out_scale`` per volt).  One normal
+    per conversion from ``STREAM_READ_NOISE``, counted across tiles.
+    """
+    batch, n_in = v.shape
+    n_out = gdiff.shape[1]
+    out = np.zeros((batch, n_out))
+    none = np.empty((0, 0), dtype=np.float32)
+    for t, r0 in enumerate(range(0, n_in, tile_rows)):
+        r1 = min(n_in, r0 + tile_rows)
+        whole = r0 == 0 and r1 == n_in
+        if wired is not None:
+            mu = np.empty((batch, n_out))
+            for (tr0, c0), wa in wired.items():
+                if tr0 == r0:
+                    cur = wa.currents(v[:, r0:r1])
+                    mu[:, c0 : c0 + cur.shape[1] // 2] = cur[:, 0::2] - cur[:, 1::2]
+        else:
+            mu = v @ gdiff if whole else v[:, r0:r1] @ gdiff[r0:r1]
+        if v2.size:
+            var = v2 @ gvar if whole else v2[:, r0:r1] @ gvar[r0:r1]
+        else:
+            var = none
+        _kernels.adc_accumulate(
+            mu=mu,
+            var=var,
+            key=key,
+            stream=STREAM_READ_NOISE,
+            counter_base=t * batch * n_out,
+            gain=gain,
+            noise_v=adc.noise_v,
+            lsb=adc.lsb_v,
+            max_code=float(max_code(adc.bits)),
+            out_scale=out_scale,
+            out=out,
+        )
+    return out
+
+
+def array_energy_j(v: NDArray, row_conductance_s: NDArray[np.float64], *, t_read_s: float) -> float:
+    """Energy the array dissipates while row voltages ``v`` (batch, n_in) are held, joules.
+
+    ``t_read_s * sum_b sum_i v_bi**2 G_row_i`` with ``G_row_i`` the row's total conductance.
+    """
+    row_v2 = np.einsum("bi,bi->i", v, v, dtype=np.float64)
+    return t_read_s * float(row_v2 @ row_conductance_s)
