@@ -84,7 +84,7 @@ def main(argv=None) -> dict:
         f"shape {rows}x{cols}, batch {batch}; baseline float64; the read's products run in "
         f"float32 behind the 8-bit ADC (float64 with an ideal ADC); BLAS: {blas}",
         "read noise: exact column statistics (one extra BLAS product v**2 @ var), one normal "
-        "per column current; see neuromorph/crossbar.py",
+        "per column current; see neuromorph/hardware/crossbar.py",
         f"update sends {pulses} pulses per call (learning rate 1e-5, N(0,1) errors)",
         f"numba threads: {nm_threads()}",
     ]

@@ -126,6 +126,9 @@ def test_save_load_round_trip(tmp_path):
     x = np.random.default_rng(0).uniform(0, 1, (4, 6))
     for a, b in zip(chip.ports().run(x), again.ports().run(x), strict=True):
         np.testing.assert_array_equal(a, b)  # same state, same noise streams
+    for c in (chip, again):  # a loaded state takes writes, from the same write streams
+        c.crossbars[0].apply_delta(np.full((7, 5), 0.05))
+    np.testing.assert_array_equal(chip.effective_weights()[0], again.effective_weights()[0])
 
 
 def test_a_chip_saved_before_the_state_moved_behind_methods_still_loads():

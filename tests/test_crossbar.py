@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import pytest
@@ -9,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neuromorph as nm
+from neuromorph.hardware import programming
 from neuromorph.hardware.devices import NoiseParams, StuckCode
+from neuromorph.hardware.fabrication import DeviceState
 from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery
 
 
@@ -412,3 +416,29 @@ def test_read_metered_returns_the_read_and_its_energy():
     assert y1.shape == (6,) and 0 < e1 < energy_j
     with pytest.raises(ValueError, match="t_read_s must be > 0"):
         a.read_metered(x, t_read_s=0.0)
+
+
+def test_device_state_checks_its_arrays():
+    st = _noisy(shape=(3, 2)).device_state()
+    arrays = st.arrays()
+    with pytest.raises(ValueError, match=r"nu must have shape \(2, 6\) like g_prog; got shape \(2, 5\)"):
+        DeviceState.from_arrays(dict(arrays, nu=np.zeros((2, 5))))
+    with pytest.raises(ValueError, match=r"g_prog must have shape \(2, n_pairs\); got shape \(6,\)"):
+        DeviceState.from_arrays(dict(arrays, g_prog=np.zeros(6)))
+    with pytest.raises(ValueError, match=r"stuck must hold StuckCode values \[0, 1, 2\]; got \[5\]"):
+        DeviceState.from_arrays(dict(arrays, stuck=np.full((2, 6), 5)))
+    with pytest.raises(ValueError, match=r"arrays must have the keys .* missing \['s_up'\], unknown \['x'\]"):
+        DeviceState.from_arrays({**{k: v for k, v in arrays.items() if k != "s_up"}, "x": 0})
+    again = DeviceState.from_arrays(arrays)
+    assert again.g_prog.flags.writeable and again.g_prog.dtype == np.float64 and again.stuck.dtype == np.int8
+
+
+def test_weight_to_pair_mapping_and_its_error():
+    w = np.array([0.5, -0.25, 0.0])
+    target = programming.pair_targets(w, g_min_s=1e-6, g_unit=2e-5)
+    np.testing.assert_allclose(target, [[1.1e-5, 1e-6, 1e-6], [1e-6, 6e-6, 1e-6]], rtol=1e-12)
+    np.testing.assert_array_equal(programming.weight_errors(target, target, g_unit=2e-5), 0.0)
+    shifted = target + np.array([[2e-6], [0.0]])  # G+ 0.1 weight high on every pair
+    np.testing.assert_allclose(programming.weight_errors(shifted, target, g_unit=2e-5), 0.1, rtol=1e-9)
+    assert programming.rms(np.array([3.0, -4.0])) == pytest.approx(math.sqrt(12.5))
+    assert programming.rms(np.empty(0)) == 0.0

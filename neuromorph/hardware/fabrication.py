@@ -49,7 +49,8 @@ class DeviceState:
         :class:`~neuromorph.hardware.devices.StuckCode` of each device.
 
     The fields cannot be rebound; the arrays themselves are changed in place only by the
-    crossbar that owns them.  Arrays are stored C-contiguous in the dtypes above.
+    crossbar that owns them.  The state stores its own C-contiguous copies, in the dtypes
+    above, so no caller's array aliases it.
     """
 
     g_prog: NDArray[np.float64]
@@ -65,7 +66,7 @@ class DeviceState:
         shape = None
         for f in dataclasses.fields(self):
             dtype = np.int8 if f.name == "stuck" else np.float64
-            value = np.ascontiguousarray(getattr(self, f.name), dtype=dtype)
+            value = np.array(getattr(self, f.name), dtype=dtype, order="C", copy=True)
             if shape is None:
                 shape = value.shape
                 if value.ndim != 2 or value.shape[0] != 2:
@@ -105,7 +106,7 @@ class DeviceState:
 
     def copy(self, *, read_only: bool = False) -> DeviceState:
         """A deep copy; with ``read_only`` its arrays refuse writes."""
-        out = DeviceState(**{name: a.copy() for name, a in self.arrays().items()})
+        out = DeviceState(**self.arrays())
         if read_only:
             for a in out.arrays().values():
                 a.flags.writeable = False
