@@ -437,8 +437,8 @@ def test_weight_to_pair_mapping_and_its_error():
     w = np.array([0.5, -0.25, 0.0])
     target = programming.pair_targets(w, g_min_s=1e-6, g_unit=2e-5)
     np.testing.assert_allclose(target, [[1.1e-5, 1e-6, 1e-6], [1e-6, 6e-6, 1e-6]], rtol=1e-12)
-    np.testing.assert_array_equal(programming.weight_errors(target, target, g_unit=2e-5), 0.0)
+    np.testing.assert_array_equal(programming.pair_weight_errors(target, target, g_unit=2e-5), 0.0)
     shifted = target + np.array([[2e-6], [0.0]])  # G+ 0.1 weight high on every pair
-    np.testing.assert_allclose(programming.weight_errors(shifted, target, g_unit=2e-5), 0.1, rtol=1e-9)
+    np.testing.assert_allclose(programming.pair_weight_errors(shifted, target, g_unit=2e-5), 0.1, rtol=1e-9)
     assert programming.rms(np.array([3.0, -4.0])) == pytest.approx(math.sqrt(12.5))
     assert programming.rms(np.empty(0)) == 0.0

@@ -54,8 +54,7 @@ class CostModel:
     t_pulse_s: float = 100e-9
 
     def __post_init__(self) -> None:
-        for name in ("adc_fom_j_per_step", "dac_fom_j_per_step", "t_read_s", "pulse_v",
-                     "t_pulse_s"):  # fmt: skip
+        for name in ("adc_fom_j_per_step", "dac_fom_j_per_step", "t_read_s", "pulse_v", "t_pulse_s"):
             check.positive(name, getattr(self, name))
 
 

@@ -62,8 +62,9 @@ class Meter:
 
     def minus(self, earlier: Meter) -> Meter:
         """The difference ``self - earlier``: what was spent in between."""
-        return Meter(**{f.name: getattr(self, f.name) - getattr(earlier, f.name)
-                        for f in dataclasses.fields(self)})  # fmt: skip
+        return Meter(
+            **{f.name: getattr(self, f.name) - getattr(earlier, f.name) for f in dataclasses.fields(self)}
+        )
 
 
 @runtime_checkable

@@ -6,7 +6,7 @@ and report what it cost; they do not validate.  The
 one state mutator, which invalidates its caches.
 
 The weight-to-pair mapping is :func:`pair_targets`; the weight error of a programmed state is
-:func:`weight_errors`.
+:func:`pair_weight_errors`.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def pair_targets(weights: NDArray[np.float64], *, g_min_s: float, g_unit: float)
     return target
 
 
-def weight_errors(
+def pair_weight_errors(
     g_prog: NDArray[np.float64], target: NDArray[np.float64], *, g_unit: float
 ) -> NDArray[np.float64]:
     """Weight error ``((G+ - G-) - (T+ - T-)) / g_unit`` of every pair, shape (n,).
@@ -112,14 +112,7 @@ def send_pulses(
     pulses = np.empty((2, desired.size), dtype=np.int64)
     p = device.pulse
     _kernels.pulse_update(
-        g_prog=state.g_prog,
-        tau_prog=state.tau_prog,
-        nu=state.nu,
-        stuck=state.stuck,
-        g_lo=state.g_lo,
-        g_hi=state.g_hi,
-        s_up=state.s_up,
-        s_down=state.s_down,
+        **state.arrays(),  # the kernels name their device-state arrays as DeviceState does
         desired=desired,
         scale=pulses_per_unit,
         a_up=p.nonlinearity_up,
@@ -157,14 +150,7 @@ def program_and_verify(
     pulses = np.empty(target.shape, dtype=np.int64)
     reads = np.empty(target.shape, dtype=np.int64)
     _kernels.write_verify(
-        g_prog=state.g_prog,
-        tau_prog=state.tau_prog,
-        nu=state.nu,
-        stuck=state.stuck,
-        g_lo=state.g_lo,
-        g_hi=state.g_hi,
-        s_up=state.s_up,
-        s_down=state.s_down,
+        **state.arrays(),  # the kernels name their device-state arrays as DeviceState does
         target=target,
         a_up=p.nonlinearity_up,
         a_down=p.nonlinearity_down,
@@ -185,7 +171,7 @@ def program_and_verify(
         pulses_out=pulses,
         reads_out=reads,
     )
-    werr = weight_errors(state.g_prog, target, g_unit=g_unit)[active == 1]
+    werr = pair_weight_errors(state.g_prog, target, g_unit=g_unit)[active == 1]
     if werr.size == 0:
         return ProgramReport(pulses=0, verify_reads=0, weight_rms_error=0.0, unconverged=0)
     missed = np.abs(werr) * g_unit > UNCONVERGED_TOLERANCES * tolerance_s
@@ -221,7 +207,7 @@ def write_direct(
     return ProgramReport(
         pulses=0,
         verify_reads=0,
-        weight_rms_error=rms(weight_errors(state.g_prog, target, g_unit=g_unit)),
+        weight_rms_error=rms(pair_weight_errors(state.g_prog, target, g_unit=g_unit)),
         unconverged=int(np.count_nonzero(~movable)),
     )
 
