@@ -15,7 +15,7 @@ def _fmt(value) -> str:
     return repr(value)
 
 
-def real(name: str, value, *, finite: bool = True) -> float:
+def real(name: str, value: object, *, finite: bool = True) -> float:
     """Return ``value`` as float; TypeError if not a real number, ValueError if NaN/inf."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}.")
@@ -25,28 +25,28 @@ def real(name: str, value, *, finite: bool = True) -> float:
     return value
 
 
-def positive(name: str, value, *, hint: str = "") -> float:
+def positive(name: str, value: object, *, hint: str = "") -> float:
     value = real(name, value)
     if not value > 0:
         raise ValueError(f"{name} must be > 0; got {name}={_fmt(value)}. {hint}".rstrip())
     return value
 
 
-def non_negative(name: str, value, *, hint: str = "") -> float:
+def non_negative(name: str, value: object, *, hint: str = "") -> float:
     value = real(name, value)
     if not value >= 0:
         raise ValueError(f"{name} must be >= 0; got {name}={_fmt(value)}. {hint}".rstrip())
     return value
 
 
-def fraction(name: str, value, *, hint: str = "") -> float:
+def fraction(name: str, value: object, *, hint: str = "") -> float:
     value = real(name, value)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1]; got {name}={_fmt(value)}. {hint}".rstrip())
     return value
 
 
-def integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def integer(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r}.")
     value = int(value)
@@ -57,7 +57,7 @@ def integer(name: str, value, *, minimum: int | None = None, maximum: int | None
     return value
 
 
-def temperature(name: str, value) -> float:
+def temperature(name: str, value: object) -> float:
     value = real(name, value)
     if not value > 0:
         raise ValueError(
@@ -67,7 +67,7 @@ def temperature(name: str, value) -> float:
     return value
 
 
-def generator(name: str, rng) -> np.random.Generator:
+def generator(name: str, rng: object) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"{name} must be a numpy.random.Generator; got {type(rng).__name__}. "
@@ -78,11 +78,11 @@ def generator(name: str, rng) -> np.random.Generator:
 
 def array(
     name: str,
-    value,
+    value: object,
     *,
     ndim: int | tuple[int, ...] | None = None,
     shape: tuple[int | None, ...] | None = None,
-    dtype=np.float64,
+    dtype: type = np.float64,
     finite: bool = True,
 ) -> NDArray:
     """Convert ``value`` to a C-contiguous array of ``dtype`` and check its form.

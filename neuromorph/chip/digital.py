@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _io
 from neuromorph import _validate as check
@@ -31,7 +32,7 @@ def rms_normalize(h: NDArray) -> NDArray:
     return h / np.sqrt(np.mean(h * h, axis=1, keepdims=True) + RMS_EPS)
 
 
-def propagate(layer, x: NDArray, n_layers: int) -> list[NDArray]:
+def propagate(layer: Callable[[int, NDArray], NDArray], x: NDArray, n_layers: int) -> list[NDArray]:
     """The shared forward: ``h_l = relu(layer(l, x_l))``, ``x_{l+1} = rms_normalize(h_l)``.
 
     ``layer(l, x)`` returns layer ``l``'s pre-activations (a float product here, a metered
@@ -45,7 +46,7 @@ def propagate(layer, x: NDArray, n_layers: int) -> list[NDArray]:
     return hs
 
 
-def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
+def check_layer_sizes(layer_sizes: Sequence[int]) -> tuple[int, ...]:
     if not isinstance(layer_sizes, tuple | list) or len(layer_sizes) < 2:
         raise ValueError(
             f"layer_sizes must list at least two widths (inputs, outputs...); got {layer_sizes!r}."
@@ -68,7 +69,7 @@ class DigitalNetwork:
         self.bias_input = bias_input
 
     @classmethod
-    def from_weights(cls, weights, *, bias_input: float = 1.0) -> DigitalNetwork:
+    def from_weights(cls, weights: Sequence[ArrayLike], *, bias_input: float = 1.0) -> DigitalNetwork:
         """Validate and copy a list of weight matrices into a network."""
         if not isinstance(weights, list | tuple) or not weights:
             raise TypeError(f"weights must be a non-empty list of arrays; got {type(weights).__name__}.")
@@ -83,7 +84,12 @@ class DigitalNetwork:
 
     @classmethod
     def initialize(
-        cls, layer_sizes, *, rng: np.random.Generator, scale: float = 1.0, bias_input: float = 1.0
+        cls,
+        layer_sizes: Sequence[int],
+        *,
+        rng: np.random.Generator,
+        scale: float = 1.0,
+        bias_input: float = 1.0,
     ) -> DigitalNetwork:
         """Gaussian weights of std ``scale / sqrt(n_in + 1)``, zero-mean; biases included."""
         sizes = check_layer_sizes(layer_sizes)
@@ -117,18 +123,18 @@ class DigitalNetwork:
         """``x`` with the bias column appended."""
         return np.hstack([x, np.full((x.shape[0], 1), self.bias_input)])
 
-    def layer(self, index: int, x) -> NDArray:
+    def layer(self, index: int, x: ArrayLike) -> NDArray:
         """Pre-activations of layer ``index`` for inputs ``x`` of shape (batch, n_in)."""
         return self.augment(x) @ self.weights[index]
 
-    def forward(self, x) -> list[NDArray]:
+    def forward(self, x: ArrayLike) -> list[NDArray]:
         """Activities ``h_l`` of every layer for inputs ``x`` of shape (batch, n_inputs)."""
         x = check.array("x", x, ndim=2)
         if x.shape[1] != self.layer_sizes[0]:
             raise ValueError(f"x must have {self.layer_sizes[0]} features; got shape {x.shape}.")
         return propagate(self.layer, x, self.n_layers)
 
-    def save(self, path) -> str:
+    def save(self, path: str | os.PathLike) -> str:
         """Write the network atomically to ``path`` (``.npz`` + JSON metadata)."""
         arrays = {f"w{i}": w for i, w in enumerate(self.weights)}
         return _io.save(

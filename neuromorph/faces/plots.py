@@ -32,9 +32,10 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
+from numpy.typing import ArrayLike, NDArray  # noqa: E402
 
 from neuromorph import _validate as check  # noqa: E402
+from neuromorph.algorithms.ff import History  # noqa: E402
 from neuromorph.faces._figure_data import (  # noqa: E402
     copyout_groups,
     finished_rows,
@@ -63,7 +64,7 @@ __all__ = [
 _STUCK_LO, _STUCK_HI = StuckCode.LOW, StuckCode.HIGH
 
 
-def training_curve(history, *, title: str = "Forward-Forward training") -> Figure:
+def training_curve(history: History, *, title: str = "Forward-Forward training") -> Figure:
     """Loss per epoch, and test accuracy where it was measured."""
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.add_subplot()
@@ -208,8 +209,8 @@ def _deviation_bars(ax, dev: NDArray, ok: NDArray, *, paired: bool) -> None:
 
 
 def ir_drop_map(
-    g,
-    v,
+    g: ArrayLike,
+    v: ArrayLike,
     wires: WireParams,
     *,
     temperature_k: float = 300.0,
@@ -285,8 +286,8 @@ def ir_drop_map(
 
 
 def spice_agreement(
-    expected,
-    got,
+    expected: ArrayLike | Sequence[ArrayLike],
+    got: ArrayLike | Sequence[ArrayLike],
     *,
     labels: Sequence[str] | None = None,
     title: str = "ngspice against neuromorph",
@@ -367,8 +368,8 @@ def spice_agreement(
 
 # --------------------------------------------------------------------------- studies
 def accuracy_vs_condition(
-    values,
-    accuracies,
+    values: Sequence[float],
+    accuracies: Sequence[float] | Mapping[str, Sequence[float]],
     *,
     xlabel: str,
     log_x: bool = False,
@@ -621,7 +622,9 @@ def sweep_accuracy_vs_temperature(rows: Sequence[Mapping]) -> Figure:
 
 
 # --------------------------------------------------------------------------- conditions
-def accuracy_bars(labels, accuracies, *, title: str = "Accuracy", fraction: bool = True) -> Figure:
+def accuracy_bars(
+    labels: Sequence[str], accuracies: Sequence[float], *, title: str = "Accuracy", fraction: bool = True
+) -> Figure:
     """Accuracy (%) for named conditions as labelled bars (e.g. cold, hot, aged, retrained)."""
     values = [100.0 * a if fraction else float(a) for a in accuracies]
     if len(labels) != len(values) or not values:

@@ -23,6 +23,7 @@ import numpy as np
 from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, ChipDesign
 from neuromorph.chip.digital import DigitalNetwork
+from neuromorph.chip.ports import Ports
 from neuromorph.datasets import Dataset
 from neuromorph.hardware.devices import preset
 
@@ -81,7 +82,7 @@ def design_variant(
     return design
 
 
-def program_initial_weights(ports, config: ff.FFConfig, rng: np.random.Generator) -> dict:
+def program_initial_weights(ports: Ports, config: ff.FFConfig, rng: np.random.Generator) -> dict:
     """Program random initial weights through the ports by write-verify.
 
     The weights are :func:`neuromorph.algorithms.ff.initial_weights` for the ports' widths and

@@ -107,7 +107,7 @@ def row_tiles(design: ChipDesign, layer: int) -> list[tuple[int, int]]:
     return [(r0, min(n, r0 + rows)) for r0 in range(0, n, rows)]
 
 
-def check_layer(ports: Ports, layer) -> int:
+def check_layer(ports: Ports, layer: int) -> int:
     """Return ``layer`` as an int if the ports have that layer; ValueError otherwise."""
     layer = check.integer("layer", layer)
     if not 0 <= layer < ports.n_layers:

@@ -8,7 +8,7 @@ what the chip computes.
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from neuromorph.algorithms.extract.drive import adc_lsb, dac_quantize, row_tiles
 from neuromorph.chip.design import ChipDesign
@@ -41,7 +41,7 @@ class PeripheryNetwork(DigitalNetwork):
         self.design = design
         self.quantize = quantize
 
-    def layer(self, index: int, x) -> NDArray:
+    def layer(self, index: int, x: ArrayLike) -> NDArray:
         """Tap readings of layer ``index`` (noiseless) for inputs ``x`` (batch, n_in)."""
         xa = dac_quantize(self.augment(np.asarray(x, dtype=np.float64)), self.design)
         w = self.weights[index]
