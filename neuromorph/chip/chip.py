@@ -102,8 +102,13 @@ class Chip:
         return DigitalNetwork(self.effective_weights(), bias_input=self.design.bias_input)
 
     # -------------------------------------------------------------- metered physics
-    def _drive(self, index: int, x: NDArray) -> NDArray:
-        """Read layer ``index`` for inputs ``x`` (batch, n_in), metering everything."""
+    def read_layer(self, index: int, x: NDArray) -> NDArray:
+        """Read layer ``index`` for inputs ``x`` (batch, n_in), billing the meter.
+
+        Counts DAC and ADC conversions, tile reads, chip time and energy (converters by the
+        cost model's figures of merit, the array by the read's own dissipation).  Inputs are
+        not checked here: :class:`~neuromorph.chip.ports.ChipPorts` checks them first.
+        """
         xb = self.crossbars[index]
         xa = np.hstack([x, np.full((x.shape[0], 1), self.design.bias_input)])
         m, cost, p = self.meter, self.design.cost, self.design.periphery
@@ -119,7 +124,12 @@ class Chip:
         m.energy_read_j += energy_read_j
         return y
 
-    def _meter_pulses(self, pulses: int, verify_reads: int = 0) -> None:
+    def bill_programming(self, pulses: int, verify_reads: int = 0) -> None:
+        """Add ``pulses`` programming pulses and ``verify_reads`` verify reads to the meter.
+
+        Each pulse costs ``pulse_v**2 g_mid t_pulse`` and each verify read ``v_read**2 g_mid
+        t_read`` (``g_mid`` the middle of the device window), plus their time.
+        """
         m, cost = self.meter, self.design.cost
         c = self.design.device.conductance
         g_mid = 0.5 * (c.g_min_s + c.g_max_s)
@@ -130,7 +140,8 @@ class Chip:
         m.chip_seconds += pulses * cost.t_pulse_s + verify_reads * cost.t_read_s
 
     def forward(self, x: NDArray) -> list[NDArray]:
-        return propagate(self._drive, x, self.n_layers)
+        """Activities of every layer for inputs ``x`` (batch, n_inputs), metered."""
+        return propagate(self.read_layer, x, self.n_layers)
 
     # -------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> str:

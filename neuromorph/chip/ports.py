@@ -269,7 +269,7 @@ def _op_drive(chip: Chip, layer, x):
         )
     x = _inputs(chip, layer, x)
     chip.meter.queries += x.shape[0]
-    return chip._drive(layer, x)
+    return chip.read_layer(layer, x)
 
 
 def _op_run(chip: Chip, x):
@@ -281,7 +281,7 @@ def _op_run(chip: Chip, x):
 def _op_apply_delta(chip: Chip, layer, delta):
     layer = _layer_index(chip, layer)
     report = chip.crossbars[layer].apply_delta(delta)
-    chip._meter_pulses(report.pulses)
+    chip.bill_programming(report.pulses)
     return report.pulses
 
 
@@ -290,21 +290,21 @@ def _op_update(chip: Chip, layer, x, d, learning_rate):
     x = _inputs(chip, layer, x)
     xa = np.hstack([x, np.full((x.shape[0], 1), chip.design.bias_input)])
     report = chip.crossbars[layer].update(xa, d, learning_rate=learning_rate)
-    chip._meter_pulses(report.pulses)
+    chip.bill_programming(report.pulses)
     return report.pulses
 
 
 def _op_refresh(chip: Chip, layer, options):
     layer = _layer_index(chip, layer)
     report = chip.crossbars[layer].refresh(**options)
-    chip._meter_pulses(report.pulses, report.verify_reads)
+    chip.bill_programming(report.pulses, report.verify_reads)
     return dataclasses.asdict(report)
 
 
 def _op_program(chip: Chip, layer, weights, options):
     layer = _layer_index(chip, layer)
     report = chip.crossbars[layer].program(weights, **options)
-    chip._meter_pulses(report.pulses, report.verify_reads)
+    chip.bill_programming(report.pulses, report.verify_reads)
     return dataclasses.asdict(report)
 
 
