@@ -15,6 +15,7 @@ from neuromorph.errors import (
 from neuromorph.hardware.crossbar import Crossbar, ProgramReport, UpdateReport
 from neuromorph.hardware.devices import IDEAL, PCM_GST, PRESETS, RRAM_HFO2, DeviceModel, preset
 from neuromorph.hardware.environment import Environment
+from neuromorph.hardware.fitting import PulseFit, fit_pulse_response, pulse_response, pulse_train
 from neuromorph.hardware.periphery import IDEAL_PERIPHERY, AdcParams, DacParams, Periphery, TiaParams
 
 __version__ = "0.1.0"
@@ -43,7 +44,11 @@ __all__ = [
     "Periphery",
     "PortAccessError",
     "ProgramReport",
+    "PulseFit",
     "TiaParams",
     "UpdateReport",
+    "fit_pulse_response",
     "preset",
+    "pulse_response",
+    "pulse_train",
 ]

@@ -40,6 +40,27 @@ STREAM_PULSE_ROUNDING = 3
 STREAM_PULSE_NOISE = 4
 #: Read noise of every single-device verify read in program-and-verify, one normal per read.
 STREAM_VERIFY_READ = 5
+#: Correlated read noise (:mod:`neuromorph.hardware.noise`): derived keys, one uniform's
+#: 53 bits per (1/f level, block) or per telegraph read call.
+STREAM_NOISE_KEYS = 6
+#: 1/f read noise: one normal per device per (level, block) under that block's derived key.
+STREAM_PINK_NOISE = 7
+#: Telegraph read noise: the state of every device at the first read of a call, one uniform
+#: per device under the call's derived key.
+STREAM_RTN_START = 8
+#: Telegraph read noise: dwell times within a call, one uniform per dwell under the call's key.
+STREAM_RTN_DWELL = 9
+
+# Device-physics streams (retention, endurance-aware write-verify) take ids from 20 on, so
+# that streams added for read noise elsewhere never collide with them.
+#: A device's retention parameter (drift exponent or relaxation deviate), drawn each time it
+#: is programmed, one normal per device and call.
+STREAM_RETENTION = 20
+#: Verify reads of the retry pass of write-verify (the first device reprogrammed when its
+#: partner could not absorb its error), one normal per read.
+STREAM_VERIFY_RETRY = 21
+#: Cycle-to-cycle noise of the pulses of that retry pass, one normal per pulse.
+STREAM_PULSE_NOISE_RETRY = 22
 
 
 def noise_key(rng: np.random.Generator | None, *, needed: bool, name: str) -> np.uint64:

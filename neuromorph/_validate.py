@@ -57,12 +57,67 @@ def integer(name: str, value: object, *, minimum: int | None = None, maximum: in
     return value
 
 
+#: Lowest absolute temperature accepted anywhere, K: below liquid helium (4.2 K), the
+#: coldest electronics is characterised at; the Arrhenius factors of the device laws
+#: (``exp(-Ea / k_B T)``) underflow to exactly zero well before it.
+TEMPERATURE_MIN_K = 1.0
+#: Highest, K: above the melting point of Ge2Sb2Te5 (about 900 K; Wuttig & Yamada, Nat.
+#: Mater. 6, 824 (2007)) and far beyond the ~400 C (673 K) back-end-of-line process budget
+#: of any chip; no device modelled here survives it.
+TEMPERATURE_MAX_K = 1000.0
+#: The 0 C point: the hint for a temperature that looks like Celsius.
+CELSIUS_ZERO_K = 273.15
+
+
 def temperature(name: str, value: object) -> float:
+    """An absolute temperature in kelvin, finite and in [TEMPERATURE_MIN_K, TEMPERATURE_MAX_K]."""
     value = real(name, value)
     if not value > 0:
         raise ValueError(
             f"{name} must be > 0 K (absolute temperature in kelvin); got {name}={_fmt(value)}. "
             "Convert Celsius with T_K = T_C + 273.15."
+        )
+    if not TEMPERATURE_MIN_K <= value <= TEMPERATURE_MAX_K:
+        raise ValueError(
+            f"{name} must be in [{TEMPERATURE_MIN_K:g}, {TEMPERATURE_MAX_K:g}] K, where a chip can "
+            f"exist; got {name}={_fmt(value)}."
+        )
+    return value
+
+
+def temperature_in(name: str, value: object, low_k: float, high_k: float, *, why: str = "") -> float:
+    """A temperature in [``low_k``, ``high_k``] K; one that looks like Celsius gets a hint.
+
+    For plausibility checks at the edge (command line, specs), where 30 most likely means
+    30 C: the message then ends "Did you mean 303.15 K?".  ``why`` names the range's reason.
+    """
+    value = real(name, value)
+    if low_k <= value <= high_k:
+        return value
+    hint = ""
+    if low_k <= value + CELSIUS_ZERO_K <= high_k:
+        hint = f" Did you mean {value + CELSIUS_ZERO_K:g} K? (T_K = T_C + 273.15)"
+    why = f" ({why})" if why else ""
+    raise ValueError(
+        f"{name} must be in [{low_k:g}, {high_k:g}] K{why}; got {name}={_fmt(value)}.{hint}"
+    )
+
+
+#: Accepted range of a weight scale such as ``w_max``.  Weights are dimensionless, so any
+#: scale is a choice of units, but the arithmetic multiplies a few of them with inputs and
+#: ADC steps (1/2**16 of full scale) and squares them: 1e-30..1e30 keeps ten such factors
+#: inside float64's normal range (2.2e-308..1.8e308), where 1e-320 (subnormal) turns the
+#: conductance per weight unit into inf.
+SCALE_MIN, SCALE_MAX = 1e-30, 1e30
+
+
+def scale(name: str, value: object) -> float:
+    """A positive scale (e.g. ``w_max``) in [SCALE_MIN, SCALE_MAX]; see the constant's reason."""
+    value = positive(name, value)
+    if not SCALE_MIN <= value <= SCALE_MAX:
+        raise ValueError(
+            f"{name} must be in [{SCALE_MIN:g}, {SCALE_MAX:g}] (float64 arithmetic on weights "
+            f"stays exact only away from under- and overflow); got {name}={_fmt(value)}."
         )
     return value
 
@@ -88,10 +143,17 @@ def array(
     """Convert ``value`` to a C-contiguous array of ``dtype`` and check its form.
 
     ``shape`` entries that are ``None`` are free.  NaN or inf raise ValueError naming the
-    first offending index.
+    first offending index.  Complex values raise TypeError unless ``dtype`` is complex
+    (converting would drop the imaginary part).
     """
+    if _is_complex(value) and not np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real numbers; got {np.asarray(value).dtype} values.")
     try:
-        out = np.ascontiguousarray(value, dtype=dtype)
+        out = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers; got {type(value).__name__}.") from exc
+    try:
+        out = np.ascontiguousarray(out, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of numbers; got {type(value).__name__}.") from exc
     if ndim is not None:
@@ -110,3 +172,11 @@ def array(
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
         raise ValueError(f"{name} must be finite (no NaN or inf); got {out[bad]} at index {bad}.")
     return out
+
+
+def _is_complex(value: object) -> bool:
+    """Whether ``value`` holds complex numbers (False for what is not array-like at all)."""
+    try:
+        return bool(np.iscomplexobj(value))
+    except (TypeError, ValueError):
+        return False

@@ -8,6 +8,7 @@ the user supplies.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import struct
@@ -21,14 +22,21 @@ from neuromorph import _validate as check
 
 @dataclass(frozen=True)
 class Dataset:
-    """A classification data set with its split.
+    """A classification data set with its split, checked when it is built.
 
     Attributes
     ----------
-    x_train, x_test : ndarray of shape (n, n_features), values in [0, 1]
-    y_train, y_test : ndarray of shape (n,), int64 labels in [0, n_classes)
-    n_classes : int
+    x_train, x_test : ndarray of shape (n, n_features), float64
+        Finite real features (the bundled loaders scale them to [0, 1]).  The training split
+        has at least one row; the test split may be empty.
+    y_train, y_test : ndarray of shape (n,), int64
+        Integer labels in [0, n_classes), one per row of the matching features.
+    n_classes : int >= 2
     name : str
+
+    Construction raises ValueError / TypeError naming the split, the row and the label; the
+    arrays are stored as float64 / int64 (copied only if they were not already).  The arrays
+    stay writable, so an algorithm about to spend chip time calls :meth:`check` again.
     """
 
     x_train: NDArray[np.float64]
@@ -38,9 +46,71 @@ class Dataset:
     n_classes: int
     name: str
 
+    def __post_init__(self) -> None:
+        n_classes = check.integer("n_classes", self.n_classes, minimum=2)
+        x_train = check_features("x_train", self.x_train)
+        x_test = check_features("x_test", self.x_test, n_features=x_train.shape[1], allow_empty=True)
+        labels = {
+            split: check_labels(
+                f"y_{split}", y, n_rows=x.shape[0], n_classes=n_classes, rows_name=f"x_{split}"
+            )
+            for split, x, y in (("train", x_train, self.y_train), ("test", x_test, self.y_test))
+        }
+        for name, value in (("x_train", x_train), ("x_test", x_test), ("n_classes", n_classes)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "y_train", labels["train"])
+        object.__setattr__(self, "y_test", labels["test"])
+
     @property
     def n_features(self) -> int:
         return self.x_train.shape[1]
+
+    def check(self) -> Dataset:
+        """Check again (the arrays may have been edited in place since construction); returns
+        ``self``.  Costs one pass over the data, far less than one chip query per row."""
+        dataclasses.replace(self)
+        return self
+
+
+def check_features(
+    name: str, x: object, *, n_features: int | None = None, allow_empty: bool = False
+) -> NDArray[np.float64]:
+    """``x`` as a float64 array of shape (n, n_features), every value finite and real.
+
+    Errors name ``name`` and, for a NaN or inf, its row and column: "x_train must be finite
+    (no NaN or inf); got nan at row 37, column 2."  ``n_features`` (if given) is the width
+    ``x`` must have; an empty ``x`` raises unless ``allow_empty``.
+    """
+    x = check.array(name, x, ndim=2, finite=False)
+    if n_features is not None and x.shape[1] != n_features:
+        raise ValueError(f"{name} must have {n_features} columns (as x_train); got shape {x.shape}.")
+    if x.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} must have at least one row; got shape {x.shape}.")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} must be finite (no NaN or inf); got {x[row, col]} at row {row}, column {col} "
+            f"({int(bad.any(axis=1).sum())} row(s) affected)."
+        )
+    return x
+
+
+def check_labels(name: str, y: object, *, n_rows: int, n_classes: int, rows_name: str) -> NDArray[np.int64]:
+    """``y`` as int64 labels, one per row of ``rows_name`` (``n_rows``), in [0, n_classes).
+
+    TypeError unless the labels are integers (float or bool labels are refused, not
+    rounded); ValueError for a wrong length or a label out of range.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer labels; got {y.dtype}.")
+    if y.ndim != 1 or y.shape[0] != n_rows:
+        got = y.shape[0] if y.ndim == 1 else f"shape {y.shape}"
+        raise ValueError(f"{name} must have one label per row of {rows_name} ({n_rows}); got {got}.")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name} must hold labels in 0..{n_classes - 1}; got {y.min()}..{y.max()}.")
+    return np.ascontiguousarray(y, dtype=np.int64)
 
 
 def stratified_split(

@@ -26,3 +26,7 @@ class ChipFileError(NeuromorphError):
 
 class PortAccessError(NeuromorphError):
     """An algorithm tried to reach hidden chip state through a port."""
+
+
+class LegacyFileWarning(UserWarning):
+    """A file of an older format was read: some of its content is not covered by a checksum."""

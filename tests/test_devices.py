@@ -41,7 +41,24 @@ from neuromorph.hardware.environment import Environment
         (lambda: d.TemperatureParams(t_ref_k=-3), ValueError, "t_ref_k must be > 0 K"),
         (lambda: d.TemperatureParams(ea_low_ev=-0.1), ValueError, "ea_low_ev must be >= 0"),
         (lambda: nm.RRAM_HFO2.with_(pulse=3), TypeError, "pulse must be a PulseParams"),
-        (lambda: d.preset("flash"), ValueError, r"preset must be one of \['ideal', 'pcm', 'rram'\]"),
+        (lambda: d.preset("flash"), ValueError, r"preset must be one of \['ideal', 'pcm', 'rram'"),
+        (lambda: d.preset(3), TypeError, "preset must be a str"),
+        (lambda: d.VariationParams(fixed_range_rel=0.7), ValueError, "fixed_range_rel must be"),
+        (lambda: d.VariationParams(step_lognormal=1), TypeError, "step_lognormal must be a bool"),
+        (lambda: d.VariationParams(lo_window_rel=-1), ValueError, "lo_window_rel must be >= 0"),
+        (lambda: d.PulseParams(n_states=3, exp_amp_up=float("nan")), ValueError, "exp_amp_up must be finite"),
+        (lambda: d.DriftParams(nu_min=0.2, nu_max=0.1), ValueError, "nu_min must be <= nu_max"),
+        (lambda: d.DriftParams(nu_mean=-0.1), ValueError, "nu_mean must be >= 0"),
+        (lambda: d.RelaxationParams(std_per_ln_s=-1), ValueError, "std_per_ln_s must be >= 0"),
+        (lambda: d.EnduranceParams(median_pulses=0), ValueError, "median_pulses must be > 0"),
+        (lambda: d.EnduranceParams(sigma_ln=-1), ValueError, "sigma_ln must be >= 0"),
+        (lambda: d.NoiseParams(program_noise_poly=(1.0, "a")), TypeError, r"program_noise_poly\[1\]"),
+        (
+            lambda: nm.PCM_GST.with_(relaxation=d.RelaxationParams(std_at_t0_s=1e-7)),
+            ValueError,
+            "drift and relaxation must not both be active",
+        ),
+        (lambda: nm.IDEAL.with_(endurance=3), TypeError, "endurance must be a EnduranceParams"),
     ],
 )
 def test_parameter_errors(factory, exc, match):
@@ -49,7 +66,10 @@ def test_parameter_errors(factory, exc, match):
         factory()
 
 
-@pytest.mark.parametrize("model", [nm.RRAM_HFO2, nm.PCM_GST, nm.IDEAL])
+ALL_PRESETS = [nm.RRAM_HFO2, d.RRAM_HFO2_ARRAY, d.RRAM_OM_ARRAY, nm.PCM_GST, nm.IDEAL]
+
+
+@pytest.mark.parametrize("model", ALL_PRESETS)
 def test_presets_cite_their_sources(model):
     assert len(model.source) > 60
     if model is not nm.IDEAL:
@@ -102,3 +122,33 @@ def test_environment_round_trip_and_errors():
         Environment.from_dict({"time_s": 0.0, "starts_s": [5.0, 1.0], "temps_k": [300, 310]})
     with pytest.raises(ValueError, match="environment must have numeric"):
         Environment.from_dict({"time_s": "x"})
+
+
+def test_preset_names_old_new_and_constants():
+    assert d.preset("rram") is d.preset("RRAM_HFO2") is d.preset("rram_hfo2") is nm.RRAM_HFO2
+    assert d.preset("pcm") is d.preset("Pcm_Gst") is nm.PCM_GST
+    assert d.preset("ideal") is d.preset("IDEAL") is nm.IDEAL
+    assert d.preset("rram_array") is d.preset("RRAM_HFO2_ARRAY") is d.RRAM_HFO2_ARRAY
+    assert d.preset("RRAM_OM_ARRAY") is d.RRAM_OM_ARRAY
+    from neuromorph.hardware import presets
+
+    assert presets.RRAM_HFO2 is d.RRAM_HFO2
+
+
+def test_presets_carry_their_sources_numbers():
+    """The numbers the audit named, as the sources state them (aihwkit 1.x presets)."""
+    r = nm.RRAM_HFO2
+    assert r.pulse.c2c_rel == 5.0  # ReRamESPresetDevice.dw_min_std
+    assert r.pulse.step_down_scale == pytest.approx(1 - 0.259359)  # up steps larger than down
+    assert r.pulse.n_states == round(2 / 0.00135)
+    assert r.relaxation.active and not r.drift.active  # relaxation, not power-law decay
+    assert r.endurance.median_pulses is not None
+    for arr, corrupt in ((d.RRAM_HFO2_ARRAY, 0.0977), (d.RRAM_OM_ARRAY, 0.1348)):
+        assert arr.variation.stuck_fixed_fraction == corrupt  # measured in the IEDM 2022 arrays
+    drift = nm.PCM_GST.drift
+    assert drift.state_dependent
+    assert (drift.nu_mean, drift.nu_log_slope, drift.nu_min, drift.nu_max) == (0.0244, -0.0155, 0.049, 0.1)
+    assert (drift.nu_std, drift.std_log_slope, drift.std_min, drift.std_max) == (-0.0059, -0.0125, 0.008, 0.045)
+    noise = nm.PCM_GST.noise
+    assert noise.program_noise_rel * 25 == pytest.approx(0.26348)
+    assert [c * 25 for c in noise.program_noise_poly] == pytest.approx([1.9650, -1.1731])

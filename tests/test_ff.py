@@ -126,10 +126,21 @@ def test_ff_errors(small_digits):
     net = DigitalNetwork.initialize((70, 8), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"input width must be n_features \+ n_classes = 64 \+ 10"):
         ff.train(net, small_digits, rng=np.random.default_rng(0))
-    bad = dataclasses.replace(small_digits, y_train=small_digits.y_train + 5)
     net = DigitalNetwork.initialize((74, 8), rng=np.random.default_rng(0))
+    bad = dataclasses.replace(small_digits, y_train=small_digits.y_train.copy())
+    bad.y_train[:] += 5  # edited in place after construction: train checks again
     with pytest.raises(ValueError, match=r"y_train must hold labels in 0..9; got 5..14"):
         ff.train(net, bad, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"y_train must hold labels in 0..9; got 5..14"):
+        dataclasses.replace(small_digits, y_train=small_digits.y_train + 5)
+    with pytest.raises(TypeError, match="data must be a neuromorph Dataset"):
+        ff.train(net, (small_digits.x_train, small_digits.y_train), rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="eval_every must be >= 0"):
+        ff.train(net, small_digits, rng=np.random.default_rng(0), eval_every=-1)
+    with pytest.raises(TypeError, match="head must be a SoftmaxHead"):
+        ff.predict(net, small_digits.x_test, n_classes=10, head=np.zeros(3))
+    with pytest.raises(ValueError, match="n_classes must be >= 2"):
+        ff.negative_labels(small_digits.y_test, 1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
         ff.FFConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="learning_rate must be > 0"):

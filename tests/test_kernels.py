@@ -20,12 +20,36 @@ from neuromorph._rng import (
     STREAM_READ_NOISE,
     STREAM_VERIFY_READ,
 )
+import neuromorph as nm
 from neuromorph.hardware import _kernels as K
-from neuromorph.hardware.devices import K_B_EV
+from neuromorph.hardware.devices import K_B_EV, DriftParams, PulseParams
 from tests import naive
 
+
+def _ret(t0):
+    """A packed power-law retention law with reference time ``t0``."""
+    return K.retention_law(nm.IDEAL.with_(drift=DriftParams(t0_s=t0)))
+
+
+def _law(a_up=0.0, a_down=0.0, c2c=0.0, **exp):
+    """A packed pulse law."""
+    return K.pulse_law(
+        nm.IDEAL.with_(
+            pulse=PulseParams(n_states=10, nonlinearity_up=a_up, nonlinearity_down=a_down, c2c_rel=c2c, **exp)
+        )
+    )
+
 SEEDS = range(5)
-STREAMS = (STREAM_READ_NOISE, STREAM_ADC_NOISE, STREAM_PULSE_ROUNDING, STREAM_PULSE_NOISE, STREAM_VERIFY_READ)
+STREAMS = (
+    STREAM_READ_NOISE,
+    STREAM_ADC_NOISE,
+    STREAM_PULSE_ROUNDING,
+    STREAM_PULSE_NOISE,
+    STREAM_VERIFY_READ,
+    _rng.STREAM_RETENTION,
+    _rng.STREAM_VERIFY_RETRY,
+    _rng.STREAM_PULSE_NOISE_RETRY,
+)
 
 
 @njit
@@ -207,7 +231,7 @@ def test_effective_conductance_matches_twin():
         tau_prog=tau_prog,
         nu=nu,
         tau_now=100.0,
-        t0=20.0,
+        ret=_ret(20.0),
         g_min=1e-6,
         g_range=1e-4 - 1e-6,
         alpha_lo=2e-3,
@@ -237,7 +261,7 @@ def test_effective_conductance_is_identity_at_programming():
         tau_prog=np.full((2, 50), 7.0),
         nu=rng.uniform(0, 0.1, (2, 50)),
         tau_now=7.0,
-        t0=20.0,
+        ret=_ret(20.0),
         g_min=1e-6,
         g_range=9.9e-5,
         alpha_lo=1e-3,
@@ -254,9 +278,9 @@ def test_effective_conductance_is_identity_at_programming():
     np.testing.assert_array_equal(g_eff, g_prog)
 
 
-def test_drifted_conductance_matches_twin_and_the_read_path():
-    """The drift law has one home (K.drift_factor): the verify-scan kernel and the read kernel
-    at T_ref both apply it, and both match the naive twin."""
+def test_verify_conductance_matches_twin_and_the_read_path():
+    """The retention law has one home (K.retained): the verify kernel and the read kernel at
+    T_ref both apply it, and both match the naive twin."""
     rng = np.random.default_rng(5)
     n = 300
     g_prog = rng.uniform(1e-6, 1e-4, (2, n))
@@ -264,7 +288,10 @@ def test_drifted_conductance_matches_twin_and_the_read_path():
     nu = rng.uniform(0, 0.1, (2, n))
     nu[:, ::7] = 0.0
     drifted = np.empty_like(g_prog)
-    K.drifted_conductance(g_prog=g_prog, tau_prog=tau_prog, nu=nu, tau_now=100.0, t0=20.0, g_out=drifted)
+    at_ref = K.temperature_law(nm.IDEAL, 300.0)
+    K.verify_conductance(
+        g_prog=g_prog, tau_prog=tau_prog, nu=nu, tau_now=100.0, ret=_ret(20.0), temp=at_ref, g_out=drifted
+    )
     np.testing.assert_allclose(drifted, naive.drift(g_prog, tau_prog, nu, tau_now=100.0, t0=20.0), rtol=1e-14)
     g_eff = np.empty_like(g_prog)
     K.effective_conductance(
@@ -272,7 +299,7 @@ def test_drifted_conductance_matches_twin_and_the_read_path():
         tau_prog=tau_prog,
         nu=nu,
         tau_now=100.0,
-        t0=20.0,
+        ret=_ret(20.0),
         g_min=1e-6,
         g_range=9.9e-5,
         alpha_lo=1e-3,
@@ -314,13 +341,13 @@ def test_pulse_update_matches_loop_twin(seed):
         g_hi=hi,
         s_up=s_up,
         s_down=s_down,
+        pulse_count=np.zeros((2, n), np.int64),
+        pulse_budget=np.full((2, n), np.inf),
         desired=desired / 2,
         scale=2.0,
-        a_up=0.3,
-        a_down=0.6,
-        c2c=0.0,
+        law=_law(0.3, 0.6),
+        ret=_ret(1.0),
         tau_now=5.0,
-        t0=1.0,
         key=np.uint64(key),
         max_pulses=8,
         pulses_out=got_p,
@@ -347,10 +374,12 @@ def test_write_verify_noiseless_converges_within_tolerance():
         g_hi=hi,
         s_up=np.full((2, n), step),
         s_down=np.full((2, n), step),
+        pulse_count=np.zeros((2, n), np.int64),
+        pulse_budget=np.full((2, n), np.inf),
         target=target,
-        a_up=0.0,
-        a_down=0.0,
-        c2c=0.0,
+        law=_law(),
+        ret=_ret(1.0),
+        temp=K.temperature_law(nm.IDEAL, 300.0),
         step_up=step,
         step_down=step,
         read_rel=0.0,
@@ -362,7 +391,6 @@ def test_write_verify_noiseless_converges_within_tolerance():
         compensate=False,
         active=np.ones(n, np.int8),
         tau_now=0.0,
-        t0=1.0,
         key=np.uint64(9),
         pulses_out=pulses,
         reads_out=reads,

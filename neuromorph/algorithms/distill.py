@@ -42,7 +42,7 @@ from neuromorph.algorithms import ff
 from neuromorph.algorithms.optim import Adam
 from neuromorph.chip.digital import RMS_EPS, DigitalNetwork, rms_normalize
 from neuromorph.chip.ports import Meter, Ports, check_ports
-from neuromorph.datasets import Dataset
+from neuromorph.datasets import Dataset, check_features
 
 Target = Literal["soft", "activities", "both"]
 _FF_DEFAULT = ff.FFConfig()
@@ -87,16 +87,12 @@ def query_chip(
 ) -> ChipAnswers:
     """Run every (input, label) of ``x`` (n, n_features) through the chip, metered.
 
-    Costs ``n * n_classes`` queries, ``chunk`` rows per ``ports.run`` call.
+    Costs ``n * n_classes`` queries, ``chunk`` rows per ``ports.run`` call.  Every input is
+    checked before the first query.
     """
     check_ports(ports)
-    x = check.array("x", x, ndim=2)
-    n_classes = check.integer("n_classes", n_classes, minimum=2)
-    if x.shape[1] + n_classes != ports.layer_sizes[0]:
-        raise ValueError(
-            f"x must have n_inputs - n_classes = {ports.layer_sizes[0] - n_classes} features for "
-            f"this chip; got shape {x.shape}."
-        )
+    x, n_classes = _transfer_inputs(ports, x, n_classes, "x")
+    chunk = check.integer("chunk", chunk, minimum=1)
     before = ports.meter
     n = x.shape[0]
     inputs = np.vstack(
@@ -112,6 +108,19 @@ def query_chip(
     return ChipAnswers(
         inputs=inputs, activities=acts, goodness=g.reshape(n_classes, n).T, spent=ports.meter.minus(before)
     )
+
+
+def _transfer_inputs(ports: Ports, x: ArrayLike, n_classes: int, name: str) -> tuple[NDArray, int]:
+    """Transfer inputs ``x`` (n >= 1, n_inputs - n_classes), finite and real, and
+    ``n_classes`` >= 2, checked against the chip's input width; ``name`` names ``x``."""
+    n_classes = check.integer("n_classes", n_classes, minimum=2)
+    x = check.array(name, x, ndim=2, finite=False)
+    if x.shape[1] + n_classes != ports.layer_sizes[0]:
+        raise ValueError(
+            f"{name} must have n_inputs - n_classes = {ports.layer_sizes[0] - n_classes} features for "
+            f"this chip; got shape {x.shape}."
+        )
+    return check_features(name, x), n_classes
 
 
 def _softmax(z: NDArray) -> NDArray:
@@ -217,7 +226,7 @@ def mixup_inputs(x: ArrayLike, n: int, *, rng: np.random.Generator) -> NDArray[n
     boundaries; they cost queries like any other input.
     """
     check.generator("rng", rng)
-    x = check.array("x", x, ndim=2)
+    x = check_features("x", x)
     n = check.integer("n", n, minimum=1)
     if n <= x.shape[0]:
         return x[:n].copy()
@@ -263,7 +272,7 @@ def distill(
     ports : Ports
         The teacher's ports (``chip.ports()``; a DigitalNetwork's twin works too).
     x_transfer : array_like of shape (n, n_features)
-        Transfer inputs; costs ``n * n_classes`` queries.
+        Transfer inputs (at least one; finite, real); costs ``n * n_classes`` queries.
     n_classes : int
     hidden : tuple of int, optional
         Student hidden widths (default the chip's).
@@ -280,9 +289,14 @@ def distill(
     Returns
     -------
     Distillation
+
+    Every argument is checked before the first query.
     """
     check_ports(ports)
     check.generator("rng", rng)
+    if not isinstance(config, ff.FFConfig):
+        raise TypeError(f"config must be an FFConfig; got {type(config).__name__}.")
+    x_transfer, n_classes = _transfer_inputs(ports, x_transfer, n_classes, "x_transfer")
     student_sizes = _student_sizes(ports.layer_sizes, hidden, target)
     temperature = check.positive("temperature", temperature)
     epochs = check.integer("epochs", epochs, minimum=1)
@@ -366,6 +380,8 @@ def copy_in(
         default 3 epochs at a third of the default learning rate; needs ``rng``).
     **program_options
         Passed to ``ports.program`` (``method``, ``tolerance``...).
+
+    The network's weights and the fine-tuning data are checked before the first pulse.
     """
     check_ports(ports)
     if not isinstance(network, DigitalNetwork):
@@ -379,8 +395,15 @@ def copy_in(
             f"network.bias_input must equal the chip's bias input {ports.bias_input:g}; got "
             f"{network.bias_input:g}."
         )
+    for i, w in enumerate(network.weights):
+        check.array(f"network.weights[{i}]", w)
     if fine_tune is not None:
         check.generator("rng", rng)
+        ff.check_dataset(fine_tune, ports.layer_sizes, name="fine_tune")
+        if fine_tune_config is not None and not isinstance(fine_tune_config, ff.FFConfig):
+            raise TypeError(
+                f"fine_tune_config must be an FFConfig or None; got {type(fine_tune_config).__name__}."
+            )
     before = ports.meter
     w_max = ports.weight_range
     clipped, reports = 0, []

@@ -41,7 +41,7 @@ from neuromorph import _validate as check
 from neuromorph.algorithms.optim import Adam, Optimizer, Sgd
 from neuromorph.chip.digital import DigitalNetwork, rms_normalize
 from neuromorph.chip.ports import Ports, check_ports
-from neuromorph.datasets import Dataset
+from neuromorph.datasets import Dataset, check_features, check_labels
 
 #: What the functions here accept: ports, or a DigitalNetwork (wrapped as ``net.ports()``).
 Model = Ports | DigitalNetwork
@@ -130,18 +130,35 @@ def _as_ports(model: Model, name: str = "model") -> Ports:
     return check_ports(model, name)
 
 
-def _check_data(data: Dataset, layer_sizes: tuple[int, ...]) -> None:
+def check_dataset(data: Dataset, layer_sizes: tuple[int, ...], *, name: str = "data") -> Dataset:
+    """Check ``data`` (named ``name``) against a model's input width before anything touches
+    the model: every pixel finite (the error names the split and row), labels integers in
+    range, one per row (:meth:`Dataset.check <neuromorph.datasets.Dataset.check>`).  Returns
+    ``data``."""
     if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a neuromorph Dataset; got {type(data).__name__}.")
+        raise TypeError(f"{name} must be a neuromorph Dataset; got {type(data).__name__}.")
+    data.check()
     want = data.n_features + data.n_classes
     if layer_sizes[0] != want:
         raise ValueError(
             f"the network's input width must be n_features + n_classes = {data.n_features} + "
             f"{data.n_classes} = {want}; got {layer_sizes[0]}."
         )
-    for name, y in (("y_train", data.y_train), ("y_test", data.y_test)):
-        if y.size and (y.min() < 0 or y.max() >= data.n_classes):
-            raise ValueError(f"{name} must hold labels in 0..{data.n_classes - 1}; got {y.min()}..{y.max()}.")
+    return data
+
+
+def _check_inputs(ports: Ports, x: ArrayLike, n_classes: int) -> tuple[NDArray[np.float64], int]:
+    """``x`` (n, n_inputs - n_classes) and ``n_classes`` checked against the model's input
+    width before any query: at least two classes, one row or more, every value finite."""
+    n_classes = check.integer("n_classes", n_classes, minimum=2)
+    x = check.array("x", x, ndim=2, finite=False)
+    want = ports.layer_sizes[0] - n_classes
+    if x.shape[1] != want:
+        raise ValueError(
+            f"x must have n_inputs - n_classes = {ports.layer_sizes[0]} - {n_classes} = {want} columns "
+            f"for this model; got shape {x.shape}."
+        )
+    return check_features("x", x), n_classes
 
 
 def goodness_table(
@@ -153,7 +170,8 @@ def goodness_table(
     a time (metered on a chip).
     """
     ports = _as_ports(model)
-    x = check.array("x", x, ndim=2)
+    x, n_classes = _check_inputs(ports, x, n_classes)
+    chunk = check.integer("chunk", chunk, minimum=1)
     first = 1 if config.skip_first_layer and ports.n_layers > 1 else 0
     out = np.empty((x.shape[0], n_classes))
     per = max(1, chunk // n_classes)
@@ -191,7 +209,7 @@ class SoftmaxHead:
 def neutral_features(model: Model, x: ArrayLike, *, n_classes: int, config: FFConfig) -> NDArray[np.float64]:
     """Concatenated RMS-normalised activities of every layer for neutral-label inputs."""
     ports = _as_ports(model)
-    x = check.array("x", x, ndim=2)
+    x, n_classes = _check_inputs(ports, x, n_classes)
     onehot = np.full((x.shape[0], n_classes), config.label_scale / n_classes)
     hs = ports.run(np.hstack([rms_normalize(x), onehot]))
     return np.hstack([rms_normalize(h) for h in hs])
@@ -206,6 +224,9 @@ def fit_head(
     """
     from scipy.optimize import minimize
 
+    check_dataset(data, _as_ports(model).layer_sizes)
+    l2 = check.non_negative("l2", l2)
+    max_iter = check.integer("max_iter", max_iter, minimum=1)
     feats = neutral_features(model, data.x_train, n_classes=data.n_classes, config=config)
     n, d = feats.shape
     c = data.n_classes
@@ -238,6 +259,8 @@ def predict(
     """Labels with the largest goodness summed over layers, shape (n,); or, given a
     ``head``, the head's choice from one neutral-label pass."""
     if head is not None:
+        if not isinstance(head, SoftmaxHead):
+            raise TypeError(f"head must be a SoftmaxHead or None; got {type(head).__name__}.")
         return head.logits(neutral_features(model, x, n_classes=n_classes, config=config)).argmax(1)
     return goodness_table(model, x, n_classes=n_classes, config=config).argmax(axis=1)
 
@@ -251,8 +274,12 @@ def accuracy(
     config: FFConfig = FFConfig(),
     head: SoftmaxHead | None = None,
 ) -> float:
-    """Fraction of ``x`` whose :func:`predict` label equals ``y``."""
-    return float(np.mean(predict(model, x, n_classes=n_classes, config=config, head=head) == y))
+    """Fraction of ``x`` whose :func:`predict` label equals ``y`` (integers in
+    [0, n_classes), one per row of ``x``; checked before any query)."""
+    ports = _as_ports(model)
+    x, n_classes = _check_inputs(ports, x, n_classes)
+    y = check_labels("y", y, n_rows=x.shape[0], n_classes=n_classes, rows_name="x")
+    return float(np.mean(predict(ports, x, n_classes=n_classes, config=config, head=head) == y))
 
 
 def negative_labels(
@@ -260,6 +287,7 @@ def negative_labels(
 ) -> NDArray:
     """Wrong labels: uniform over the other classes, or (given ``goodness``) drawn in
     proportion to softmax(goodness) over the wrong classes.  Never equal to ``y``."""
+    check.integer("n_classes", n_classes, minimum=2)
     if goodness is None:
         return (y + rng.integers(1, n_classes, size=y.size)) % n_classes
     g = goodness.copy()
@@ -380,12 +408,21 @@ def train(
 
     The learning rate is flat for the first half of the epochs, then falls linearly to zero
     (Hinton's recipe).  ``eval_every > 0`` records test accuracy every that many epochs
-    (through the same ports: it costs chip queries).  The history's ``pulses`` and
+    (through the same ports: it costs chip queries).  Every input is checked before the
+    first query or pulse (:meth:`Dataset.check <neuromorph.datasets.Dataset.check>`: a NaN
+    pixel names its split and row).  The history's ``pulses`` and
     ``energy_j`` are the meter's totals since the start of training (zero on a twin).
     """
     ports = _as_ports(model)
-    _check_data(data, ports.layer_sizes)
+    check_dataset(data, ports.layer_sizes)
     check.generator("rng", rng)
+    if not isinstance(config, FFConfig):
+        raise TypeError(f"config must be an FFConfig; got {type(config).__name__}.")
+    eval_every = check.integer("eval_every", eval_every, minimum=0)
+    if eval_every and data.x_test.shape[0] == 0:
+        raise ValueError(
+            f"x_test must have at least one row when eval_every > 0; got shape {data.x_test.shape}."
+        )
     opt = _optimizer(config, ports.layer_sizes)
     hist = History()
     meter0 = ports.meter

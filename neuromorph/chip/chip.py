@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,7 +31,14 @@ from neuromorph.hardware.crossbar import Crossbar
 from neuromorph.hardware.environment import Environment
 from neuromorph.hardware.fabrication import DeviceState
 
-_KIND, _VERSION = "neuromorph.chip", 1
+if TYPE_CHECKING:
+    from neuromorph.chip.remote import ChipServer
+
+#: Format version 2 added one digest over the metadata and every array; version 1 files
+#: (metadata not covered) still load, with a warning.
+_KIND, _VERSION, _LEGACY_VERSIONS = "neuromorph.chip", 2, (1,)
+#: The random streams every saved crossbar has, by name, in ``rng_states``.
+_STREAMS = ("write", "read")
 
 
 class Chip:
@@ -84,6 +92,27 @@ class Chip:
     def ports(self) -> ChipPorts:
         """The only object algorithms that claim to run on hardware may hold."""
         return ChipPorts(self)
+
+    def serve(self) -> ChipServer:
+        """Serve this chip in another process: ``with chip.serve() as ports: ...``.
+
+        The ports hold only a connection (:mod:`neuromorph.chip.remote` says what that
+        guarantees); at the end of the block this chip takes the served state back.
+        """
+        from neuromorph.chip.remote import serve  # remote imports this module
+
+        return serve(self)
+
+    def restore(self, other: Chip) -> None:
+        """Take ``other``'s crossbars, environment and meter: a chip coming home from a server.
+
+        ``other`` must be this chip's copy (same design and seed); ValueError otherwise.
+        """
+        if not isinstance(other, Chip) or other.design != self.design or other.seed != self.seed:
+            raise ValueError(
+                f"other must be a copy of this chip (design and seed {self.seed}); got {other!r}."
+            )
+        self.crossbars, self.environment, self.meter = other.crossbars, other.environment, other.meter
 
     # -------------------------------------------------------------- hidden (scorers only)
     def effective_weights(self) -> list[NDArray]:
@@ -166,31 +195,65 @@ class Chip:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Chip:
-        """Load a chip saved by :meth:`save`; a truncated or altered file raises ChipFileError."""
-        meta, arrays = _io.load(path, kind=_KIND, version=_VERSION)
+        """Load a chip saved by :meth:`save`.
+
+        Files of format version 2 (this one) carry one digest over the metadata and every
+        array.  Version-1 files (before the digest) still load, with a
+        :class:`~neuromorph.errors.LegacyFileWarning`: their arrays are checksummed, their
+        metadata (design, environment, meter, seed) is not.
+
+        Raises
+        ------
+        FileNotFoundError
+            If nothing exists at ``path``.
+        ChipFileError
+            If the file is a directory, unreadable, truncated, altered, of another kind, or
+            its metadata does not describe a valid chip.
+        """
+        meta, arrays = _io.load(path, kind=_KIND, version=_VERSION, legacy_versions=_LEGACY_VERSIONS)
         try:
-            design = ChipDesign.from_dict(meta["design"])
-            env = Environment.from_dict(meta["environment"])
-            meter = Meter(**meta["meter"])
-            sizes = design.layer_sizes
-            crossbars = [
-                Crossbar(
-                    device=design.device,
-                    periphery=design.periphery,
-                    state=_layer_state(arrays, i, n_pairs=(sizes[i] + 1) * sizes[i + 1]),
-                    shape=(sizes[i] + 1, sizes[i + 1]),
-                    w_max=design.w_max,
-                    tile_shape=design.tile_shape,
-                    output_full_scale=meta["output_full_scale"][i],
-                    environment=env,
-                    rngs={name: _generator(st) for name, st in meta["rng_states"][i].items()},
-                    wires=design.wires,
-                )
-                for i in range(len(sizes) - 1)
-            ]
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise ChipFileError(f"{os.fspath(path)!r} has inconsistent chip metadata: {exc}") from exc
-        return cls(design=design, crossbars=crossbars, environment=env, meter=meter, seed=meta.get("seed"))
+            return cls._from_file(meta, arrays)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ChipFileError(
+                f"{os.fspath(path)!r} has inconsistent chip metadata: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    @classmethod
+    def _from_file(cls, meta: dict, arrays: dict[str, NDArray]) -> Chip:
+        """The chip a file's checked metadata and arrays describe; ValueError/TypeError if none."""
+        design = ChipDesign.from_dict(meta["design"])
+        env = Environment.from_dict(meta["environment"])
+        design.device.temperature.check_temperature(env.temperature_k)
+        seed = meta.get("seed")
+        if seed is not None:
+            seed = check.integer("seed", seed, minimum=0)
+        sizes = design.layer_sizes
+        n_layers = len(sizes) - 1
+        known = {f"layer{i}_{name}" for i in range(n_layers) for name in DeviceState.names()}
+        if not set(arrays) <= known:
+            raise ValueError(
+                f"arrays must be device state of layers 0..{n_layers - 1}; got also {sorted(set(arrays) - known)}."
+            )
+        rng_states, full_scales = meta["rng_states"], meta["output_full_scale"]
+        for name, value in (("rng_states", rng_states), ("output_full_scale", full_scales)):
+            if not isinstance(value, list) or len(value) != n_layers:
+                raise ValueError(f"{name} must be a list of {n_layers} entries; got {value!r:.80}.")
+        crossbars = [
+            Crossbar(
+                device=design.device,
+                periphery=design.periphery,
+                state=_layer_state(arrays, i, n_pairs=(sizes[i] + 1) * sizes[i + 1]),
+                shape=(sizes[i] + 1, sizes[i + 1]),
+                w_max=design.w_max,
+                tile_shape=design.tile_shape,
+                output_full_scale=check.positive("output_full_scale", full_scales[i]),
+                environment=env,
+                rngs=_generators(rng_states[i]),
+                wires=design.wires,
+            )
+            for i in range(n_layers)
+        ]
+        return cls(design=design, crossbars=crossbars, environment=env, meter=_meter(meta["meter"]), seed=seed)
 
     def __repr__(self) -> str:
         return (
@@ -201,14 +264,37 @@ class Chip:
 
 def _layer_state(arrays: dict[str, NDArray], layer: int, *, n_pairs: int) -> DeviceState:
     """Layer ``layer``'s device state from a file's arrays; ValueError if it is malformed."""
-    state = DeviceState.from_arrays({name: arrays[f"layer{layer}_{name}"] for name in DeviceState.names()})
+    prefix = f"layer{layer}_"
+    state = DeviceState.from_arrays({k[len(prefix) :]: a for k, a in arrays.items() if k.startswith(prefix)})
     if state.n_pairs != n_pairs:
         raise ValueError(f"layer{layer} arrays must have shape (2, {n_pairs}); got {state.g_prog.shape}.")
     return state
 
 
-def _generator(state: dict) -> np.random.Generator:
-    """A Generator restored to a saved bit-generator ``state`` (PCG64, numpy's default)."""
-    g = np.random.Generator(np.random.PCG64())
-    g.bit_generator.state = state
-    return g
+def _generators(states: object) -> dict[str, np.random.Generator]:
+    """A crossbar's named streams restored from saved bit-generator states (PCG64).
+
+    The streams :data:`_STREAMS` must be there; others the crossbar added later (e.g. a
+    read-noise stream) are restored too when present.
+    """
+    if not isinstance(states, dict) or not set(_STREAMS) <= set(states):
+        raise ValueError(f"rng_states must map at least {list(_STREAMS)} to PCG64 states; got {states!r:.80}.")
+    out = {}
+    for name, state in states.items():
+        g = np.random.Generator(np.random.PCG64())
+        g.bit_generator.state = state
+        out[name] = g
+    return out
+
+
+def _meter(data: object) -> Meter:
+    """A :class:`Meter` from its saved fields: counts are ints >= 0, amounts finite floats >= 0."""
+    fields = {f.name: f.type for f in dataclasses.fields(Meter)}
+    if not isinstance(data, dict) or not set(data) <= set(fields):
+        raise ValueError(f"meter must map some of {sorted(fields)} to numbers; got {data!r:.80}.")
+    for name, value in data.items():
+        if fields[name] in ("int", int):
+            check.integer(f"meter.{name}", value, minimum=0)
+        else:
+            check.non_negative(f"meter.{name}", value)
+    return Meter(**data)

@@ -75,7 +75,7 @@ class ChipDesign:
         and 4 where ADC 8 / DAC 4 reached 94.4 and 95.0 % (clipped RMS-normalised activities
         and saturated taps cost more than the coarser steps) and ADC 4 / DAC 4 91.9 %.
     w_max : float
-        Weight of a pair at (g_max, g_min).
+        Weight of a pair at (g_max, g_min), in [1e-30, 1e30] (:data:`neuromorph._validate.SCALE_MIN`).
     tile_shape : (int, int)
     bias_input : float
         Constant driven on every bias row.
@@ -107,7 +107,7 @@ class ChipDesign:
         if not isinstance(self.periphery, Periphery):
             raise TypeError(f"periphery must be a Periphery; got {type(self.periphery).__name__}.")
         check.positive("adc_full_scale", self.adc_full_scale)
-        check.positive("w_max", self.w_max)
+        check.scale("w_max", self.w_max)
         check.positive("bias_input", self.bias_input)
         if not isinstance(self.cost, CostModel):
             raise TypeError(f"cost must be a CostModel; got {type(self.cost).__name__}.")

@@ -18,11 +18,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _io
 from neuromorph import _validate as check
+from neuromorph.errors import ChipFileError
 
 if TYPE_CHECKING:
     from neuromorph.chip.twin import DigitalPorts
 
-_KIND, _VERSION = "neuromorph.chip.digital", 1
+#: Version 2 added one digest over metadata and arrays; version 1 files load with a warning.
+_KIND, _VERSION, _LEGACY_VERSIONS = "neuromorph.chip.digital", 2, (1,)
 #: Added to the mean square before the square root, so an all-zero layer stays zero.
 RMS_EPS = 1e-12
 
@@ -147,10 +149,15 @@ class DigitalNetwork:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DigitalNetwork:
-        """Read a network saved by :meth:`save`."""
-        meta, arrays = _io.load(path, kind=_KIND, version=_VERSION)
-        n = int(meta["n_layers"])
-        return cls.from_weights([arrays[f"w{i}"] for i in range(n)], bias_input=meta["bias_input"])
+        """Read a network saved by :meth:`save`; a malformed file raises ChipFileError."""
+        meta, arrays = _io.load(path, kind=_KIND, version=_VERSION, legacy_versions=_LEGACY_VERSIONS)
+        try:
+            n = check.integer("n_layers", meta["n_layers"], minimum=1)
+            if set(arrays) != {f"w{i}" for i in range(n)}:
+                raise ValueError(f"arrays must be w0..w{n - 1}; got {sorted(arrays)}.")
+            return cls.from_weights([arrays[f"w{i}"] for i in range(n)], bias_input=meta["bias_input"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ChipFileError(f"{os.fspath(path)!r} has inconsistent network metadata: {exc}") from exc
 
     def __repr__(self) -> str:
         return f"DigitalNetwork(layer_sizes={self.layer_sizes})"

@@ -8,11 +8,22 @@ taps and programming pulses, every call metered) and
 :class:`~neuromorph.chip.twin.DigitalPorts` (the software twin over a
 :class:`~neuromorph.chip.digital.DigitalNetwork`, whose meter stays zero).  Algorithms take a
 ``Ports`` and check it with :func:`check_ports`; they never import ``Chip`` or ``ChipPorts``.
+A third, :class:`~neuromorph.chip.remote.RemotePorts`, reaches a chip served in another
+process (:meth:`Chip.serve <neuromorph.chip.chip.Chip.serve>`): the boundary that holds by
+construction, where ``ChipPorts`` only hides the chip from attribute paths.
+
+Every programming operation bills the meter (a ``method="direct"`` write too, one pulse per
+device: :func:`direct_write_pulses`), and ``program`` / ``refresh`` return only what the
+programmer counted (:data:`PUBLIC_REPORT_FIELDS`), never an error computed from the hidden
+conductances.  :func:`perform` is the one dispatcher behind a chip's ports, in this process
+or in a server.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -130,11 +141,13 @@ class Ports(Protocol):
         ...
 
     def program(self, layer: int, weights: ArrayLike, **options: Any) -> dict:
-        """Write ``weights`` (n_in + 1, n_out) onto ``layer``; returns a programming report."""
+        """Write ``weights`` (n_in + 1, n_out) onto ``layer``; returns a programming report
+        with the keys :data:`PUBLIC_REPORT_FIELDS` (pulses and verify reads sent)."""
         ...
 
     def refresh(self, layer: int, **options: Any) -> dict:
-        """Re-centre ``layer``'s device pairs, keeping its weights; returns a report."""
+        """Re-centre ``layer``'s device pairs, keeping its weights; returns a report with the
+        keys :data:`PUBLIC_REPORT_FIELDS`."""
         ...
 
 
@@ -160,23 +173,36 @@ def check_ports(ports: object, name: str = "ports") -> Ports:
 
 
 class ChipPorts:
-    """The metered ports of a chip: all an on-chip algorithm may touch (implements
-    :class:`Ports`).
+    """The metered ports of a chip in this process (implements :class:`Ports`).
 
-    The chip is held in a closure, not an attribute, so that code handed a port object has
-    no attribute path to conductances or effective weights.
+    The object holds a registry token, not the chip: it has no attribute, closure cell or
+    referent that is a ``Chip``, so code handed ports has no attribute path to
+    conductances or effective weights.  That is a convention, not a wall: in one process
+    :mod:`gc` (``gc.get_objects()``) or this module's private registry can still find the
+    chip.  The guarantee that holds by construction is the remote one
+    (:func:`neuromorph.chip.remote.serve`): the chip lives in another process and the
+    ports hold only a connection.  ChipPorts cannot be pickled (a copy would carry no chip).
     """
 
-    __slots__ = ("_call",)
+    __slots__ = ("_token", "__weakref__")
 
     def __init__(self, chip: Chip) -> None:
-        def call(op: str, *args):
-            return _PORT_OPS[op](chip, *args)
-
-        object.__setattr__(self, "_call", call)
+        token = next(_TOKENS)
+        _CHIPS[token] = chip
+        object.__setattr__(self, "_token", token)
+        weakref.finalize(self, _CHIPS.pop, token, None)
 
     def __setattr__(self, name, value):
         raise AttributeError("ChipPorts is read-only")
+
+    def __reduce__(self):
+        raise TypeError(
+            "ChipPorts cannot be pickled: they stand for a chip in this process. Serve the chip "
+            "(chip.serve()) to reach it from another process."
+        )
+
+    def _call(self, op: str, *args):
+        return perform(_CHIPS[self._token], op, args)
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
@@ -241,7 +267,9 @@ class ChipPorts:
         return self._call("refresh", layer, options)
 
     def program(self, layer: int, weights: ArrayLike, **options: Any) -> dict:
-        """Program-and-verify ``weights`` (n_in + 1, n_out) onto a layer; returns its report."""
+        """Program ``weights`` (n_in + 1, n_out) onto a layer (program-and-verify, or
+        ``method="direct"``, billed :func:`direct_write_pulses`); returns the public report
+        (:data:`PUBLIC_REPORT_FIELDS`)."""
         return self._call("program", layer, weights, options)
 
 
@@ -298,14 +326,43 @@ def _op_refresh(chip: Chip, layer, options):
     layer = _layer_index(chip, layer)
     report = chip.crossbars[layer].refresh(**options)
     chip.bill_programming(report.pulses, report.verify_reads)
-    return dataclasses.asdict(report)
+    return public_report(report.pulses, report.verify_reads)
 
 
 def _op_program(chip: Chip, layer, weights, options):
     layer = _layer_index(chip, layer)
-    report = chip.crossbars[layer].program(weights, **options)
-    chip.bill_programming(report.pulses, report.verify_reads)
-    return dataclasses.asdict(report)
+    xb = chip.crossbars[layer]
+    report = xb.program(weights, **options)
+    pulses = report.pulses
+    if options.get("method") == "direct":
+        # The crossbar's idealised one-shot write reports no pulses; the programmer still
+        # sent one to every device (see direct_write_pulses).
+        pulses = direct_write_pulses(xb.n_in * xb.n_out)
+    chip.bill_programming(pulses, report.verify_reads)
+    return public_report(pulses, report.verify_reads)
+
+
+#: Pulses a ``method="direct"`` write costs per device: the model is an idealised one-shot
+#: write (one amplitude-coded pulse sets a device to its target, no verify read), so each of
+#: a pair's two devices gets exactly one pulse, billed at the cost model's pulse energy and
+#: width like any other (:meth:`~neuromorph.chip.chip.Chip.bill_programming`).
+DIRECT_PULSES_PER_DEVICE = 1
+
+#: The fields of a programming report that ports return: only what the programmer itself
+#: counted.  A crossbar's report also carries ``weight_rms_error`` and ``unconverged``,
+#: computed from the hidden conductances against the targets; a real programmer knows
+#: neither (its verify kernel does not return its last reads), so the ports drop them.
+PUBLIC_REPORT_FIELDS = ("pulses", "verify_reads")
+
+
+def direct_write_pulses(n_pairs: int) -> int:
+    """Pulses billed for a direct write of ``n_pairs`` weights: one per device, two per pair."""
+    return 2 * DIRECT_PULSES_PER_DEVICE * n_pairs
+
+
+def public_report(pulses: int, verify_reads: int) -> dict:
+    """A programming report as ports return it: :data:`PUBLIC_REPORT_FIELDS`, nothing hidden."""
+    return {"pulses": int(pulses), "verify_reads": int(verify_reads)}
 
 
 _PORT_OPS = {
@@ -322,3 +379,23 @@ _PORT_OPS = {
     "program": _op_program,
     "refresh": _op_refresh,
 }
+
+#: The operations :func:`perform` knows: the :class:`Ports` protocol's, by name (``w_max``
+#: answers ``weight_range``).
+PORT_OPERATIONS = tuple(_PORT_OPS)
+
+#: Chips of the live :class:`ChipPorts` of this process, by token (released with the ports).
+_CHIPS: dict[int, Chip] = {}
+_TOKENS = itertools.count()
+
+
+def perform(chip: Chip, op: str, args: tuple = ()) -> Any:
+    """Carry out the port operation ``op`` (one of :data:`PORT_OPERATIONS`) on ``chip``.
+
+    The one dispatcher behind every chip's ports: :class:`ChipPorts` in this process and the
+    server of :mod:`neuromorph.chip.remote` in another.  Each operation checks its inputs
+    before it touches the chip, then bills the meter.
+    """
+    if op not in _PORT_OPS:
+        raise ValueError(f"op must be one of {list(PORT_OPERATIONS)}; got op={op!r}.")
+    return _PORT_OPS[op](chip, *args)

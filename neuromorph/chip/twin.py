@@ -15,7 +15,6 @@ trains ``net``.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import math
 from typing import Any
@@ -25,11 +24,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
 from neuromorph.chip.digital import DigitalNetwork
-from neuromorph.chip.ports import Meter
-from neuromorph.hardware.crossbar import Crossbar, ProgramReport
-
-#: What ``program`` and ``refresh`` report on the twin: nothing sent, nothing read, exact.
-_NOTHING_DONE = ProgramReport(pulses=0, verify_reads=0, weight_rms_error=0.0, unconverged=0)
+from neuromorph.chip.ports import Meter, public_report
+from neuromorph.hardware.crossbar import Crossbar
 
 
 def _option_names(method) -> frozenset[str]:
@@ -142,7 +138,8 @@ class DigitalPorts:
         return 0
 
     def program(self, layer: int, weights: ArrayLike, **options: Any) -> dict:
-        """Write ``weights`` (n_in + 1, n_out) exactly; returns a zero-cost report.
+        """Write ``weights`` (n_in + 1, n_out) exactly; returns a zero-cost public report
+        (nothing sent, nothing read; the same keys as a chip's).
 
         ``options`` are a chip's programming options (``method``, ``tolerance``...): accepted
         so callers need not branch, and without effect on an exact write.  Weights beyond
@@ -159,13 +156,13 @@ class DigitalPorts:
                 f"{self._weight_range:g}]; got max |w| = {worst:.6g}."
             )
         w[...] = weights
-        return dataclasses.asdict(_NOTHING_DONE)
+        return public_report(0, 0)
 
     def refresh(self, layer: int, **options: Any) -> dict:
         """Nothing to re-centre on float weights: a no-op returning a zero-cost report."""
         self._layer_index(layer)
         self._check_options("refresh", options, _REFRESH_OPTIONS)
-        return dataclasses.asdict(_NOTHING_DONE)
+        return public_report(0, 0)
 
     # ------------------------------------------------------------------ checks
     def _layer_index(self, layer) -> int:

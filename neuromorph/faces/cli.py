@@ -7,6 +7,7 @@ train   train with Forward-Forward in software, in place on a chip, or ex-situ
 spice   export one crossbar tile of a saved chip as an ngspice netlist (and run it)
 copyout copy a saved chip out (finite differences, designed probes, distillation) and cost it
 sweep   Monte Carlo over dies, temperature, ADC bits, read noise and age on Dask
+presets list the device presets; ``--check`` simulates each against its sources' numbers
 
 Each command parses its options, calls a study (layer 4) for the numbers, and prints and
 writes what a person reads (:mod:`neuromorph.faces.reports`, :mod:`neuromorph.faces.plots`).
@@ -21,11 +22,16 @@ import sys
 
 from neuromorph import __version__
 from neuromorph.errors import NeuromorphError
+from neuromorph.faces import arguments as check
+
+#: Exit status of a user error (argparse's own), and of an interrupted command (128 + SIGINT).
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
 def _demo(args: argparse.Namespace) -> int:
     from neuromorph.faces.demo import format_table, temperature_demo
 
+    check.check_demo(args)
     rows, info = temperature_demo(
         device=args.preset, hot_k=args.hot_k, age_s=args.age_hours * 3600.0, seed=args.seed
     )
@@ -43,11 +49,11 @@ def _demo(args: argparse.Namespace) -> int:
         out,
         seed=args.seed,
         epochs=args.epochs,
-        hidden=tuple(int(h) for h in args.hidden.split(",")),
+        hidden=args.hidden,
         hot_k=args.hot_k,
         age_hours=args.age_hours,
         retrain_epochs=args.retrain_epochs,
-        distill_budgets=tuple(int(b) for b in args.distill_budgets.split(",")),
+        distill_budgets=args.distill_budgets,
         progress=not args.quiet,
     )
     return 0
@@ -67,8 +73,7 @@ def _load_data(args):
 
 
 def _train(args: argparse.Namespace) -> int:
-    import os
-
+    check.check_train(args)
     import numpy as np
 
     from neuromorph._io import write_json
@@ -79,7 +84,7 @@ def _train(args: argparse.Namespace) -> int:
     data = _load_data(args)
     os.makedirs(args.out, exist_ok=True)
     config = ff.FFConfig(epochs=args.epochs)
-    hidden = tuple(int(h) for h in args.hidden.split(","))
+    hidden = args.hidden
     result = run_training(
         data,
         mode=args.mode,
@@ -131,9 +136,10 @@ def _spice(args: argparse.Namespace) -> int:
     from neuromorph.chip import Chip
     from neuromorph.hardware import spice
 
+    from neuromorph._io import atomic_open
+
     chip = Chip.load(args.chipfile)
-    if not 0 <= args.layer < chip.n_layers:
-        raise ValueError(f"--layer must be in 0..{chip.n_layers - 1}; got {args.layer}.")
+    tile = check.check_spice(args, chip)
     if args.temperature is not None:
         chip.environment.set_temperature(args.temperature)
     xbar = chip.crossbars[args.layer]
@@ -142,10 +148,9 @@ def _spice(args: argparse.Namespace) -> int:
     else:
         rng = np.random.default_rng(args.seed)
         x = rng.uniform(0.0, xbar.periphery.dac.input_full_scale, xbar.n_in)
-    tile = tuple(int(t) for t in args.tile.split(","))
-    export = spice.export_crossbar(
-        xbar, x, tile=tile, sense=args.sense, path=args.out, name=f"layer{args.layer}"
-    )
+    export = spice.export_crossbar(xbar, x, tile=tile, sense=args.sense, name=f"layer{args.layer}")
+    with atomic_open(args.out, "w", encoding="ascii") as fh:
+        fh.write(export.netlist)
     print(
         f"wrote {args.out}: layer {args.layer} tile {tile}, "
         f"{export.voltages.size} rows x {export.expected_currents.size} physical columns "
@@ -171,6 +176,7 @@ def _copyout(args: argparse.Namespace) -> int:
     from neuromorph.faces.reports import copyout_table, write_copyout_report
     from neuromorph.studies import copyout
 
+    methods, values = check.check_copyout(args, copyout.ALL_METHODS)
     chip = Chip.load(args.chipfile)
     data = datasets.load_digits(seed=args.seed)
     # A run folder of ``neuromorph train`` holds metrics.json beside chip.npz: the FF config
@@ -183,11 +189,7 @@ def _copyout(args: argparse.Namespace) -> int:
         if "config" in metrics:
             config = ff.FFConfig(**metrics["config"])
         train_meter = metrics.get("meter_after_training", train_meter)
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    budgets = None
-    if args.budgets:
-        values = tuple(float(b) for b in args.budgets.split(","))
-        budgets = {m: values for m in methods}
+    budgets = None if values is None else {m: values for m in methods}
     result = copyout.study(
         chip,
         data,
@@ -208,6 +210,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from neuromorph.faces.reports import sweep_summary, write_sweep_plots
     from neuromorph.studies.sweep import run_sweep
 
+    check.check_sweep(args)
     result = run_sweep(
         args.spec,
         args.out,
@@ -223,6 +226,52 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _presets(args: argparse.Namespace) -> int:
+    """List the presets, or (``--check``) print the preset check; 1 when any row fails."""
+    from neuromorph.hardware.devices import PRESETS
+    from neuromorph.studies.presets import check_presets, missing_effects
+
+    names = args.preset or None
+    if not args.check:
+        if args.json:
+            raise ValueError("--json must come with --check; got --json without --check.")
+        for name in names or PRESETS:
+            if name not in PRESETS:
+                raise ValueError(f"--preset must be one of {sorted(PRESETS)}; got {name!r}.")
+            first = PRESETS[name].source.strip().splitlines()[0] if PRESETS[name].source else ""
+            print(f"{name:12s} {PRESETS[name].name:16s} {first}")
+        return 0
+    rows = check_presets(names, seed=args.seed)
+    print(_check_table(rows))
+    gaps = missing_effects(names)
+    for name, effects in gaps.items():
+        print(f"{name}: no check for {', '.join(effects)}")
+    if args.json:
+        import json
+
+        from neuromorph._io import atomic_open
+
+        with atomic_open(args.json, "w") as fh:
+            json.dump([row.as_dict() for row in rows], fh, indent=2)
+        print(f"wrote {args.json}")
+    failed = sum(not row.ok for row in rows)
+    print(f"{len(rows) - failed} of {len(rows)} rows ok" + (f", {failed} failed" if failed else ""))
+    return 1 if failed or gaps else 0
+
+
+def _check_table(rows) -> str:
+    """The preset check as a fixed-width table, one line per row."""
+    head = f"{'preset':8s} {'effect':12s} {'quantity':56s} {'expected':>11s} {'simulated':>11s} {'tol':>5s}  ok"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r.preset:8s} {r.effect:12s} {r.quantity[:56]:56s} {r.expected:11.4g} {r.simulated:11.4g} "
+            f"{r.rel_tol:5.0%}  {'ok' if r.ok else 'FAIL'}"
+        )
+        lines.append(f"{'':8s} {'':12s}   source: {r.source}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``neuromorph`` parser: one subcommand per command of the module docstring."""
     parser = argparse.ArgumentParser(
@@ -230,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"neuromorph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_demo, _add_train, _add_spice, _add_copyout, _add_sweep):
+    for add in (_add_demo, _add_train, _add_spice, _add_copyout, _add_sweep, _add_presets):
         add(sub)
     return parser
 
@@ -247,6 +296,7 @@ def _add_demo(sub) -> None:
     demo.add_argument("--age-hours", type=float, default=24.0, help="hours aged while hot")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default=None, help="run folder (default runs/demo-<time>)")
+    demo.add_argument("--force", action="store_true", help="write into a folder that holds an earlier run")
     demo.add_argument("--epochs", type=int, default=30)
     demo.add_argument("--hidden", default="200,200")
     demo.add_argument("--retrain-epochs", type=int, default=2)
@@ -275,6 +325,7 @@ def _add_train(sub) -> None:
     train.add_argument("--age-hours", type=float, default=24.0)
     train.add_argument("--retrain-epochs", type=int, default=2)
     train.add_argument("--out", required=True, help="run folder to write")
+    train.add_argument("--force", action="store_true", help="replace an earlier run in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     for name in ("train-images", "train-labels", "test-images", "test-labels", "npz"):
         train.add_argument(f"--mnist-{name}", default=None, help=f"MNIST {name} file (local)")
@@ -290,7 +341,8 @@ def _add_spice(sub) -> None:
     sp.add_argument("--input", default=None, help=".npy input vector (default: seeded random)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--sense", default=None, choices=["ammeter", "tia", "resistor"])
-    sp.add_argument("--out", required=True, help="netlist file to write")
+    sp.add_argument("--out", required=True, help="netlist file to write (never the chip file)")
+    sp.add_argument("--force", action="store_true", help="replace an existing netlist file")
     sp.add_argument("--run", action="store_true", help="run ngspice and compare")
     sp.set_defaults(func=_spice)
 
@@ -306,6 +358,7 @@ def _add_copyout(sub) -> None:
     p = sub.add_parser("copyout", help="copy a saved chip out and report cost vs quality")
     p.add_argument("chipfile")
     p.add_argument("--out", required=True, help="report folder to write")
+    p.add_argument("--force", action="store_true", help="replace an earlier report in --out")
     p.add_argument(
         "--methods", default="fd,designed,distill", help="comma-separated from fd, designed, distill"
     )
@@ -344,14 +397,39 @@ def _add_sweep(sub) -> None:
     p.set_defaults(func=_sweep)
 
 
+def _add_presets(sub) -> None:
+    """``neuromorph presets [--check] [--json PATH] [--preset NAME ...] [--seed S]``.
+
+    Without ``--check``: the presets and their sources' first lines.  With ``--check``: for
+    every preset and effect, the quantity, its source, the source's value, the simulated
+    value, the tolerance and ok/FAIL; exit status 1 when a row fails or a non-ideal preset
+    lacks a check for an effect.
+    """
+    p = sub.add_parser("presets", help="list device presets; --check them against their sources")
+    p.add_argument("--check", action="store_true", help="simulate every preset against its sources")
+    p.add_argument("--json", default=None, help="with --check: write the rows to this JSON file")
+    p.add_argument("--preset", action="append", default=None, help="only this preset (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_presets)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a user error prints one line and returns :data:`EXIT_USAGE` (2).
+
+    Every command checks all its arguments (:mod:`neuromorph.faces.arguments`) before it
+    does any work, so a bad value costs nothing and leaves no files behind.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError, NeuromorphError) as exc:
-        print(f"neuromorph {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError, OSError, NeuromorphError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"neuromorph {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"neuromorph {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

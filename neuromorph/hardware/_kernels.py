@@ -30,10 +30,13 @@ from neuromorph._rng import (
     DRAWS_PER_NORMAL_BITS,
     STREAM_BITS,
     STREAM_PULSE_NOISE,
+    STREAM_PULSE_NOISE_RETRY,
     STREAM_PULSE_ROUNDING,
+    STREAM_RETENTION,
     STREAM_VERIFY_READ,
+    STREAM_VERIFY_RETRY,
 )
-from neuromorph.hardware.devices import StuckCode
+from neuromorph.hardware.devices import K_B_EV, DeviceModel, StuckCode
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -50,6 +53,26 @@ _NORMAL_BIT = np.uint64(1) << np.uint64(64 - STREAM_BITS - 1)
 _DRAW_SHIFT = np.uint64(DRAWS_PER_NORMAL_BITS)
 #: A device that takes pulses (StuckCode.NONE), as a plain int for the kernels.
 _FREE = int(StuckCode.NONE)
+#: The code a device takes when its pulse budget is spent.
+_WORN = int(StuckCode.FIXED)
+#: Smallest ``G / g_max`` the state-dependent drift law takes a logarithm of (aihwkit's
+#: ``_ZERO_CLIP``).
+_X_FLOOR = 1e-7
+
+# Packed laws: each law's scalars travel to the kernels as one float64 array, built once by
+# pulse_law, retention_law and temperature_law below, read by these indices.
+#: pulse_law: soft bounds a_up, a_down; c2c; exponential step a, b, A_up, A_down, gammas.
+P_A_UP, P_A_DOWN, P_C2C, P_EXP_A, P_EXP_B, P_AMP_UP, P_AMP_DOWN, P_GAMMA_UP, P_GAMMA_DOWN = range(9)
+#: retention_law: mode, t0, exponent mean offset/slope/clip, std offset/slope/clip, g_max for
+#: x = G / g_max, relaxation shift/std growth/std at t0, whether programming redraws.
+(
+    R_MODE, R_T0, R_MEAN, R_MEAN_SLOPE, R_MEAN_LO, R_MEAN_HI, R_STD, R_STD_SLOPE, R_STD_LO,
+    R_STD_HI, R_G_NORM, R_SHIFT, R_STD_LN, R_STD_T0, R_REDRAW,
+) = range(15)  # fmt: skip
+#: Retention modes: power-law drift, log-time relaxation.
+MODE_POWER, MODE_RELAX = 0, 1
+#: temperature_law: T - T_ref, (1/T - 1/T_ref)/k_B, alpha low/high, Ea low/high, g_min, range.
+T_DELTA, T_ARRHENIUS, T_ALPHA_LO, T_ALPHA_HI, T_EA_LO, T_EA_HI, T_G_MIN, T_G_RANGE = range(8)
 
 
 @njit
@@ -195,46 +218,148 @@ def adc_accumulate(mu, var, key, stream, counter_base, gain, noise_v, lsb, max_c
             out[b, j] += out_scale * v
 
 
-@njit
-def drift_factor(tau_now, tau_prog, nu, t0):
-    """Retention drift ``((age + t0) / t0) ** -nu`` of one device, ``age = tau_now - tau_prog``.
+def pulse_law(device: DeviceModel) -> np.ndarray:
+    """The pulse law of ``device`` packed for the kernels (indices ``P_*``)."""
+    p = device.pulse
+    return np.array(
+        [
+            p.nonlinearity_up, p.nonlinearity_down, p.c2c_rel, p.exp_a, p.exp_b,
+            p.exp_amp_up, p.exp_amp_down, p.exp_gamma_up, p.exp_gamma_down,
+        ]
+    )  # fmt: skip
 
-    The one statement of the drift law of :class:`neuromorph.hardware.devices.DriftParams`
-    (1 for a device that does not drift or was programmed at or after ``tau_now``).
+
+def retention_law(device: DeviceModel) -> np.ndarray:
+    """The retention law of ``device`` (drift or relaxation) packed for the kernels (``R_*``)."""
+    d, r = device.drift, device.relaxation
+    mode = MODE_RELAX if r.active else MODE_POWER
+    redraw = 1.0 if r.active or d.state_dependent else 0.0
+    return np.array(
+        [
+            mode, d.t0_s, d.nu_mean, d.nu_log_slope, d.nu_min, d.nu_max, d.nu_std,
+            d.std_log_slope, d.std_min, d.std_max, device.conductance.g_max_s,
+            r.shift_per_ln_s, r.std_per_ln_s, r.std_at_t0_s, redraw,
+        ],
+        dtype=np.float64,
+    )  # fmt: skip
+
+
+def temperature_law(device: DeviceModel, temperature_k: float) -> np.ndarray:
+    """The temperature law of ``device`` at ``temperature_k`` packed for the kernels (``T_*``)."""
+    tp, c = device.temperature, device.conductance
+    return np.array(
+        [
+            temperature_k - tp.t_ref_k, (1.0 / temperature_k - 1.0 / tp.t_ref_k) / K_B_EV,
+            tp.alpha_low_per_k, tp.alpha_high_per_k, tp.ea_low_ev, tp.ea_high_ev,
+            c.g_min_s, c.g_max_s - c.g_min_s,
+        ]
+    )  # fmt: skip
+
+
+@njit
+def retained(g_prog, tau_now, tau_prog, r, ret):
+    """A device's conductance after retention, at the reference temperature.
+
+    The one statement of the retention laws of :class:`~neuromorph.hardware.devices.DriftParams`
+    (``G ((age + t0) / t0) ** -r``, ``r`` the exponent) and
+    :class:`~neuromorph.hardware.devices.RelaxationParams` (``G + shift L + r (std_ln L +
+    std_t0)``, ``L = ln(max(age, t0) / t0)``, ``r`` the device's normal deviate, clipped at
+    0), ``age = tau_now - tau_prog``.  Returns ``g_prog`` itself at age <= 0 (and for a zero
+    exponent).
     """
     age = tau_now - tau_prog
-    if nu == 0.0 or age <= 0.0:
-        return 1.0
-    return ((age + t0) / t0) ** (-nu)
+    if age <= 0.0:
+        return g_prog
+    t0 = ret[R_T0]
+    if ret[R_MODE] == MODE_POWER:
+        if r == 0.0:
+            return g_prog
+        return g_prog * ((age + t0) / t0) ** (-r)
+    big_l = math.log(max(age, t0) / t0)
+    g = g_prog + ret[R_SHIFT] * big_l + r * (ret[R_STD_LN] * big_l + ret[R_STD_T0])
+    return g if g > 0.0 else 0.0
+
+
+@njit
+def retention_draw(g, z, ret):
+    """A device's retention parameter drawn at programming to ``g`` from the normal ``z``.
+
+    Relaxation: ``z`` itself.  Power law: ``|mu(x) + sigma(x) z|``, ``x = max(g / g_max, 1e-7)``,
+    ``mu = clip(mean + mean_slope ln x)``, ``sigma = clip(std + std_slope ln x)``.
+    """
+    if ret[R_MODE] == MODE_RELAX:
+        return z
+    lx = math.log(max(g / ret[R_G_NORM], _X_FLOOR))
+    mu = min(max(ret[R_MEAN] + ret[R_MEAN_SLOPE] * lx, ret[R_MEAN_LO]), ret[R_MEAN_HI])
+    sd = min(max(ret[R_STD] + ret[R_STD_SLOPE] * lx, ret[R_STD_LO]), ret[R_STD_HI])
+    return abs(mu + sd * z)
 
 
 @njit_parallel
-def drifted_conductance(g_prog, tau_prog, nu, tau_now, t0, g_out):
-    """Programmed conductances after retention drift, at the reference temperature.
+def retention_parameters(g, z, ret, out):
+    """:func:`retention_draw` of every device.  IN g, z (2, n); OUT out (2, n)."""
+    n = g.shape[1]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for s in range(2):
+                out[s, i] = retention_draw(g[s, i], z[s, i], ret)
 
-    IN  g_prog, tau_prog, nu (2, n): programmed G (S), equivalent programming time (s) and
-        drift exponent of each device; tau_now (s), t0 (s)
-    OUT g_out (2, n) S: what a verify read at the reference temperature sees (no noise)
+
+@njit
+def at_temperature(g, g_min, g_range, alpha_lo, alpha_hi, ea_lo, ea_hi, delta_t, arrhenius_x):
+    """The temperature law: conductance ``g`` (at T_ref) as seen at ``T = T_ref + delta_t``.
+
+    ``g (1 + alpha(u) dT) exp(-Ea(u) arrhenius_x)`` with ``alpha`` and ``Ea`` linear in the
+    state ``u = clip((g - g_min) / g_range, 0, 1)``; ``g`` itself at ``delta_t == 0``.
+    """
+    if delta_t == 0.0:
+        return g
+    u = (g - g_min) / g_range
+    if u < 0.0:
+        u = 0.0
+    elif u > 1.0:
+        u = 1.0
+    alpha = alpha_lo + (alpha_hi - alpha_lo) * u
+    ea = ea_lo + (ea_hi - ea_lo) * u
+    return g * (1.0 + alpha * delta_t) * math.exp(-ea * arrhenius_x)
+
+
+@njit
+def _at_law(g, temp):
+    """:func:`at_temperature` with the packed temperature law."""
+    return at_temperature(
+        g, temp[T_G_MIN], temp[T_G_RANGE], temp[T_ALPHA_LO], temp[T_ALPHA_HI],
+        temp[T_EA_LO], temp[T_EA_HI], temp[T_DELTA], temp[T_ARRHENIUS],
+    )  # fmt: skip
+
+
+@njit_parallel
+def verify_conductance(g_prog, tau_prog, nu, tau_now, ret, temp, g_out):
+    """What a noiseless single-device verify read sees now: retention, then temperature.
+
+    IN  g_prog, tau_prog, nu (2, n); tau_now (s); ret, temp: packed laws
+    OUT g_out (2, n) S
     """
     n = g_prog.shape[1]
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             for s in range(2):
-                g_out[s, i] = g_prog[s, i] * drift_factor(tau_now, tau_prog[s, i], nu[s, i], t0)
+                g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
+                g_out[s, i] = _at_law(g, temp)
 
 
 @njit_parallel
 def effective_conductance(
-    g_prog, tau_prog, nu, tau_now, t0, g_min, g_range,
+    g_prog, tau_prog, nu, tau_now, ret, g_min, g_range,
     alpha_lo, alpha_hi, ea_lo, ea_hi, delta_t, arrhenius_x, read_rel,
     g_eff_out, gdiff_out, gvar_out,
 ):  # fmt: skip
-    """Conductances as a read sees them now: drift, then the temperature law.
+    """Conductances as a read sees them now: retention, then the temperature law.
 
     IN  g_prog, tau_prog, nu (2, n): programmed G at T_ref (S), equivalent programming
-        time (s), drift exponent, for the + (row 0) and - (row 1) device of each pair
-        tau_now (s), t0 (s); g_min, g_range (S) nominal, for the state u
-        alpha_lo/hi (1/K), ea_lo/hi (eV), delta_t = T - T_ref (K),
+        time (s), retention parameter, for the + (row 0) and - (row 1) device of each pair
+        tau_now (s); ret: packed retention law (:func:`retention_law`); g_min, g_range (S)
+        nominal, for the state u; alpha_lo/hi (1/K), ea_lo/hi (eV), delta_t = T - T_ref (K),
         arrhenius_x = (1/T - 1/T_ref) / k_B (1/eV); read_rel (relative read-noise std)
     OUT g_eff_out (2, n) S; gdiff_out (n,) = G+ - G-; gvar_out (n,) = read_rel**2 (G+**2 + G-**2)
     """
@@ -243,38 +368,39 @@ def effective_conductance(
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             for s in range(2):
-                g = g_prog[s, i] * drift_factor(tau_now, tau_prog[s, i], nu[s, i], t0)
-                if delta_t != 0.0:
-                    u = (g - g_min) / g_range
-                    if u < 0.0:
-                        u = 0.0
-                    elif u > 1.0:
-                        u = 1.0
-                    alpha = alpha_lo + (alpha_hi - alpha_lo) * u
-                    ea = ea_lo + (ea_hi - ea_lo) * u
-                    g = g * (1.0 + alpha * delta_t) * math.exp(-ea * arrhenius_x)
-                g_eff_out[s, i] = g
+                g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
+                g_eff_out[s, i] = at_temperature(
+                    g, g_min, g_range, alpha_lo, alpha_hi, ea_lo, ea_hi, delta_t, arrhenius_x
+                )
             gdiff_out[i] = g_eff_out[0, i] - g_eff_out[1, i]
             gvar_out[i] = rr2 * (g_eff_out[0, i] ** 2 + g_eff_out[1, i] ** 2)
 
 
 @njit
-def apply_pulses(g, count, up, lo, hi, s_up, s_down, a_up, a_down, c2c, key, counter0):
+def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0):
     """``count`` pulses of one polarity on one device; returns the new conductance.
 
-    The soft/hard-bound law of :mod:`neuromorph.hardware.devices`, c2c noise per pulse drawn
-    from ``STREAM_PULSE_NOISE`` at counters ``counter0 .. counter0 + count - 1`` (uint64),
-    clipped to the device's [lo, hi].
+    The pulse law of :mod:`neuromorph.hardware.devices` (soft bounds times the exponential
+    step factor), c2c noise per pulse drawn from ``stream`` at counters
+    ``counter0 .. counter0 + count - 1`` (uint64), clipped to the device's [lo, hi].
     """
     span = hi - lo
+    a_up, a_down, c2c = law[P_A_UP], law[P_A_DOWN], law[P_C2C]
+    amp_up, amp_down = law[P_AMP_UP], law[P_AMP_DOWN]
     for k in range(count):
         u = (g - lo) / span
         if up:
             dg = s_up * (1.0 - a_up * u)
+            if amp_up != 0.0:
+                z = law[P_EXP_A] * (2.0 * u - 1.0) + law[P_EXP_B]
+                dg *= max(1.0 - amp_up * math.exp(law[P_GAMMA_UP] * z), 0.0)
         else:
             dg = -s_down * (1.0 - a_down * (1.0 - u))
+            if amp_down != 0.0:
+                z = law[P_EXP_A] * (2.0 * u - 1.0) + law[P_EXP_B]
+                dg *= max(1.0 - amp_down * math.exp(-law[P_GAMMA_DOWN] * z), 0.0)
         if c2c > 0.0:
-            dg *= 1.0 + c2c * normal(key, STREAM_PULSE_NOISE, counter0 + np.uint64(k))
+            dg *= 1.0 + c2c * normal(key, stream, counter0 + np.uint64(k))
         g += dg
         if g > hi:
             g = hi
@@ -283,26 +409,65 @@ def apply_pulses(g, count, up, lo, hi, s_up, s_down, a_up, a_down, c2c, key, cou
     return g
 
 
+@njit
+def wear(k, s, i, stuck, pulse_count, pulse_budget):
+    """Count ``k`` pulses sent to device (s, i); return how many of them act.
+
+    A stuck device takes none.  A free device takes them until its count passes its
+    budget; then it sticks where it is (``StuckCode.FIXED``) and the rest do nothing.
+    """
+    before = pulse_count[s, i]
+    pulse_count[s, i] = before + k
+    if stuck[s, i] != _FREE:
+        return 0
+    left = pulse_budget[s, i] - before
+    if k <= left:
+        return k
+    stuck[s, i] = _WORN
+    return int(left) if left > 0.0 else 0
+
+
+@njit
+def pulse_number(p, i, key, max_pulses):
+    """Pulses for a desired ``p`` signed pulses: ``min(stochastic_round(|p|), max_pulses)``.
+
+    Saturation rule: ``|p| >= max_pulses`` (including inf) gives ``max_pulses`` before any
+    integer conversion, so no magnitude overflows; otherwise floor plus one with probability
+    the fraction, from uniform ``i`` of ``STREAM_PULSE_ROUNDING``.
+    """
+    mag = abs(p)
+    if not mag < max_pulses:
+        return max_pulses
+    count = int(math.floor(mag))
+    if uniform(key, STREAM_PULSE_ROUNDING, i) < mag - count:
+        count += 1
+    return min(count, max_pulses)
+
+
 @njit_parallel
 def pulse_update(
-    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, desired, scale,
-    a_up, a_down, c2c, tau_now, t0, key, max_pulses, pulses_out,
+    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
+    desired, scale, law, ret, tau_now, key, max_pulses, pulses_out,
 ):  # fmt: skip
     """Apply a desired update, ``scale * desired`` in signed pulse units, to every pair.
 
-    For pair i, ``n = stochastic_round(|scale * desired[i]|)`` (capped at max_pulses); a positive
+    For pair i, ``n`` pulses by :func:`pulse_number` (saturating at max_pulses); a positive
     update sends ceil(n/2) up-pulses to G+ and floor(n/2) down-pulses to G-, a negative one
-    the mirror.  A pulsed device first settles to its drifted conductance (the new base) and
-    restarts its drift clock at ``tau_now``.  Stuck devices receive pulses but do not move.
+    the mirror.  A pulsed device first settles to its retained conductance (the new base),
+    restarts its retention clock at ``tau_now`` and, if the law redraws, draws its retention
+    parameter from its new state.  Every pulse counts towards the device's budget
+    (:func:`wear`); stuck devices receive pulses but do not move.
     Draws: the rounding of pair i is uniform ``i`` of ``STREAM_PULSE_ROUNDING``; pulse k of
-    device (i, s) uses normal ``(2 i + s) max_pulses + k`` of ``STREAM_PULSE_NOISE``.
+    device (i, s) uses normal ``(2 i + s) max_pulses + k`` of ``STREAM_PULSE_NOISE``; its
+    retention parameter normal ``2 i + s`` of ``STREAM_RETENTION``.
 
-    IN/OUT g_prog, tau_prog (2, n); IN nu, stuck (int8), g_lo, g_hi, s_up, s_down (2, n),
-           desired (n,), scale (pulses per unit of desired)
+    IN/OUT g_prog, tau_prog, nu, stuck, pulse_count (2, n); IN g_lo, g_hi, s_up, s_down,
+           pulse_budget (2, n), desired (n,), scale (pulses per unit of desired), law, ret
     OUT pulses_out (2, n) int64: pulses sent to each device
     """
     n = desired.size
     per_dev = np.uint64(max_pulses)
+    redraw = ret[R_REDRAW] != 0.0
     for c in prange((n + CHUNK - 1) // CHUNK):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             p = scale * desired[i]
@@ -310,12 +475,7 @@ def pulse_update(
             pulses_out[1, i] = 0
             if p == 0.0:
                 continue
-            mag = abs(p)
-            count = int(math.floor(mag))
-            if uniform(key, STREAM_PULSE_ROUNDING, i) < mag - count:
-                count += 1
-            if count > max_pulses:
-                count = max_pulses
+            count = pulse_number(p, i, key, max_pulses)
             if count == 0:
                 continue
             first = (count + 1) // 2
@@ -329,95 +489,138 @@ def pulse_update(
                 if k == 0:
                     continue
                 pulses_out[s, i] = k
-                if stuck[s, i] != _FREE:
+                free = stuck[s, i] == _FREE
+                acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
+                if not free:
                     continue
-                g = g_prog[s, i] * drift_factor(tau_now, tau_prog[s, i], nu[s, i], t0)
+                g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
                 g_prog[s, i] = apply_pulses(
-                    g, k, up, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
-                    a_up, a_down, c2c, key, np.uint64(2 * i + s) * per_dev,
+                    g, acting, up, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
+                    law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev,
                 )  # fmt: skip
                 tau_prog[s, i] = tau_now
+                if redraw:
+                    z = normal(key, STREAM_RETENTION, np.uint64(2 * i + s))
+                    nu[s, i] = retention_draw(g_prog[s, i], z, ret)
+
+
+@njit
+def _verify_device(
+    i, s, goal, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count,
+    pulse_budget, law, ret, temp, steps, read_rel, tol_s, max_iter, max_pulses, tau_now,
+    key, read_stream, pulse_stream, counts,
+):  # fmt: skip
+    """Program-and-verify device (s, i) towards ``goal`` as read at the die's temperature.
+
+    Returns the last verify read; adds its pulses and reads to ``counts`` (2,) int64.  A
+    device free at the start stores its conductance and restarts its retention clock.
+    """
+    free = stuck[s, i] == _FREE
+    g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
+    dev = np.uint64(2 * i + s) * np.uint64(max_iter)
+    per_read = np.uint64(max_pulses)
+    last_read = 0.0
+    for it in range(max_iter):
+        read = dev + np.uint64(it)
+        measured = _at_law(g, temp)
+        if read_rel > 0.0:
+            measured = measured * (1.0 + read_rel * normal(key, read_stream, read))
+        counts[1] += 1
+        last_read = measured
+        err = goal - measured
+        if abs(err) <= tol_s:
+            break
+        up = err > 0.0
+        k = int(np.round(abs(err) / (steps[0] if up else steps[1])))
+        k = min(max(k, 1), max_pulses)
+        counts[0] += k
+        acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
+        if acting > 0:
+            g = apply_pulses(
+                g, acting, up, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
+                law, key, pulse_stream, read * per_read,
+            )  # fmt: skip
+    if free:
+        g_prog[s, i] = g
+        tau_prog[s, i] = tau_now
+        if ret[R_REDRAW] != 0.0:
+            nu[s, i] = retention_draw(g, normal(key, STREAM_RETENTION, np.uint64(2 * i + s)), ret)
+    return last_read
+
+
+@njit
+def _partner_goal(read, s_read, diff, g_floor, g_ceil):
+    """Goal of the partner of device ``s_read`` (read as ``read``) so the pair's difference
+    is ``diff``: ``read - diff`` for G- (partner of G+), ``read + diff`` for G+; clipped."""
+    goal = read - diff if s_read == 0 else read + diff
+    return min(max(goal, g_floor), g_ceil)
 
 
 @njit_parallel
 def write_verify(
-    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, target,
-    a_up, a_down, c2c, step_up, step_down, read_rel, tol_s, max_iter, max_pulses,
-    g_floor, g_ceil, compensate, active, tau_now, t0, key, pulses_out, reads_out,
+    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget, target,
+    law, ret, temp, step_up, step_down, read_rel, tol_s, max_iter, max_pulses,
+    g_floor, g_ceil, compensate, active, tau_now, key, pulses_out, reads_out,
 ):  # fmt: skip
     """Program every active differential pair towards ``target`` by program-and-verify.
 
     Pairs with ``active[i] == 0`` are left alone (no reads, no pulses).
 
-    Each iteration reads the device once (read noise ``read_rel``), stops if
-    ``|target - read| <= tol_s``, else sends ``max(1, round(|err| / nominal step))`` pulses
-    (at most ``max_pulses``) of the needed polarity.  The verify read sees the device at the
-    reference temperature, freshly programmed (the programmer compensates temperature).
+    Each iteration reads the device once as it is now, at the die's temperature (retention,
+    then the temperature law ``temp``, then read noise ``read_rel``), stops if
+    ``|goal - read| <= tol_s``, else sends ``max(1, round(|err| / nominal step))`` pulses
+    (at most ``max_pulses``) of the needed polarity.  Targets are conductances as read at
+    that temperature, so a pair programmed hot reads differently once cooled.
 
     The pair's larger target is programmed first.  With ``compensate``, the second device is
     then retargeted to ``last read of the first -/+ (target+ - target-)``, clipped to
-    [g_floor, g_ceil]: the difference, which is the weight, absorbs the first device's error,
-    even a stuck device's when the window allows.  Only verify reads inform this.
+    [g_floor, g_ceil], so the difference, which is the weight, absorbs the first device's
+    error; if the second device still misses its goal (stuck, worn, or at the end of its
+    window), the first is programmed once more to ``last read of the second +/- diff``,
+    clipped.  So whichever device of a pair is stuck, its partner absorbs it where the window
+    allows.  Only verify reads inform this.
 
     Draws: verify read ``it`` of device (i, s) is normal ``(2 i + s) max_iter + it`` of
     ``STREAM_VERIFY_READ``; the pulses that follow it take normals from ``max_pulses`` times
-    that index on in ``STREAM_PULSE_NOISE``.
+    that index on in ``STREAM_PULSE_NOISE``; the retry pass uses ``STREAM_VERIFY_RETRY`` and
+    ``STREAM_PULSE_NOISE_RETRY`` alike; retention parameters as in :func:`pulse_update`.
 
-    IN/OUT g_prog, tau_prog (2, n); IN nu, stuck, g_lo, g_hi, s_up, s_down, target (2, n),
-    active (n,) int8; OUT pulses_out, reads_out (2, n) int64
+    IN/OUT g_prog, tau_prog, nu, stuck, pulse_count (2, n); IN g_lo, g_hi, s_up, s_down,
+    pulse_budget, target (2, n), law, ret, temp, active (n,) int8;
+    OUT pulses_out, reads_out (2, n) int64
     """
     n = target.shape[1]
-    per_dev = np.uint64(max_iter)
-    per_read = np.uint64(max_pulses)
+    steps = np.array([step_up, step_down])
     for c in prange((n + CHUNK - 1) // CHUNK):
+        counts = np.zeros(2, dtype=np.int64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for s in range(2):
+                pulses_out[s, i] = 0
+                reads_out[s, i] = 0
             if active[i] == 0:
-                pulses_out[0, i] = 0
-                pulses_out[1, i] = 0
-                reads_out[0, i] = 0
-                reads_out[1, i] = 0
                 continue
             diff = target[0, i] - target[1, i]
             first = 0 if diff >= 0.0 else 1
+            goal = target[first, i]
             last_read = 0.0
-            for order in range(2):
-                s = first if order == 0 else 1 - first
-                goal = target[s, i]
+            for order in range(3):
+                s = first if order != 1 else 1 - first
                 if order == 1 and compensate:
-                    goal = last_read - diff if s == 1 else last_read + diff
-                    if goal < g_floor:
-                        goal = g_floor
-                    elif goal > g_ceil:
-                        goal = g_ceil
-                g = g_prog[s, i] * drift_factor(tau_now, tau_prog[s, i], nu[s, i], t0)
-                dev = np.uint64(2 * i + s) * per_dev
-                pulses = 0
-                reads = 0
-                for it in range(max_iter):
-                    read = dev + np.uint64(it)
-                    measured = g
-                    if read_rel > 0.0:
-                        measured = g * (1.0 + read_rel * normal(key, STREAM_VERIFY_READ, read))
-                    reads += 1
-                    last_read = measured
-                    err = goal - measured
-                    if abs(err) <= tol_s:
+                    goal = _partner_goal(last_read, first, diff, g_floor, g_ceil)
+                elif order == 1:
+                    goal = target[s, i]
+                elif order == 2:
+                    if not compensate or abs(goal - last_read) <= tol_s:
                         break
-                    up = err > 0.0
-                    step = step_up if up else step_down
-                    k = int(np.round(abs(err) / step))
-                    if k < 1:
-                        k = 1
-                    if k > max_pulses:
-                        k = max_pulses
-                    pulses += k
-                    if stuck[s, i] == _FREE:
-                        g = apply_pulses(
-                            g, k, up, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
-                            a_up, a_down, c2c, key, read * per_read,
-                        )  # fmt: skip
-                if stuck[s, i] == _FREE:
-                    g_prog[s, i] = g
-                    tau_prog[s, i] = tau_now
-                pulses_out[s, i] = pulses
-                reads_out[s, i] = reads
+                    goal = _partner_goal(last_read, 1 - first, diff, g_floor, g_ceil)
+                counts[0] = 0
+                counts[1] = 0
+                last_read = _verify_device(
+                    i, s, goal, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
+                    pulse_count, pulse_budget, law, ret, temp, steps, read_rel, tol_s,
+                    max_iter, max_pulses, tau_now, key,
+                    STREAM_VERIFY_READ if order < 2 else STREAM_VERIFY_RETRY,
+                    STREAM_PULSE_NOISE if order < 2 else STREAM_PULSE_NOISE_RETRY, counts,
+                )  # fmt: skip
+                pulses_out[s, i] += counts[0]
+                reads_out[s, i] += counts[1]

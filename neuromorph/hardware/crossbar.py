@@ -6,7 +6,7 @@ rows, outputs are sensed on columns, ``y = x @ W``.  A matrix larger than one ph
 array is tiled (default 256 x 256); each tile's column currents are digitised by its own ADC
 and the partial sums are added digitally.
 
-What a read does, in order (all in kernels of :mod:`neuromorph.hardware._kernels` except the BLAS
+What a read does, in order (in :mod:`neuromorph.hardware.reading`; kernels except the BLAS
 products):
 
 1. DAC: inputs become row voltages (quantised, clipped).
@@ -14,12 +14,11 @@ products):
    each device was last programmed, scaled by the device's temperature law.  Cached until
    the state or the environment changes.
 3. Column currents ``I = v @ (G+ - G-)`` per row tile (BLAS).
-4. Read noise: every device fluctuates independently on every read,
-   ``G (1 + read_noise_rel * eps)``.  Summed over a column this is *exactly* Gaussian with
-   variance ``sum_i v_i**2 read_noise_rel**2 (G+_ij**2 + G-_ij**2)``, one more product
-   (``v**2 @ var``), so we draw one normal per column current instead of one per device:
-   the same statistics as a per-device draw at the cost of one matmul (a per-device draw would
-   cost batch x rows x cols normals).
+4. Read noise (laws in :mod:`neuromorph.hardware.noise`).  White: every device fluctuates
+   independently on every read; summed over a column this is *exactly* Gaussian with variance
+   ``sum_i v_i**2 q**2 (G+_ij**2 + G-_ij**2)``, one more product (``v**2 @ var``), so one
+   normal per column current has the statistics of a per-device draw.  1/f and telegraph
+   noise are correlated in read time: their per-device fluctuations add currents of their own.
 5. TIA gain, ADC input noise, quantisation and saturation; partial sums added.
 
 :meth:`Crossbar.read` returns the outputs; :meth:`Crossbar.read_metered` also returns the
@@ -54,11 +53,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
 from neuromorph._rng import noise_key
-from neuromorph.hardware import _kernels, programming, reading
+from neuromorph.hardware import noise, programming, reading
 from neuromorph.hardware.devices import RRAM_HFO2, DeviceModel, StuckCode
 from neuromorph.hardware.environment import Environment
 from neuromorph.hardware.fabrication import DeviceState, sample_devices
-from neuromorph.hardware.periphery import Periphery, max_code
+from neuromorph.hardware.periphery import Periphery
 from neuromorph.hardware.programming import DEFAULT_MAX_PULSES, ProgramReport, UpdateReport
 from neuromorph.hardware.reading import MeteredRead
 from neuromorph.hardware.wires import WiredArray, WireParams
@@ -98,7 +97,8 @@ class Crossbar:
         Output (weight units) mapped to the ADC's full scale when the TIA gain is automatic.
     environment : Environment
     rngs : dict of numpy.random.Generator
-        ``"write"`` and ``"read"`` streams (held privately from now on).
+        ``"write"`` and ``"read"`` streams, and ``"noise"`` (the correlated read noise's
+        lifetime key; needed for those laws only), held privately from now on.
     wires : WireParams, optional
     """
 
@@ -126,6 +126,7 @@ class Crossbar:
         self.environment = environment
         self._state = state
         self._rngs = rngs
+        self._noise = noise.ReadNoise(device.noise, n_pairs=state.n_pairs, rng=rngs.get("noise"))
         #: Bumped by :meth:`_mutating`, the one way the state changes; caches key on it.
         self._version = 0
         #: What reads derive from the state now, by name; valid while ``_cache_key`` holds.
@@ -185,7 +186,7 @@ class Crossbar:
         periphery = Periphery() if periphery is None else periphery
         if not isinstance(periphery, Periphery):
             raise TypeError(f"periphery must be a Periphery; got {type(periphery).__name__}.")
-        w_max = check.positive("w_max", w_max)
+        w_max = check.scale("w_max", w_max)
         tile_shape = _check_tile_shape(tile_shape)
         if output_full_scale is None:
             # Uniform inputs and weights in [-1, 1] give a tile output of std sqrt(rows) / 3.
@@ -199,8 +200,8 @@ class Crossbar:
         device.temperature.check_temperature(environment.temperature_k)
         if wires is not None and not isinstance(wires, WireParams):
             raise TypeError(f"wires must be a WireParams or None; got {type(wires).__name__}.")
-        fab, write, read = rng.spawn(3)
-        tau_now = _equivalent_now(device, environment)
+        fab, write, read, read_noise = rng.spawn(4)
+        tau_now = environment.retention_time(device)
         return cls(
             device=device,
             periphery=periphery,
@@ -210,7 +211,7 @@ class Crossbar:
             tile_shape=tile_shape,
             output_full_scale=output_full_scale,
             environment=environment,
-            rngs={"write": write, "read": read},
+            rngs={"write": write, "read": read, "noise": read_noise},
             wires=wires,
         )
 
@@ -251,7 +252,7 @@ class Crossbar:
         return 0.5 * (p.step_up_scale + p.step_down_scale) * self.device.step_s / self.g_unit
 
     def _tau_now(self) -> float:
-        return _equivalent_now(self.device, self.environment)
+        return self.environment.retention_time(self.device)
 
     # ------------------------------------------------------------------ hidden state
     def device_state(self) -> DeviceState:
@@ -470,23 +471,16 @@ class Crossbar:
     def _read_voltages(self, x: NDArray) -> tuple[NDArray, NDArray]:
         """Outputs (batch, n_out) for inputs ``x`` (batch, n_in), and the row voltages."""
         dac, adc = self.periphery.dac, self.periphery.adc
-        noisy = self.device.noise.read_noise_rel > 0.0
+        inputs = self._cached("noise", self._noise_inputs)
         # Precision follows the ADC: behind a quantising ADC the products run in float32; an
         # ideal ADC gets float64, so ideal reads reproduce x @ W to 1e-12.
         fast = adc.bits is not None and adc.bits <= _FLOAT32_MAX_ADC_BITS
         dtype = np.float32 if fast else np.float64
-        v = np.empty(x.shape, dtype=dtype)
-        # The variance product runs in float32: it only scales noise.
-        v2 = np.empty(x.shape, dtype=np.float32) if noisy else np.empty(0, dtype=np.float32)
-        _kernels.dac_convert(
-            x=x.reshape(-1),
-            scale=1.0 / dac.input_full_scale,
-            v_max=dac.v_max_v,
-            levels=max_code(dac.bits),
-            v_out=v.reshape(-1),
-            v2_out=v2.reshape(-1),
-        )
-        _, gdiff, gvar = self._effective()
+        v, v2 = reading.dac_voltages(x, dac, dtype=dtype, squares=self._noise.has_white_part)
+        g_eff, gdiff, gvar = self._effective()
+        gvar = gvar if inputs.gvar is None else inputs.gvar
+        rows, time_s = self.tile_shape[0], self.environment.time_s
+        mu_noise = self._noise.currents(v, g_eff, inputs, time_s=time_s, tile_rows=rows)
         if fast:
             gdiff = self._cached("gdiff32", lambda: self._effective()[1].astype(np.float32))
         gain = self.tia_gain_ohm
@@ -496,13 +490,18 @@ class Crossbar:
             gdiff,
             gvar,
             self._wired() if self.wires is not None else None,
-            tile_rows=self.tile_shape[0],
+            tile_rows=rows,
             adc=adc,
             gain=gain,
             out_scale=1.0 / (gain * (dac.v_max_v / dac.input_full_scale) * self.g_unit),
             key=noise_key(self._rngs["read"], needed=True, name="rng"),
+            mu_noise=mu_noise,
         )
         return out, v
+
+    def _noise_inputs(self) -> noise.NoiseInputs:
+        age_s = self._tau_now() - self._state.tau_prog
+        return self._noise.inputs(self._effective()[0], age_s, device=self.device, shape=self.shape)
 
     # ------------------------------------------------------------------ write
     def update(self, x: ArrayLike, d: ArrayLike, *, learning_rate: float) -> UpdateReport:
@@ -525,7 +524,10 @@ class Crossbar:
                 f"x and d must have shapes (batch, {self.n_in}) and (batch, {self.n_out}); "
                 f"got x {x.shape} and d {d.shape}."
             )
-        return self._pulse(x.T @ d, learning_rate, max_pulses=DEFAULT_MAX_PULSES)
+        product = x.T @ d
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            check.array("learning_rate * x.T @ d", learning_rate / self.weight_per_pulse * product)
+        return self._pulse(product, learning_rate, max_pulses=DEFAULT_MAX_PULSES)
 
     def apply_delta(self, delta_w: ArrayLike, *, max_pulses: int = DEFAULT_MAX_PULSES) -> UpdateReport:
         """Pulse-program a desired weight change ``delta_w`` of shape (n_in, n_out).
@@ -533,15 +535,15 @@ class Crossbar:
         The change is converted to pulse counts with the nominal step
         (:attr:`weight_per_pulse`) and stochastic rounding; each device then follows its own
         nonlinear, asymmetric, noisy pulse law, so the achieved change differs from the
-        desired one as it would on hardware.
+        desired one as it would on hardware.  A pair's count saturates at ``max_pulses``.
         """
         delta_w = check.array("delta_w", delta_w, shape=self.shape)
         max_pulses = check.integer("max_pulses", max_pulses, minimum=1)
         return self._pulse(delta_w, 1.0, max_pulses=max_pulses)
 
     def _pulse(self, delta: NDArray, scale: float, *, max_pulses: int) -> UpdateReport:
-        """Pulse-program ``scale * delta`` (weight units)."""
-        desired = np.ascontiguousarray(delta).reshape(-1)
+        """Pulse-program ``scale * delta`` (weight units); ``delta`` is finite."""
+        desired = np.ascontiguousarray(delta, dtype=np.float64).reshape(-1)
         key = noise_key(self._rngs["write"], needed=True, name="rng")
         with self._mutating() as state:
             return programming.send_pulses(
@@ -572,18 +574,16 @@ class Crossbar:
             Mapped to pairs by :func:`~neuromorph.hardware.programming.pair_targets`:
             ``G+ = g_min + max(w, 0) g_unit``, ``G- = g_min + max(-w, 0) g_unit``.
         method : {"write_verify", "direct"}
-            ``"write_verify"``: iterate verify-read then pulses per device until within
-            ``tolerance`` (counts pulses and verify reads).  ``"direct"``: set each device to
-            its target plus programming noise (``program_noise_rel * g_max``), the model of
-            an idealised one-shot write.
+            ``"write_verify"``: verify-read then pulse each device, at the die's temperature,
+            until within ``tolerance`` (counts pulses and verify reads).  ``"direct"``: each
+            device at its target plus programming noise, an idealised one-shot write.
         tolerance : float, optional
             Verify tolerance in siemens; default one nominal pulse step.
         max_iterations, max_pulses : int
             Verify iterations per device and pulses per iteration.
         compensate : bool
-            Write-verify only: program each pair's larger device first, then retarget the
-            other so that their *difference* hits the weight, absorbing the first device's
-            residual error (a stuck device's too, when the window allows).
+            Write-verify only: retarget so the pair's *difference* hits the weight; whichever
+            device is stuck or misses, its partner absorbs it where the window allows.
         """
         weights = check.array("weights", weights, shape=self.shape)
         worst = float(np.max(np.abs(weights))) if weights.size else 0.0
@@ -629,8 +629,9 @@ class Crossbar:
         """
         threshold = check.fraction("threshold", threshold)
         c = self.device.conductance
+        t_k = self.device.temperature.check_temperature(self.environment.temperature_k)
         measured = programming.verify_scan(
-            self._state, self.device, tau_now=self._tau_now(), rng=self._rngs["write"]
+            self._state, self.device, temperature_k=t_k, tau_now=self._tau_now(), rng=self._rngs["write"]
         )
         low = np.minimum(measured[0], measured[1])
         active = (low > c.g_min_s + threshold * (c.g_max_s - c.g_min_s)).astype(np.int8)
@@ -673,6 +674,7 @@ class Crossbar:
                 max_iterations=max_iterations,
                 max_pulses=max_pulses,
                 compensate=bool(compensate),
+                temperature_k=self.device.temperature.check_temperature(self.environment.temperature_k),
                 tau_now=self._tau_now(),
                 key=key,
                 g_unit=self.g_unit,
@@ -683,12 +685,6 @@ class Crossbar:
             f"Crossbar(shape={self.shape}, device={self.device.name!r}, "
             f"tiles={self.n_tiles}, environment={self.environment!r})"
         )
-
-
-def _equivalent_now(device: DeviceModel, environment: Environment) -> float:
-    """The environment's equivalent time at the device's reference temperature, for drift."""
-    t_ref = device.temperature.t_ref_k
-    return environment.equivalent_time(device.drift.ea_drift_ev, t_ref)
 
 
 def _check_tile_shape(tile_shape) -> tuple[int, int]:

@@ -8,25 +8,32 @@ Laws
 ----
 Let ``u = (G - g_min) / (g_max - g_min)`` be a device's normalised state.
 
-* **Pulse update** (soft/hard-bound family; aihwkit's ``SoftBoundsDevice`` and NeuroSim's
-  exponential LTP/LTD curve are its two ends).  One potentiating pulse adds
-  ``dG = s_up * (1 - a_up * u) * (1 + c2c * eps)``, one depressing pulse subtracts
-  ``dG = s_down * (1 - a_down * (1 - u)) * (1 + c2c * eps)``, ``eps ~ N(0, 1)`` per
-  pulse, then ``G`` is clipped to the device's own ``[g_min, g_max]``.  ``a = 0`` is a
-  linear device with hard bounds, ``a = 1`` a soft-bounds device whose step vanishes at the
-  bound (the curve ``G(P) = g_max - (g_max - g_min) (1 - s/Δg)^P``, NeuroSim's
-  exponential form).  ``s_up != s_down`` or ``a_up != a_down`` is asymmetry.
-* **Retention drift** (aihwkit's PCM inference model, Nandakumar et al., ICECS 2019):
-  ``G(t) = G_prog * ((t_eq + t0) / t0) ** -nu`` with per-device ``nu``; ``t_eq`` is the
-  time since programming, thermally accelerated:
-  ``t_eq = integral exp(Ea_drift / k_B * (1/T_ref - 1/T(t))) dt``.
-* **Temperature** of conductance, state dependent (metallic filaments and semiconducting
-  gaps differ): ``G(T) = G * (1 + alpha(u) (T - T_ref)) * exp(-Ea(u)/k_B (1/T - 1/T_ref))``
-  with ``alpha`` and ``Ea`` interpolated linearly in ``u`` between their low-state
-  (``u = 0``) and high-state (``u = 1``) values.
+* **Pulse update** (soft/hard bounds times an exponential step factor: aihwkit's
+  ``SoftBoundsDevice`` and ``ExpStepDevice``, NeuroSim's exponential LTP/LTD curve).  One
+  potentiating pulse adds ``dG = s_up (1 - a_up u) y_up(u) (1 + c2c eps)``, one depressing
+  pulse subtracts ``dG = s_down (1 - a_down (1 - u)) y_down(u) (1 + c2c eps)``,
+  ``eps ~ N(0, 1)`` per pulse, then ``G`` is clipped to the device's own ``[g_min, g_max]``;
+  ``y`` is 1 unless :class:`PulseParams` sets an exponential step.  ``a = 0`` is a linear
+  device with hard bounds, ``a = 1`` a soft-bounds device.  A pulse moves the state by the
+  same law at any temperature (no cited temperature dependence of the switching step).
+* **Retention**, one law per device, in the thermally accelerated equivalent time since
+  programming ``t_eq = integral exp(Ea_drift / k_B * (1/T_ref - 1/T(t))) dt``:
+  power-law drift ``G_prog ((t_eq + t0) / t0) ** -nu`` with a state-dependent exponent
+  (:class:`DriftParams`, aihwkit's PCM model), or log-time relaxation and broadening
+  (:class:`RelaxationParams`, aihwkit's CMO-ReRAM model).
+* **Temperature** of conductance, state dependent:
+  ``G(T) = G * (1 + alpha(u) (T - T_ref)) * exp(-Ea(u)/k_B (1/T - 1/T_ref))``
+  with ``alpha`` and ``Ea`` interpolated linearly in ``u`` between their low-state and
+  high-state values (the end values are cited per preset; the interpolation is illustrative).
+  Verify reads happen at the die's temperature, so a weight programmed hot moves by this law
+  when the die cools.
 * **Read noise**: each read of a device sees ``G * (1 + read_noise_rel * eps)``, re-drawn
   every read.  **Programming noise**: a directly written device lands at
-  ``G_target + program_noise_rel * g_max * eps``.
+  ``G_target + sigma(G_target) * eps`` (:class:`NoiseParams`).
+* **Endurance**: a device sticks where it is once its pulse budget is spent
+  (:class:`EnduranceParams`).
+
+The cited presets are in :mod:`neuromorph.hardware.presets` and importable from here.
 """
 
 from __future__ import annotations
@@ -34,18 +41,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from typing import Literal
 
 from neuromorph import _validate as check
 
 #: Boltzmann constant in eV/K (CODATA 2018, exact in the 2019 SI).
 K_B_EV = 8.617333262e-5
 
+#: Read-noise laws of :class:`NoiseParams` (stated in :mod:`neuromorph.hardware.noise`).
+READ_NOISE_LAWS = ("white", "pink", "rtn")
+
 
 class StuckCode(IntEnum):
     """Stuck-at fault of one device, as stored per device (int8) and read by the kernels.
 
-    A stuck device ignores programming pulses and sits at its own bound (drift and the
-    temperature law still act on what a read sees).
+    A stuck device ignores programming pulses and keeps its conductance (``LOW``/``HIGH``: its
+    own bound); retention and the temperature law still act on what a read sees.
     """
 
     #: Programmable.
@@ -54,6 +65,10 @@ class StuckCode(IntEnum):
     LOW = 1
     #: Stuck at its own upper bound ``g_hi``.
     HIGH = 2
+    #: Stuck where it is: worn out (its pulse budget, :class:`EnduranceParams`, is spent) or
+    #: corrupt at fabrication with its bounds collapsed onto one value near mid-window
+    #: (aihwkit's ``corrupt_devices_prob``; see :class:`VariationParams`).
+    FIXED = 3
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,18 @@ class PulseParams:
     nonlinearity_up, nonlinearity_down : float in [0, 1]
         Soft-bound strengths ``a_up`` and ``a_down``; 0 is linear, 1 is full soft bounds.
     c2c_rel : float >= 0
-        Cycle-to-cycle relative standard deviation of each pulse's step.
+        Cycle-to-cycle relative standard deviation of each pulse's step (aihwkit's
+        ``dw_min_std``: 1.0 is a standard deviation of one whole step).
+    exp_a, exp_b : float
+        Slope and offset of the exponential-step coordinate ``z = exp_a (2 u - 1) + exp_b``
+        (aihwkit ``ExpStepDevice``'s ``a`` and ``b``, with ``2 w / (b_max - b_min)`` read as
+        ``2 u - 1`` on the device's own window).
+    exp_amp_up, exp_amp_down : float
+        Amplitudes ``A_up``, ``A_down`` of the exponential step factors
+        ``y_up = max(0, 1 - A_up exp(gamma_up z))`` and
+        ``y_down = max(0, 1 - A_down exp(-gamma_down z))``; 0 turns the factor off (y = 1).
+    exp_gamma_up, exp_gamma_down : float
+        Rates ``gamma_up``, ``gamma_down`` of those factors.
     """
 
     n_states: int
@@ -103,6 +129,12 @@ class PulseParams:
     nonlinearity_up: float = 0.0
     nonlinearity_down: float = 0.0
     c2c_rel: float = 0.0
+    exp_a: float = 0.0
+    exp_b: float = 0.0
+    exp_amp_up: float = 0.0
+    exp_amp_down: float = 0.0
+    exp_gamma_up: float = 0.0
+    exp_gamma_down: float = 0.0
 
     def __post_init__(self) -> None:
         check.integer("n_states", self.n_states, minimum=1)
@@ -111,6 +143,8 @@ class PulseParams:
         check.fraction("nonlinearity_up", self.nonlinearity_up)
         check.fraction("nonlinearity_down", self.nonlinearity_down)
         check.non_negative("c2c_rel", self.c2c_rel)
+        for name in ("exp_a", "exp_b", "exp_amp_up", "exp_amp_down", "exp_gamma_up", "exp_gamma_down"):
+            check.real(name, getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -122,16 +156,35 @@ class VariationParams:
     bounds_rel : float >= 0
         Relative std of each device's g_min and g_max around the nominal ones.
     step_rel : float >= 0
-        Relative std of each device's up and down step sizes (drawn independently).
+        Std of each device's up and down step factors (drawn independently): normal
+        ``1 + step_rel N`` or, with ``step_lognormal``, ``exp(step_rel N)`` (aihwkit's
+        ``dw_min_dtod`` and ``dw_min_dtod_log_normal``).
     stuck_at_min_fraction, stuck_at_max_fraction : float in [0, 1]
-        Fractions of devices stuck at g_min / g_max (their sum must be <= 1); see
-        :class:`StuckCode`.
+        Fractions of devices stuck at g_min / g_max; see :class:`StuckCode`.
+    lo_window_rel, hi_window_rel : float >= 0
+        Further std of each device's lower / upper bound in units of the nominal window
+        ``g_max - g_min`` (aihwkit's ``w_min_dtod`` / ``w_max_dtod`` are relative to a half
+        window, so they translate halved), added to ``bounds_rel``'s spread.
+    step_lognormal : bool
+        Draw the step factors lognormal instead of normal.
+    stuck_fixed_fraction : float in [0, 1]
+        Fraction of corrupt devices (``StuckCode.FIXED``) whose bounds collapse onto one
+        value uniform within ``fixed_range_rel`` of the window around mid-window (aihwkit's
+        ``corrupt_devices_prob`` and ``corrupt_devices_range``, the latter halved like the
+        bounds).  The three stuck fractions must sum to <= 1.
+    fixed_range_rel : float in [0, 0.5]
+        Half-width of that range, in units of the nominal window.
     """
 
     bounds_rel: float = 0.0
     step_rel: float = 0.0
     stuck_at_min_fraction: float = 0.0
     stuck_at_max_fraction: float = 0.0
+    lo_window_rel: float = 0.0
+    hi_window_rel: float = 0.0
+    step_lognormal: bool = False
+    stuck_fixed_fraction: float = 0.0
+    fixed_range_rel: float = 0.0
 
     def __post_init__(self) -> None:
         check.non_negative("bounds_rel", self.bounds_rel)
@@ -143,12 +196,22 @@ class VariationParams:
         check.non_negative("step_rel", self.step_rel)
         check.fraction("stuck_at_min_fraction", self.stuck_at_min_fraction)
         check.fraction("stuck_at_max_fraction", self.stuck_at_max_fraction)
-        total = self.stuck_at_min_fraction + self.stuck_at_max_fraction
+        check.non_negative("lo_window_rel", self.lo_window_rel)
+        check.non_negative("hi_window_rel", self.hi_window_rel)
+        if not isinstance(self.step_lognormal, bool):
+            raise TypeError(f"step_lognormal must be a bool; got {self.step_lognormal!r}.")
+        check.fraction("stuck_fixed_fraction", self.stuck_fixed_fraction)
+        check.fraction("fixed_range_rel", self.fixed_range_rel)
+        if self.fixed_range_rel > 0.5:
+            raise ValueError(
+                f"fixed_range_rel must be <= 0.5; got fixed_range_rel={self.fixed_range_rel:.6g}."
+            )
+        total = self.stuck_at_min_fraction + self.stuck_at_max_fraction + self.stuck_fixed_fraction
         if total > 1.0:
             raise ValueError(
-                "stuck_at_min_fraction + stuck_at_max_fraction must be <= 1; "
-                f"got {self.stuck_at_min_fraction:.6g} + {self.stuck_at_max_fraction:.6g} "
-                f"= {total:.6g}."
+                "stuck_at_min_fraction + stuck_at_max_fraction + stuck_fixed_fraction must be <= 1; "
+                f"got {self.stuck_at_min_fraction:.6g} + {self.stuck_at_max_fraction:.6g} + "
+                f"{self.stuck_fixed_fraction:.6g} = {total:.6g}."
             )
 
 
@@ -160,43 +223,195 @@ class NoiseParams:
     ----------
     program_noise_rel : float >= 0
         Std of a directly written conductance, relative to g_max.
+    program_noise_poly : tuple of float
+        Further terms of that std, ``g_max (program_noise_rel + sum_k c_k x**(k+1))`` with
+        ``x = G_target / g_max`` (aihwkit's ``PCMLikeNoiseModel`` polynomial over its g_max).
     read_noise_rel : float >= 0
-        Relative std of a device's conductance on each read (re-drawn every read).
+        Read-noise amplitude ``q`` relative to G: the std of each read for the ``"white"`` and
+        ``"rtn"`` laws, the 1/f coefficient (relative power ``q**2 / f``) for ``"pink"``.
+    read_noise_law : {"white", "pink", "rtn"}
+        Statistics in read time (:mod:`neuromorph.hardware.noise` states and cites each):
+        ``"white"`` re-draws every read independently (the exact per-column fast path);
+        ``"pink"`` is 1/f noise that grows since programming as
+        ``sqrt(ln((t + t_r) / (2 t_r)))`` (aihwkit ``PCMLikeNoiseModel``); ``"rtn"`` is one
+        two-state random telegraph fluctuator per device.
+    read_noise_exponent : float >= 0
+        State dependence: ``q(G) = min(read_noise_rel / max((G/g_max)**exponent, 1e-3),
+        read_noise_max_rel)``; 0 keeps ``q`` constant (aihwkit PCM: ``q_s`` with 0.0088,
+        0.65 and 0.2).
+    read_noise_max_rel : float > 0 or None
+        Cap of ``q(G)``; None is no cap.
+    pink_block_ratio : int >= 2
+        Ratio of the correlation times of successive 1/f components (10: one per decade).
+    rtn_tau_up_s, rtn_tau_down_s : float > 0
+        Mean dwell times of a telegraph fluctuator in its up and down state, seconds.
+    t_read_s : float > 0
+        Duration of one read as the noise sees it: the read clock advances by it per read and
+        the 1/f band ends at ``1 / (2 t_read_s)`` (aihwkit's ``t_read``, 250 ns; default the
+        chip cost model's 100 ns read).
     """
 
     program_noise_rel: float = 0.0
     read_noise_rel: float = 0.0
+    program_noise_poly: tuple[float, ...] = ()
+    read_noise_law: Literal["white", "pink", "rtn"] = "white"
+    read_noise_exponent: float = 0.0
+    read_noise_max_rel: float | None = None
+    #: Default one component per decade: the classical minimal sum of relaxations giving
+    #: 1/f (Dutta & Horn, Rev. Mod. Phys. 53, 497 (1981)); see neuromorph.hardware.noise.
+    pink_block_ratio: int = 10
+    #: Illustrative dwell times (1 us, 10 reads of 100 ns): RTN in HfOx cells switches on
+    #: time scales from microseconds to seconds (Ambrogio et al., IEEE TED 61(8), 2920 (2014)).
+    rtn_tau_up_s: float = 1.0e-6
+    rtn_tau_down_s: float = 1.0e-6
+    t_read_s: float = 100e-9
 
     def __post_init__(self) -> None:
         check.non_negative("program_noise_rel", self.program_noise_rel)
         check.non_negative("read_noise_rel", self.read_noise_rel)
+        if self.read_noise_law not in READ_NOISE_LAWS:
+            raise ValueError(f"read_noise_law must be one of {READ_NOISE_LAWS}; got {self.read_noise_law!r}.")
+        check.non_negative("read_noise_exponent", self.read_noise_exponent)
+        if self.read_noise_max_rel is not None:
+            check.positive("read_noise_max_rel", self.read_noise_max_rel)
+        check.integer("pink_block_ratio", self.pink_block_ratio, minimum=2)
+        check.positive("rtn_tau_up_s", self.rtn_tau_up_s)
+        check.positive("rtn_tau_down_s", self.rtn_tau_down_s)
+        check.positive("t_read_s", self.t_read_s)
+        for k, c in enumerate(self.program_noise_poly):
+            check.real(f"program_noise_poly[{k}]", c)
 
 
 @dataclass(frozen=True)
 class DriftParams:
     """Power-law retention drift ``G(t) = G_prog ((t_eq + t0)/t0)^-nu``.
 
+    The exponent of a device is ``nu = |mu + sigma N|`` with ``N`` a standard normal and,
+    for ``x = G / g_max`` (nominal g_max, ``x >= 1e-7``),
+    ``mu = clip(nu_mean + nu_log_slope ln x, nu_min, nu_max)`` and
+    ``sigma = clip(nu_std + std_log_slope ln x, std_min, std_max)`` (aihwkit's
+    ``PCMLikeNoiseModel.generate_drift_coefficients``).  With both slopes 0 the law is
+    constant and each device draws ``nu = |nu_mean + nu_std N|`` once, at fabrication; with
+    a slope, ``nu`` is redrawn from the state every time the device is programmed (pulses,
+    write-verify, direct write), as aihwkit draws it at programming from the target.
+
     Parameters
     ----------
-    nu_mean, nu_std : float >= 0
-        Mean and device-to-device std of the drift exponent; each device draws
-        ``nu = |N(nu_mean, nu_std)|`` at fabrication (aihwkit's folded normal).
+    nu_mean, nu_std : float
+        Offsets of the mean and the std of the exponent (the constant law when the slopes
+        are 0, where they must be >= 0).
     t0_s : float > 0
-        Reference time of the power law, seconds.
+        Reference time of the power law (also the time unit of :class:`RelaxationParams`), s.
     ea_drift_ev : float >= 0
-        Activation energy of the Arrhenius acceleration of drift time, eV.
+        Activation energy of the Arrhenius acceleration of retention time (drift or
+        relaxation), eV.
+    nu_log_slope, std_log_slope : float
+        Slopes of the mean and std in ``ln x``.
+    nu_min, nu_max, std_min, std_max : float >= 0
+        Clip ranges of the mean and std (used only with a slope).
     """
 
     nu_mean: float = 0.0
     nu_std: float = 0.0
     t0_s: float = 20.0
     ea_drift_ev: float = 0.0
+    nu_log_slope: float = 0.0
+    std_log_slope: float = 0.0
+    nu_min: float = 0.0
+    nu_max: float = 1.0
+    std_min: float = 0.0
+    std_max: float = 1.0
 
     def __post_init__(self) -> None:
-        check.non_negative("nu_mean", self.nu_mean)
-        check.non_negative("nu_std", self.nu_std)
+        check.real("nu_log_slope", self.nu_log_slope)
+        check.real("std_log_slope", self.std_log_slope)
+        if self.state_dependent:
+            check.real("nu_mean", self.nu_mean)
+            check.real("nu_std", self.nu_std)
+        else:
+            check.non_negative("nu_mean", self.nu_mean)
+            check.non_negative("nu_std", self.nu_std)
         check.positive("t0_s", self.t0_s)
         check.non_negative("ea_drift_ev", self.ea_drift_ev)
+        for lo, hi in (("nu_min", "nu_max"), ("std_min", "std_max")):
+            check.non_negative(lo, getattr(self, lo))
+            check.non_negative(hi, getattr(self, hi))
+            if getattr(self, lo) > getattr(self, hi):
+                raise ValueError(
+                    f"{lo} must be <= {hi}; got {lo}={getattr(self, lo):.6g}, {hi}={getattr(self, hi):.6g}."
+                )
+
+    @property
+    def state_dependent(self) -> bool:
+        """Whether the exponent depends on the state (and is redrawn at programming)."""
+        return self.nu_log_slope != 0.0 or self.std_log_slope != 0.0
+
+    @property
+    def active(self) -> bool:
+        """Whether any device drifts."""
+        return self.state_dependent or self.nu_mean != 0.0 or self.nu_std != 0.0
+
+
+@dataclass(frozen=True)
+class RelaxationParams:
+    """Log-time relaxation and broadening of a programmed conductance (filamentary RRAM).
+
+    ``G(t) = G_prog + shift_per_ln_s L + z (std_per_ln_s L + std_at_t0_s)`` for
+    ``t_eq > 0``, ``L = ln(max(t_eq, t0) / t0)`` (``t0`` and the thermal acceleration from
+    :class:`DriftParams`), clipped at 0; ``z`` is a standard normal per device, drawn every
+    time the device is programmed.  The population of devices programmed to one level thus
+    shifts by ``shift_per_ln_s`` and broadens by ``std_per_ln_s`` per e-fold of time
+    (aihwkit's ``ReRamCMONoiseModel``: mean ``g_prog - 0.089 ln t`` uS, std
+    ``0.042 ln t + 0.4118`` uS, t in seconds; Falcone et al. 2025).  The model is fitted
+    from ``t0`` (1 s) on; before ``t0`` it holds its ``t0`` value; at ``t_eq = 0`` there is
+    no relaxation yet.  A device relaxes or drifts, not both.
+
+    Parameters
+    ----------
+    shift_per_ln_s : float
+        Mean conductance change per e-fold of time, siemens (negative: decay).
+    std_per_ln_s, std_at_t0_s : float >= 0
+        Growth of the spread per e-fold of time, and the spread at ``t0``, siemens.
+    """
+
+    shift_per_ln_s: float = 0.0
+    std_per_ln_s: float = 0.0
+    std_at_t0_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        check.real("shift_per_ln_s", self.shift_per_ln_s)
+        check.non_negative("std_per_ln_s", self.std_per_ln_s)
+        check.non_negative("std_at_t0_s", self.std_at_t0_s)
+
+    @property
+    def active(self) -> bool:
+        """Whether any device relaxes."""
+        return self.shift_per_ln_s != 0.0 or self.std_per_ln_s != 0.0 or self.std_at_t0_s != 0.0
+
+
+@dataclass(frozen=True)
+class EnduranceParams:
+    """Write endurance: each device survives a budget of programming pulses.
+
+    At fabrication every device draws its budget ``median_pulses * exp(sigma_ln N)``
+    (lognormal); once the pulses sent to it exceed the budget, it sticks where it is
+    (:attr:`StuckCode.FIXED`).  Every pulse counts, whatever its polarity or size.
+
+    Parameters
+    ----------
+    median_pulses : float > 0 or None
+        Median budget; None is a device that never wears out.
+    sigma_ln : float >= 0
+        Std of the budget's natural logarithm.
+    """
+
+    median_pulses: float | None = None
+    sigma_ln: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.median_pulses is not None:
+            check.positive("median_pulses", self.median_pulses)
+        check.non_negative("sigma_ln", self.sigma_ln)
 
 
 @dataclass(frozen=True)
@@ -263,6 +478,8 @@ class DeviceModel:
     drift: DriftParams = field(default_factory=DriftParams)
     temperature: TemperatureParams = field(default_factory=TemperatureParams)
     source: str = ""
+    relaxation: RelaxationParams = field(default_factory=RelaxationParams)
+    endurance: EnduranceParams = field(default_factory=EnduranceParams)
 
     def __post_init__(self) -> None:
         for name, kind in (
@@ -272,10 +489,17 @@ class DeviceModel:
             ("noise", NoiseParams),
             ("drift", DriftParams),
             ("temperature", TemperatureParams),
+            ("relaxation", RelaxationParams),
+            ("endurance", EnduranceParams),
         ):
             value = getattr(self, name)
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}; got {type(value).__name__}.")
+        if self.drift.active and self.relaxation.active:
+            raise ValueError(
+                "drift and relaxation must not both be active (a device has one retention law); "
+                f"got drift={self.drift}, relaxation={self.relaxation}."
+            )
 
     @property
     def step_s(self) -> float:
@@ -287,114 +511,16 @@ class DeviceModel:
         return replace(self, **changes)
 
 
-_RRAM_SOURCE = """HfO2 filamentary RRAM in the analog (multi-level) regime.
-
-* g_min 1 uS .. g_max 100 uS (10 kOhm LRS to 1 MOhm HRS): the analog window of HfOx/TaOx
-  1T1R arrays, Yao et al., Nature 577, 641 (2020), and Li et al., Nature Commun. 9, 2385
-  (2018) (Ta/HfO2 crossbars programmed 1..100s of uS).
-* 128 states, nonlinearity up/down, c2c 3.7 %: DNN+NeuroSim V2.0 (Peng, Huang, Luo, Yu,
-  IEEE TCAD 2021, Table of devices) lists TaOx/HfOx with 128 levels, NL 0.04/-0.63 and
-  c2c 3.7 %; we use a stronger soft bound (0.3 up, 0.6 down) and step asymmetry 1.2, in
-  line with aihwkit's ``ReRamESPresetDevice`` fit to Gong et al., Nature Commun. 9, 2102
-  (2018) (up_down asymmetry 0.26), and a c2c of 30 % per pulse: aihwkit's fit has
-  dw_min_std 5.0 (500 %) for that HfO2 data; 30 % is our conservative middle.
-* d2d: step 30 %, bounds 10 % (aihwkit ``ReRamSBPresetDevice``: dw_min_dtod 0.3,
-  w_max_dtod 0.24); stuck-at 0.5 % each way (Yao et al. 2020 report ~1 % unusable cells).
-* programming noise 1 % of g_max after write-verify and read noise 1 % of G: random
-  telegraph noise in HfOx cells, Ambrogio et al., IEEE TED 61(8), 2920 (2014).
-* drift nu 0.005 +/- 0.002 with t0 = 1 s and Ea_drift 1.0 eV: illustrative values for the
-  slow conductance relaxation of HfOx RRAM (Zhao et al., IEDM 2017, "Investigation of
-  statistical retention of filamentary analog RRAM"); not a fitted model.
-* temperature: the LRS conductance falls with T (metallic filament, dR/R ~ +1e-3 /K) and
-  the HRS is thermally activated with Ea ~ 0.1 eV: Walczyk et al., IEEE TED 58(9), 3124
-  (2011), and Fang et al., IEEE EDL 31(5), 476 (2010).
-"""
-
-RRAM_HFO2 = DeviceModel(
-    name="rram_hfo2",
-    conductance=ConductanceRange(g_min_s=1.0e-6, g_max_s=1.0e-4),
-    pulse=PulseParams(
-        n_states=128,
-        step_up_scale=1.0,
-        step_down_scale=1.2,
-        nonlinearity_up=0.3,
-        nonlinearity_down=0.6,
-        c2c_rel=0.3,
-    ),
-    variation=VariationParams(
-        bounds_rel=0.1, step_rel=0.3, stuck_at_min_fraction=0.005, stuck_at_max_fraction=0.005
-    ),
-    noise=NoiseParams(program_noise_rel=0.01, read_noise_rel=0.01),
-    drift=DriftParams(nu_mean=0.005, nu_std=0.002, t0_s=1.0, ea_drift_ev=1.0),
-    temperature=TemperatureParams(
-        t_ref_k=300.0,
-        alpha_low_per_k=0.0,
-        alpha_high_per_k=-1.0e-3,
-        ea_low_ev=0.1,
-        ea_high_ev=0.0,
-    ),
-    source=_RRAM_SOURCE,
+# The cited presets live in :mod:`neuromorph.hardware.presets` (they need every class above);
+# their names stay importable from here.
+_PRESET_NAMES = frozenset(
+    {"RRAM_HFO2", "RRAM_HFO2_ARRAY", "RRAM_OM_ARRAY", "PCM_GST", "IDEAL", "PRESETS", "preset"}
 )
 
-_PCM_SOURCE = """Ge2Sb2Te5 phase-change memory, as in aihwkit's PCM inference model.
 
-* g_max 25 uS, t0 = 20 s, drift nu ~ 0.05 (the mean of aihwkit's
-  ``mu = clip(-0.0155 ln g + 0.0244, 0.049, 0.1)`` at mid range) with spread 0.02 and
-  programming noise ~3 % of g_max (its polynomial at mid range): Nandakumar et al.,
-  "Phase-change memory models for deep learning training and inference", ICECS 2019.
-* Gradual, strongly saturating SET (~40 partial-SET pulses, soft bound 0.8) and an abrupt
-  RESET (one depressing pulse spans half the window): Nandakumar et al., J. Appl. Phys.
-  124, 152135 (2018); c2c 40 % reflects their large pulse-to-pulse variability.
-* read noise 1.5 % of G: aihwkit's 1/f read noise ``q_s = min(0.0088/g^0.65, 0.2)`` at
-  mid range (~1.4 %).
-* temperature: conduction in amorphous GST is thermally activated with Ea ~ 0.3 eV, the
-  crystalline (high) state ~0.05 eV: Ielmini & Zhang, J. Appl. Phys. 102, 054517 (2007).
-  Drift accelerates with T (structural relaxation); Ea_drift 1.0 eV is an illustrative
-  value after Ielmini, Lacaita & Mantegazza, IEEE TED 54(2), 308 (2007).
-* d2d and stuck-at fractions are illustrative (no single source), chosen like RRAM_HFO2's.
-"""
+def __getattr__(name: str):
+    if name in _PRESET_NAMES:
+        from neuromorph.hardware import presets
 
-PCM_GST = DeviceModel(
-    name="pcm_gst",
-    conductance=ConductanceRange(g_min_s=0.1e-6, g_max_s=25.0e-6),
-    pulse=PulseParams(
-        n_states=40,
-        step_up_scale=1.0,
-        step_down_scale=20.0,
-        nonlinearity_up=0.8,
-        nonlinearity_down=0.0,
-        c2c_rel=0.4,
-    ),
-    variation=VariationParams(
-        bounds_rel=0.05, step_rel=0.3, stuck_at_min_fraction=0.005, stuck_at_max_fraction=0.0
-    ),
-    noise=NoiseParams(program_noise_rel=0.03, read_noise_rel=0.015),
-    drift=DriftParams(nu_mean=0.05, nu_std=0.02, t0_s=20.0, ea_drift_ev=1.0),
-    temperature=TemperatureParams(
-        t_ref_k=300.0,
-        alpha_low_per_k=0.0,
-        alpha_high_per_k=0.0,
-        ea_low_ev=0.3,
-        ea_high_ev=0.05,
-    ),
-    source=_PCM_SOURCE,
-)
-
-_IDEAL_SOURCE = """An ideal device: linear, symmetric, noiseless, no variation, drift or
-temperature dependence.  The range (1..100 uS) is RRAM_HFO2's, so results compare."""
-
-IDEAL = DeviceModel(
-    name="ideal",
-    conductance=ConductanceRange(g_min_s=1.0e-6, g_max_s=1.0e-4),
-    pulse=PulseParams(n_states=1000),
-    source=_IDEAL_SOURCE,
-)
-
-PRESETS: dict[str, DeviceModel] = {"rram": RRAM_HFO2, "pcm": PCM_GST, "ideal": IDEAL}
-
-
-def preset(name: str) -> DeviceModel:
-    """Return a preset by name: ``"rram"``, ``"pcm"`` or ``"ideal"``."""
-    if name not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}; got {name!r}.")
-    return PRESETS[name]
+        return getattr(presets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,21 @@ from __future__ import annotations
 import math
 
 from neuromorph import _validate as check
-from neuromorph.hardware.devices import K_B_EV
+from neuromorph.hardware.devices import K_B_EV, DeviceModel
+
+#: Latest time an environment may reach, seconds: 1e4 years.  Memories are qualified for
+#: 10 years of data retention (e.g. JEDEC JESD47) and the drift laws are power laws fitted
+#: over seconds to years, so 1000 times that horizon is already a long extrapolation and
+#: anything later is a unit mistake; it also keeps ``time_s`` resolved to < 0.1 ms in float64.
+MAX_TIME_S = 1e4 * 365.25 * 86400.0
+
+
+def _check_time(name: str, value: object) -> float:
+    """A time in [0, MAX_TIME_S] seconds."""
+    value = check.non_negative(name, value)
+    if value > MAX_TIME_S:
+        raise ValueError(f"{name} must be <= {MAX_TIME_S:.6g} s (1e4 years); got {name}={value:.6g}.")
+    return value
 
 
 class Environment:
@@ -20,10 +34,11 @@ class Environment:
 
     Parameters
     ----------
-    temperature_k : float > 0
-        Starting temperature, kelvin.
-    time_s : float >= 0
-        Starting time, seconds.
+    temperature_k : float
+        Starting temperature, kelvin, in [1, 1000] K (:func:`neuromorph._validate.temperature`;
+        a device's own law may accept less: ``TemperatureParams.check_temperature``).
+    time_s : float
+        Starting time, seconds, in [0, :data:`MAX_TIME_S`] (1e4 years).
 
     Examples
     --------
@@ -36,7 +51,7 @@ class Environment:
 
     def __init__(self, temperature_k: float = 300.0, time_s: float = 0.0) -> None:
         temperature_k = check.temperature("temperature_k", temperature_k)
-        time_s = check.non_negative("time_s", time_s)
+        time_s = _check_time("time_s", time_s)
         self._starts: list[float] = [time_s]
         self._temps: list[float] = [temperature_k]
         self._time_s = time_s
@@ -70,13 +85,18 @@ class Environment:
     def advance(
         self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0
     ) -> None:
-        """Let time pass at the current temperature."""
+        """Let time pass at the current temperature; the clock may not pass :data:`MAX_TIME_S`."""
         total = (
             check.non_negative("seconds", seconds)
             + 60.0 * check.non_negative("minutes", minutes)
             + 3600.0 * check.non_negative("hours", hours)
             + 86400.0 * check.non_negative("days", days)
         )
+        if not self._time_s + total <= MAX_TIME_S:  # also catches an overflow to inf
+            raise ValueError(
+                f"seconds + minutes + hours + days must keep time_s <= {MAX_TIME_S:.6g} s (1e4 "
+                f"years); got time_s={self._time_s:.6g} s plus {total:.6g} s."
+            )
         if total > 0.0:
             self._time_s += total
             self.version += 1
@@ -91,6 +111,11 @@ class Environment:
             factor = math.exp(ea_ev / K_B_EV * (1.0 / t_ref_k - 1.0 / temp))
             total += factor * (end - start)
         return total
+
+    def retention_time(self, device: DeviceModel) -> float:
+        """Now, as the equivalent time at ``device``'s reference temperature for its retention
+        (drift or relaxation, activation energy ``device.drift.ea_drift_ev``), seconds."""
+        return self.equivalent_time(device.drift.ea_drift_ev, device.temperature.t_ref_k)
 
     def to_dict(self) -> dict:
         """A JSON-ready description (for saving chips)."""
@@ -120,6 +145,8 @@ class Environment:
         env = cls(temperature_k=temps[0], time_s=starts[0])
         for t in temps:
             check.temperature("temps_k", t)
+        for s in (*starts, time_s):
+            _check_time("starts_s and time_s", s)
         env._starts, env._temps, env._time_s = starts, temps, time_s
         return env
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from neuromorph.hardware import _kernels
 from neuromorph.hardware.devices import DeviceModel, StuckCode
 
 #: Smallest window a device keeps, as a fraction of the nominal one: a device's sampled
@@ -27,6 +28,11 @@ MIN_WINDOW_FRACTION = 0.05
 MIN_STEP_FACTOR = 0.05
 
 _STUCK_CODES = np.array([int(code) for code in StuckCode], dtype=np.int8)
+#: dtype of each array that is not float64.
+_DTYPES = {"stuck": np.int8, "pulse_count": np.int64}
+#: Fields a state file may lack (written before they existed), and what they default to:
+#: no pulses counted yet, and a budget that never runs out.
+OPTIONAL_DEFAULTS = {"pulse_count": 0, "pulse_budget": np.inf}
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,9 +53,15 @@ class DeviceState:
         The device's own potentiating / depressing step, siemens.
     stuck : ndarray of int8
         :class:`~neuromorph.hardware.devices.StuckCode` of each device.
+    pulse_count : ndarray of int64, optional
+        Programming pulses sent to each device so far; default zeros.
+    pulse_budget : ndarray of float64, optional
+        Pulses each device survives (:class:`~neuromorph.hardware.devices.EnduranceParams`);
+        default ``inf``, a device that never wears out.
 
-    The fields cannot be rebound; the arrays themselves are changed in place only by the
-    crossbar that owns them.  The state stores its own C-contiguous copies, in the dtypes
+    ``nu`` is the device's retention parameter: its drift exponent (power law) or its
+    normal deviate (relaxation).  The fields cannot be rebound; the arrays themselves are
+    changed in place only by the crossbar that owns them.  The state stores its own C-contiguous copies, in the dtypes
     above, so no caller's array aliases it.
     """
 
@@ -61,12 +73,17 @@ class DeviceState:
     s_up: NDArray[np.float64]
     s_down: NDArray[np.float64]
     stuck: NDArray[np.int8]
+    pulse_count: NDArray[np.int64] | None = None
+    pulse_budget: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         shape = None
         for f in dataclasses.fields(self):
-            dtype = np.int8 if f.name == "stuck" else np.float64
-            value = np.array(getattr(self, f.name), dtype=dtype, order="C", copy=True)
+            dtype = _DTYPES.get(f.name, np.float64)
+            value = getattr(self, f.name)
+            if value is None:
+                value = np.full(shape, OPTIONAL_DEFAULTS[f.name], dtype=dtype)
+            value = np.array(value, dtype=dtype, order="C", copy=True)
             if shape is None:
                 shape = value.shape
                 if value.ndim != 2 or value.shape[0] != 2:
@@ -77,6 +94,10 @@ class DeviceState:
         if not np.isin(self.stuck, _STUCK_CODES).all():
             bad = np.setdiff1d(self.stuck, _STUCK_CODES)
             raise ValueError(f"stuck must hold StuckCode values {_STUCK_CODES.tolist()}; got {bad.tolist()}.")
+        if (self.pulse_count < 0).any():
+            raise ValueError(f"pulse_count must be >= 0; got min {int(self.pulse_count.min())}.")
+        if np.isnan(self.pulse_budget).any() or (self.pulse_budget < 0).any():
+            raise ValueError("pulse_budget must be >= 0 (inf for no wear); got NaN or negative values.")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -85,15 +106,19 @@ class DeviceState:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, ArrayLike]) -> DeviceState:
-        """Build a state from a mapping with exactly the keys :meth:`names`."""
-        missing = set(cls.names()) - set(arrays)
+        """Build a state from a mapping with the keys :meth:`names`.
+
+        Keys of :data:`OPTIONAL_DEFAULTS` may be missing (older files): they take those
+        defaults.
+        """
+        missing = set(cls.names()) - set(arrays) - set(OPTIONAL_DEFAULTS)
         extra = set(arrays) - set(cls.names())
         if missing or extra:
             raise ValueError(
                 f"arrays must have the keys {list(cls.names())}; got missing {sorted(missing)}, "
                 f"unknown {sorted(extra)}."
             )
-        return cls(**{name: arrays[name] for name in cls.names()})
+        return cls(**{name: arrays[name] for name in cls.names() if name in arrays})
 
     @property
     def n_pairs(self) -> int:
@@ -116,29 +141,60 @@ class DeviceState:
 def sample_devices(
     device: DeviceModel, n_pairs: int, rng: np.random.Generator, *, tau_now: float
 ) -> DeviceState:
-    """Draw the device-to-device variation and stuck-at faults of ``n_pairs`` pairs.
+    """Draw the device-to-device variation, faults and endurance of ``n_pairs`` pairs.
 
-    Every device starts at its own lower bound (a stuck-high device at its upper bound),
-    programmed at ``tau_now`` (equivalent time, seconds).  The draws, in order: lower and
-    upper bounds, up and down step factors, drift exponents, fault draws.
+    Every device starts at its own lower bound (a stuck-high device at its upper bound, a
+    corrupt one at its fixed value), programmed at ``tau_now`` (equivalent time, seconds).
+    The draws, in order: lower and upper bounds, up and down step factors, retention normals,
+    fault draws; then, only for the effects that are on, corrupt values and pulse budgets
+    (so a device model without them draws exactly what it always drew).
     """
     c, var, p, drift = device.conductance, device.variation, device.pulse, device.drift
     shape = (2, n_pairs)
     g_range = c.g_max_s - c.g_min_s
-    g_lo = c.g_min_s + var.bounds_rel * c.g_min_s * rng.standard_normal(shape)
-    g_hi = c.g_max_s * (1.0 + var.bounds_rel * rng.standard_normal(shape))
+    z_lo = rng.standard_normal(shape)
+    g_lo = c.g_min_s + var.bounds_rel * c.g_min_s * z_lo
+    z_hi = rng.standard_normal(shape)
+    g_hi = c.g_max_s * (1.0 + var.bounds_rel * z_hi)
+    if var.lo_window_rel or var.hi_window_rel:
+        g_lo = g_lo + var.lo_window_rel * g_range * z_lo
+        g_hi = g_hi + var.hi_window_rel * g_range * z_hi
     g_lo = np.maximum(g_lo, 0.0)
     g_hi = np.maximum(g_hi, g_lo + MIN_WINDOW_FRACTION * g_range)
-    steps = np.maximum(1.0 + var.step_rel * rng.standard_normal((2, *shape)), MIN_STEP_FACTOR)
+    z_steps = rng.standard_normal((2, *shape))
+    if var.step_lognormal:
+        steps = np.exp(var.step_rel * z_steps)
+    else:
+        steps = np.maximum(1.0 + var.step_rel * z_steps, MIN_STEP_FACTOR)
     s_up = p.step_up_scale * device.step_s * steps[0]
     s_down = p.step_down_scale * device.step_s * steps[1]
-    nu = np.abs(drift.nu_mean + drift.nu_std * rng.standard_normal(shape))
+    z_ret = rng.standard_normal(shape)
     draw = rng.random(shape)
-    low, high = var.stuck_at_min_fraction, var.stuck_at_min_fraction + var.stuck_at_max_fraction
+    low = var.stuck_at_min_fraction
+    high = low + var.stuck_at_max_fraction
+    fixed = high + var.stuck_fixed_fraction
     stuck = np.full(shape, StuckCode.NONE, dtype=np.int8)
     stuck[draw < low] = StuckCode.LOW
     stuck[(draw >= low) & (draw < high)] = StuckCode.HIGH
+    stuck[(draw >= high) & (draw < fixed)] = StuckCode.FIXED
     g_prog = np.where(stuck == StuckCode.HIGH, g_hi, g_lo)
+    if var.stuck_fixed_fraction:
+        # aihwkit's corrupt device: both bounds collapse onto one value near mid-window.
+        mid = c.g_min_s + 0.5 * g_range + var.fixed_range_rel * g_range * rng.uniform(-1.0, 1.0, shape)
+        corrupt = stuck == StuckCode.FIXED
+        g_prog[corrupt] = mid[corrupt]
+        g_lo[corrupt] = np.minimum(g_lo[corrupt], mid[corrupt])
+        g_hi[corrupt] = np.maximum(g_hi[corrupt], mid[corrupt])
+    ret = _kernels.retention_law(device)
+    if ret[_kernels.R_REDRAW]:
+        nu = np.empty(shape)
+        _kernels.retention_parameters(g=g_prog, z=z_ret, ret=ret, out=nu)
+    else:
+        nu = np.abs(drift.nu_mean + drift.nu_std * z_ret)
+    endurance = device.endurance
+    budget = None
+    if endurance.median_pulses is not None:
+        budget = np.floor(endurance.median_pulses * np.exp(endurance.sigma_ln * rng.standard_normal(shape)))
     return DeviceState(
         g_prog=g_prog,
         tau_prog=np.full(shape, tau_now),
@@ -148,4 +204,5 @@ def sample_devices(
         s_up=s_up,
         s_down=s_down,
         stuck=stuck,
+        pulse_budget=budget,
     )

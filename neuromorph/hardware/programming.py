@@ -38,16 +38,26 @@ class ProgramReport:
     verify_reads : int
         Single-device verify reads performed.
     weight_rms_error : float
-        RMS of (achieved - target) weights at the reference condition, weight units.
+        RMS of (achieved - target) weights over **all** programmed pairs, stuck or not,
+        weight units, as a noiseless read sees them right after programming at the
+        programming temperature (for write-verify; direct writes: at the reference
+        temperature).
     unconverged : int
         Pairs whose weight missed by more than two tolerances (stuck devices the other could
         not compensate, or out of iterations); for ``"direct"`` writes, stuck devices.
+    responsive_rms_error : float
+        The same RMS over the **responsive** pairs only (both devices free after
+        programming); 0 when there are none.
+    responsive_pairs : int
+        Number of those pairs.
     """
 
     pulses: int
     verify_reads: int
     weight_rms_error: float
     unconverged: int
+    responsive_rms_error: float = 0.0
+    responsive_pairs: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,20 +116,18 @@ def send_pulses(
 ) -> UpdateReport:
     """Pulse every pair by ``pulses_per_unit * desired[i]`` signed pulses (rounded).
 
-    See :func:`neuromorph.hardware._kernels.pulse_update` for the law; ``desired`` has shape
-    (n,) and is C-contiguous float64.
+    See :func:`neuromorph.hardware._kernels.pulse_update` for the law (pulse counts saturate
+    at ``max_pulses``); ``desired`` has shape (n,), is C-contiguous float64 and finite (the
+    caller checks).
     """
     pulses = np.empty((2, desired.size), dtype=np.int64)
-    p = device.pulse
     _kernels.pulse_update(
         **state.arrays(),  # the kernels name their device-state arrays as DeviceState does
         desired=desired,
         scale=pulses_per_unit,
-        a_up=p.nonlinearity_up,
-        a_down=p.nonlinearity_down,
-        c2c=p.c2c_rel,
+        law=_kernels.pulse_law(device),
+        ret=_kernels.retention_law(device),
         tau_now=tau_now,
-        t0=device.drift.t0_s,
         key=key,
         max_pulses=max_pulses,
         pulses_out=pulses,
@@ -137,24 +145,29 @@ def program_and_verify(
     max_iterations: int,
     max_pulses: int,
     compensate: bool,
+    temperature_k: float,
     tau_now: float,
     key: np.uint64,
     g_unit: float,
 ) -> ProgramReport:
     """Program-and-verify the ``active`` pairs towards ``target`` (2, n), siemens.
 
-    See :func:`neuromorph.hardware._kernels.write_verify` for the procedure; the report's
-    error covers the active pairs, freshly programmed (no drift yet, reference temperature).
+    The targets are conductances as read at ``temperature_k`` (K), where the verify reads
+    happen.  See :func:`neuromorph.hardware._kernels.write_verify` for the procedure; the
+    report's errors cover the active pairs as a noiseless read at ``temperature_k`` sees them
+    just after programming.
     """
     c, p = device.conductance, device.pulse
     pulses = np.empty(target.shape, dtype=np.int64)
     reads = np.empty(target.shape, dtype=np.int64)
+    temp = _kernels.temperature_law(device, temperature_k)
+    ret = _kernels.retention_law(device)
     _kernels.write_verify(
         **state.arrays(),  # the kernels name their device-state arrays as DeviceState does
         target=target,
-        a_up=p.nonlinearity_up,
-        a_down=p.nonlinearity_down,
-        c2c=p.c2c_rel,
+        law=_kernels.pulse_law(device),
+        ret=ret,
+        temp=temp,
         step_up=p.step_up_scale * device.step_s,
         step_down=p.step_down_scale * device.step_s,
         read_rel=device.noise.read_noise_rel,
@@ -166,21 +179,52 @@ def program_and_verify(
         compensate=compensate,
         active=active,
         tau_now=tau_now,
-        t0=device.drift.t0_s,
         key=key,
         pulses_out=pulses,
         reads_out=reads,
     )
-    werr = pair_weight_errors(state.g_prog, target, g_unit=g_unit)[active == 1]
-    if werr.size == 0:
+    chosen = active == 1
+    if not chosen.any():
         return ProgramReport(pulses=0, verify_reads=0, weight_rms_error=0.0, unconverged=0)
+    seen = np.empty_like(state.g_prog)
+    _kernels.verify_conductance(
+        g_prog=state.g_prog,
+        tau_prog=state.tau_prog,
+        nu=state.nu,
+        tau_now=tau_now,
+        ret=ret,
+        temp=temp,
+        g_out=seen,
+    )
+    werr = pair_weight_errors(seen, target, g_unit=g_unit)[chosen]
+    responsive = (state.stuck == StuckCode.NONE).all(axis=0)[chosen]
     missed = np.abs(werr) * g_unit > UNCONVERGED_TOLERANCES * tolerance_s
     return ProgramReport(
         pulses=int(pulses.sum()),
         verify_reads=int(reads.sum()),
         weight_rms_error=rms(werr),
         unconverged=int(np.count_nonzero(missed)),
+        responsive_rms_error=rms(werr[responsive]),
+        responsive_pairs=int(np.count_nonzero(responsive)),
     )
+
+
+def program_noise_std(device: DeviceModel, target: NDArray[np.float64]) -> NDArray[np.float64] | float:
+    """Std of a direct write to ``target`` (siemens): ``g_max (c0 + sum_k c_k x**(k+1))``.
+
+    ``c0`` is ``program_noise_rel``, the ``c_k`` are ``program_noise_poly`` and
+    ``x = target / g_max``; a float when there is no polynomial.
+    """
+    noise, g_max = device.noise, device.conductance.g_max_s
+    if not noise.program_noise_poly:
+        return noise.program_noise_rel * g_max
+    x = target / g_max
+    sigma = np.full(target.shape, noise.program_noise_rel)
+    power = np.ones(target.shape)
+    for coeff in noise.program_noise_poly:
+        power = power * x
+        sigma = sigma + coeff * power
+    return g_max * np.maximum(sigma, 0.0)
 
 
 def write_direct(
@@ -194,39 +238,57 @@ def write_direct(
 ) -> ProgramReport:
     """Set every programmable device to its ``target`` plus programming noise, in one shot.
 
-    The noise is ``program_noise_rel * g_max`` times a standard normal from ``rng``; each
-    device is clipped to its own bounds.  Stuck devices keep their conductance and count as
-    unconverged.
+    The noise is :func:`program_noise_std` times a standard normal from ``rng``; each device
+    is clipped to its own bounds.  The targets are reference-temperature conductances (an
+    idealised write, no verify read), and direct writes send no pulses, so they do not wear
+    devices.  Where the retention law redraws at programming, each written device then
+    draws its retention parameter from its new state (normals from ``rng``).  Stuck devices
+    keep their conductance and count as unconverged.
     """
-    c = device.conductance
-    noise = device.noise.program_noise_rel * c.g_max_s * rng.standard_normal(target.shape)
+    noise = program_noise_std(device, target) * rng.standard_normal(target.shape)
     g_new = np.clip(target + noise, state.g_lo, state.g_hi)
     movable = state.stuck == StuckCode.NONE
     state.g_prog[movable] = g_new[movable]
     state.tau_prog[movable] = tau_now
+    ret = _kernels.retention_law(device)
+    if ret[_kernels.R_REDRAW]:
+        nu = np.empty_like(g_new)
+        _kernels.retention_parameters(g=g_new, z=rng.standard_normal(target.shape), ret=ret, out=nu)
+        state.nu[movable] = nu[movable]
+    werr = pair_weight_errors(state.g_prog, target, g_unit=g_unit)
+    responsive = movable.all(axis=0)
     return ProgramReport(
         pulses=0,
         verify_reads=0,
-        weight_rms_error=rms(pair_weight_errors(state.g_prog, target, g_unit=g_unit)),
+        weight_rms_error=rms(werr),
         unconverged=int(np.count_nonzero(~movable)),
+        responsive_rms_error=rms(werr[responsive]),
+        responsive_pairs=int(np.count_nonzero(responsive)),
     )
 
 
 def verify_scan(
-    state: DeviceState, device: DeviceModel, *, tau_now: float, rng: np.random.Generator
+    state: DeviceState,
+    device: DeviceModel,
+    *,
+    temperature_k: float,
+    tau_now: float,
+    rng: np.random.Generator,
 ) -> NDArray[np.float64]:
     """One verify read of every device, shape (2, n), siemens.
 
-    A verify read sees the drifted conductance at the reference temperature, times
-    ``1 + read_noise_rel * eps`` with ``eps`` standard normals from ``rng``.
+    A verify read sees the device as it is now at ``temperature_k`` (retention, then the
+    temperature law), times ``1 + read_noise_rel * eps`` with ``eps`` standard normals from
+    ``rng``.
     """
     g = np.empty_like(state.g_prog)
-    _kernels.drifted_conductance(
+    _kernels.verify_conductance(
         g_prog=state.g_prog,
         tau_prog=state.tau_prog,
         nu=state.nu,
         tau_now=tau_now,
-        t0=device.drift.t0_s,
+        ret=_kernels.retention_law(device),
+        temp=_kernels.temperature_law(device, temperature_k),
         g_out=g,
     )
     read_rel = device.noise.read_noise_rel

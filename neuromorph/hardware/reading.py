@@ -19,7 +19,7 @@ from neuromorph._rng import STREAM_READ_NOISE
 from neuromorph.hardware import _kernels
 from neuromorph.hardware.devices import K_B_EV, DeviceModel
 from neuromorph.hardware.fabrication import DeviceState
-from neuromorph.hardware.periphery import AdcParams, max_code
+from neuromorph.hardware.periphery import AdcParams, DacParams, max_code
 from neuromorph.hardware.wires import WiredArray
 
 
@@ -63,7 +63,7 @@ def effective_conductances(
         tau_prog=state.tau_prog,
         nu=state.nu,
         tau_now=tau_now,
-        t0=device.drift.t0_s,
+        ret=_kernels.retention_law(device),
         g_min=c.g_min_s,
         g_range=c.g_max_s - c.g_min_s,
         alpha_lo=tp.alpha_low_per_k,
@@ -80,6 +80,27 @@ def effective_conductances(
     return g_eff, gdiff, gvar
 
 
+def dac_voltages(
+    x: NDArray, dac: DacParams, *, dtype: type, squares: bool
+) -> tuple[NDArray, NDArray[np.float32]]:
+    """Row voltages ``v`` (``dtype``) of DAC inputs ``x`` (batch, n_in), and ``v**2`` in float32.
+
+    ``v**2`` (size 0 unless ``squares``) feeds the white read noise's variance product; float32
+    suffices there, it only scales noise.
+    """
+    v = np.empty(x.shape, dtype=dtype)
+    v2 = np.empty(x.shape if squares else 0, dtype=np.float32)
+    _kernels.dac_convert(
+        x=x.reshape(-1),
+        scale=1.0 / dac.input_full_scale,
+        v_max=dac.v_max_v,
+        levels=max_code(dac.bits),
+        v_out=v.reshape(-1),
+        v2_out=v2.reshape(-1),
+    )
+    return v, v2
+
+
 def convert_tiles(
     v: NDArray,
     v2: NDArray[np.float32],
@@ -92,13 +113,15 @@ def convert_tiles(
     gain: float,
     out_scale: float,
     key: np.uint64,
+    mu_noise: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Digitised outputs (batch, n_out) of row voltages ``v`` (batch, n_in), tile by tile.
 
-    Each row tile's column currents (``v @ gdiff``, or the wired tiles' exact currents) get
-    read noise of variance ``v2 @ gvar`` (``v2`` of size 0: none), the TIA ``gain`` and the
-    ``adc``; the partial sums are added in weight units (``out_scale`` per volt).  One normal
-    per conversion from ``STREAM_READ_NOISE``, counted across tiles.
+    Each row tile's column currents (``v @ gdiff``, or the wired tiles' exact currents), plus
+    the correlated read-noise currents ``mu_noise[tile]`` (n_row_tiles, batch, n_out) if
+    given, get white read noise of variance ``v2 @ gvar`` (``v2`` of size 0: none), the TIA
+    ``gain`` and the ``adc``; the partial sums are added in weight units (``out_scale`` per
+    volt).  One normal per conversion from ``STREAM_READ_NOISE``, counted across tiles.
     """
     batch, n_in = v.shape
     n_out = gdiff.shape[1]
@@ -115,6 +138,8 @@ def convert_tiles(
                     mu[:, c0 : c0 + cur.shape[1] // 2] = cur[:, 0::2] - cur[:, 1::2]
         else:
             mu = v @ gdiff if whole else v[:, r0:r1] @ gdiff[r0:r1]
+        if mu_noise is not None:
+            mu = mu + mu_noise[t]
         if v2.size:
             var = v2 @ gvar if whole else v2[:, r0:r1] @ gvar[r0:r1]
         else:

@@ -74,8 +74,10 @@ from neuromorph.algorithms.extract.designed import (
     extract_layer_designed,
 )
 from neuromorph.algorithms.extract.drive import (
+    MAX_HELD_VALUES,
     adc_lsb,
     check_layer,
+    check_queries,
     clip_edge,
     dac_quantize,
     dac_step,
@@ -119,6 +121,7 @@ __all__ = [
     "DITHER_STEPS",
     "GROUPS_PER_TILE",
     "HEADROOM",
+    "MAX_HELD_VALUES",
     "METHODS",
     "PILOT_GROUP",
     "PILOT_PER_TILE",
@@ -134,6 +137,7 @@ __all__ = [
     "ProbePlan",
     "adc_lsb",
     "check_layer",
+    "check_queries",
     "clip_edge",
     "dac_quantize",
     "dac_step",

@@ -19,6 +19,7 @@ from neuromorph import _validate as check
 from neuromorph.algorithms.extract.drive import (
     adc_lsb,
     check_layer,
+    check_queries,
     dac_step,
     public_design,
     require_drive,
@@ -120,7 +121,8 @@ def extract_layer_designed(
     ports : Ports
     layer : int
     probes : int >= N + 1
-        Total queries for this layer, pilot included (the budget ``K``).
+        Total queries for this layer, pilot included (the budget ``K``); at most what
+        :data:`~neuromorph.algorithms.extract.drive.MAX_HELD_VALUES` allows.
     amplitude : float > 0, optional
         Probe amplitude ``a`` (DAC input units).  Default: measured by a pilot of ``pilot``
         probes per row tile so that ``headroom`` standard deviations of the tap readings of
@@ -168,6 +170,9 @@ def extract_layer_designed(
             f"probes must be >= N + 1 = {n + 1} for layer {layer} (N = {n} inputs plus the "
             f"bias); got probes={probes}."
         )
+    check_queries(
+        "probes", probes, queries=probes, per_query=n + 1 + design.layer_sizes[layer + 1], layer=layer
+    )
     dither_steps = check.integer("dither_steps", dither_steps, minimum=1)
     pilot = check.integer("pilot", pilot, minimum=2)
     headroom = check.positive("headroom", headroom)

@@ -20,8 +20,10 @@ from neuromorph.errors import PortAccessError
 from neuromorph.hardware.periphery import max_code
 
 __all__ = [
+    "MAX_HELD_VALUES",
     "adc_lsb",
     "check_layer",
+    "check_queries",
     "clip_edge",
     "dac_quantize",
     "dac_step",
@@ -35,6 +37,14 @@ __all__ = [
 
 #: A reading within half an ADC code of full scale rounds to the top code: it may be clipped.
 _HALF_CODE = 0.5
+
+#: Most float64 values one layer's extraction may hold for its queries (2**27, 1 GiB): the
+#: inputs it drives and the readings it gets, about ``K (N + 1 + M)`` for ``K`` queries.
+#: Extraction keeps every probe and reading for its least squares, so a larger budget would
+#: fail deep in NumPy (or swap the machine) after the first queries instead of here, before
+#: any.  The studies' budgets (a few times ``N + 1``) sit hundreds of times below it on the
+#: digits chip (layer 1: at most 267 (N + 1)); a bigger run can raise it.
+MAX_HELD_VALUES = 2**27
 
 
 def public_design(ports: Ports, design: ChipDesign | None = None) -> ChipDesign:
@@ -113,6 +123,20 @@ def check_layer(ports: Ports, layer: int) -> int:
     if not 0 <= layer < ports.n_layers:
         raise ValueError(f"layer must be in 0..{ports.n_layers - 1}; got layer={layer}.")
     return layer
+
+
+def check_queries(name: str, value: float, *, queries: int, per_query: int, layer: int) -> None:
+    """ValueError unless ``queries`` queries of ``per_query`` held values each fit in
+    :data:`MAX_HELD_VALUES`.  ``value`` is the argument named ``name`` that asked for them
+    (a budget, a probe or repeat count); the message gives its largest allowed value."""
+    limit = MAX_HELD_VALUES // per_query
+    if queries > limit:
+        largest = value * limit / queries
+        raise ValueError(
+            f"{name} must be <= {largest:.6g} for layer {layer} ({queries} queries of {per_query} "
+            f"held values each must fit in MAX_HELD_VALUES = 2**27, the probes and readings kept "
+            f"for the fit); got {name}={value:g}."
+        )
 
 
 def drivable(ports: Ports, layer: int) -> bool:

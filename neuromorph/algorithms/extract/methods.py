@@ -19,6 +19,7 @@ from neuromorph import _validate as check
 from neuromorph.algorithms.extract.designed import extract_layer_designed
 from neuromorph.algorithms.extract.drive import (
     check_layer,
+    check_queries,
     dac_quantize,
     drivable,
     driven_bias,
@@ -67,7 +68,8 @@ def extract_layer_fd(
         saturating a tap for any weight within the weight range:
         ``min(input_full_scale, adc_full_scale / (2 w_max))``, on the DAC grid.
     repeats : int >= 1
-        Reads of every point, averaged.
+        Reads of every point, averaged (at most what
+        :data:`~neuromorph.algorithms.extract.drive.MAX_HELD_VALUES` allows).
     base : ndarray of shape (N,), optional
         The base point ``x0`` (default zeros).
     design : ChipDesign, optional
@@ -84,6 +86,13 @@ def extract_layer_fd(
     require_drive(ports, layer, "fd")
     repeats = check.integer("repeats", repeats, minimum=1)
     n = design.layer_sizes[layer]
+    check_queries(
+        "repeats",
+        repeats,
+        queries=repeats * (n + 1),
+        per_query=_held_per_query(design, layer, "drive"),
+        layer=layer,
+    )
     fs_in = design.periphery.dac.input_full_scale
     if step is None:
         step = min(fs_in, design.adc_full_scale / (_FD_HEADROOM * design.w_max))
@@ -150,6 +159,9 @@ def extract_layer_run(
     probes = check.integer("probes", probes)
     if probes < n + 1:
         raise ValueError(f"probes must be >= N + 1 = {n + 1} for layer {layer}; got probes={probes}.")
+    check_queries(
+        "probes", probes, queries=probes, per_query=_held_per_query(design, layer, "run"), layer=layer
+    )
     fs_in = design.periphery.dac.input_full_scale
     amplitude = fs_in / _RUN_FS_DIVISOR if amplitude is None else check.positive("amplitude", amplitude)
     before = ports.meter
@@ -229,6 +241,9 @@ def extract(
         drive when allowed, else run.
     run_budget : float
         Queries per undrivable layer as a multiple of ``N + 1`` when reached by ``"run"``.
+        Both budgets are finite and at most what
+        :data:`~neuromorph.algorithms.extract.drive.MAX_HELD_VALUES` allows for each layer;
+        every layer is checked (budgets, drivability) before the first query.
     rng : numpy.random.Generator
     progress : bool
     **options
@@ -246,29 +261,54 @@ def extract(
     design = public_design(ports, design)
     check.generator("rng", rng)
     budget, run_budget = _check_budgets(method, reach, budget, run_budget)
+    plan = _plan(ports, design, method=method, reach=reach, budget=budget, run_budget=run_budget)
     before = ports.meter
     weights, records = [], []
     for layer in tqdm(range(ports.n_layers), desc=f"extract {method}", disable=not progress, leave=False):
+        via, queries = plan[layer]
+        if via == "run":
+            w, rec = extract_layer_run(ports, layer, probes=queries, design=design, rng=rng)
+        elif method == "fd":
+            w, rec = extract_layer_fd(ports, layer, repeats=int(budget), design=design, **options)
+        else:
+            w, rec = extract_layer_designed(ports, layer, probes=queries, design=design, rng=rng, **options)
+        weights.append(w)
+        records.append(rec)
+    net = PeripheryNetwork(weights, design=design)
+    return Extraction(network=net, method=method, layers=records, spent=ports.meter.minus(before))
+
+
+def _held_per_query(design: ChipDesign, layer: int, via: str) -> int:
+    """Float64 values one query of ``layer`` holds until its fit: the driven inputs and the
+    tap's readings (``N + 1 + M``); through ``run``, the first layer's inputs, every layer's
+    activities and the fit's inputs."""
+    sizes = design.layer_sizes
+    if via == "run":
+        return sum(sizes) + sizes[layer] + 1
+    return sizes[layer] + 1 + sizes[layer + 1]
+
+
+def _plan(
+    ports: Ports, design: ChipDesign, *, method: str, reach: str, budget: float, run_budget: float
+) -> list[tuple[str, int]]:
+    """How each layer is reached (``"drive"`` or ``"run"``) and its queries, every layer
+    checked (drivable, budget within :data:`~neuromorph.algorithms.extract.drive.MAX_HELD_VALUES`)
+    before the first query."""
+    plan = []
+    for layer in range(ports.n_layers):
         n = design.layer_sizes[layer]
         via = reach
         if reach == "auto":
             via = "drive" if drivable(ports, layer) else "run"
         if via == "drive":
             require_drive(ports, layer, method)
-            if method == "fd":
-                w, rec = extract_layer_fd(ports, layer, repeats=int(budget), design=design, **options)
-            else:
-                w, rec = extract_layer_designed(
-                    ports, layer, probes=math.ceil(budget * (n + 1)), design=design, rng=rng, **options
-                )
-        else:
-            w, rec = extract_layer_run(
-                ports, layer, probes=math.ceil(run_budget * (n + 1)), design=design, rng=rng
-            )
-        weights.append(w)
-        records.append(rec)
-    net = PeripheryNetwork(weights, design=design)
-    return Extraction(network=net, method=method, layers=records, spent=ports.meter.minus(before))
+        name, value = ("run_budget", run_budget) if via == "run" else ("budget", budget)
+        queries = math.ceil(value * (n + 1))
+        check_queries(
+            name, value, queries=queries, per_query=_held_per_query(design, layer, via), layer=layer
+        )
+        plan.append((via, queries))
+    return plan
 
 
 def _check_budgets(method, reach, budget, run_budget) -> tuple[float, float]:
