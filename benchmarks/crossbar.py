@@ -2,8 +2,8 @@
 
 256 x 256 array, batch of 1024 inputs, RRAM preset with every nonideality on (d2d
 variation, stuck devices, read noise re-drawn every read, 8-bit DAC and ADC with input
-noise, drift at an age of one day, 330 K).  Baseline: ``x @ W`` in float64 (our dtype)
-under the same BLAS settings, timed alternately with the figure.
+noise, drift at an age of one day, 330 K).  Baseline: ``x @ W`` in float64 (our dtype) or
+float32 under the same BLAS settings, timed alternately with the figure.
 
 Figures
 -------
@@ -12,6 +12,11 @@ read            one batched read, effective conductances cached (state and envir
                 float32 behind the 8-bit ADC, the baseline stays float64
 read_env_change a read right after the environment changed (effective conductances
                 recomputed: drift and temperature law over every device)
+read_f32        the same read against a float32 ``x @ W``
+read_1f         the read with 1/f read noise instead of white (``read_noise_law="pink"``,
+                same amplitude, one component per decade), against float32 ``x @ W``
+read_1f_f64     the same 1/f read against float64 ``x @ W``
+read_rtn        the read with random telegraph noise (dwell times 1 us), against float32
 update          one pulse-programming update of the whole array from a batch of inputs and
                 errors (outer product by BLAS, then pulses per device)
 
@@ -20,6 +25,7 @@ Usage: ``python benchmarks/crossbar.py [--json PATH] [--repeats N]``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -54,9 +60,28 @@ def main(argv=None) -> dict:
     def baseline():
         return xb @ wb
 
+    x32, w32 = x.astype(np.float32), w_plain.astype(np.float32)
+
+    def baseline32():
+        return x32 @ w32
+
     figures = {}
     s, b = interleaved(lambda: xbar.read(x), baseline, repeats=args.repeats)
     figures["read"] = figure(s, b, "numpy x @ W, float64")
+    s, b = interleaved(lambda: xbar.read(x), baseline32, repeats=args.repeats)
+    figures["read_f32"] = figure(s, b, "numpy x @ W, float32")
+    for law, name in (("pink", "read_1f"), ("rtn", "read_rtn")):
+        noise = dataclasses.replace(nm.RRAM_HFO2.noise, read_noise_law=law)
+        other = nm.Crossbar.fabricate(
+            rows, cols, rng=np.random.default_rng(1), device=nm.RRAM_HFO2.with_(noise=noise),
+            periphery=periphery, environment=env,
+        )  # fmt: skip
+        other.program(w)
+        s, b = interleaved(lambda xb_=other: xb_.read(x), baseline32, repeats=args.repeats)
+        figures[name] = figure(s, b, "numpy x @ W, float32")
+        if law == "pink":
+            s, b = interleaved(lambda xb_=other: xb_.read(x), baseline, repeats=args.repeats)
+            figures["read_1f_f64"] = figure(s, b, "numpy x @ W, float64")
 
     temps = iter(np.tile([330.0, 331.0], 10_000))
 
@@ -83,8 +108,9 @@ def main(argv=None) -> dict:
     notes = [
         f"shape {rows}x{cols}, batch {batch}; baseline float64; the read's products run in "
         f"float32 behind the 8-bit ADC (float64 with an ideal ADC); BLAS: {blas}",
-        "read noise: exact column statistics (one extra BLAS product v**2 @ var), one normal "
-        "per column current; see neuromorph/hardware/crossbar.py",
+        "white read noise: exact column statistics (one extra BLAS product v**2 @ var), one "
+        "normal per column current; 1/f and telegraph noise: per-device draws and products per "
+        "block of reads; see neuromorph/hardware/noise.py",
         f"update sends {pulses} pulses per call (learning rate 1e-5, N(0,1) errors)",
         f"numba threads: {nm_threads()}",
     ]

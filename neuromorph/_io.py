@@ -307,7 +307,9 @@ def _check_kind_and_version(
 def _check_checksums(meta: dict, arrays: dict[str, NDArray], path: str) -> None:
     sums = meta.get("checksums")
     if not isinstance(sums, dict) or not all(isinstance(v, str) for v in sums.values()):
-        raise ChipFileError(f"{path!r}: its checksums must be a JSON object of hex digests; got {sums!r:.80}.")
+        raise ChipFileError(
+            f"{path!r}: its checksums must be a JSON object of hex digests; got {sums!r:.80}."
+        )
     if set(sums) != set(arrays):
         raise ChipFileError(
             f"{path!r} was altered: arrays {sorted(set(sums) ^ set(arrays))} do not match its metadata."
@@ -327,7 +329,7 @@ def _read_archive(path: str) -> dict[str, NDArray]:
         size = os.fstat(fh.fileno()).st_size
         try:
             zf = zipfile.ZipFile(fh)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error, NotImplementedError) as exc:
             raise ChipFileError(
                 f"{path!r} is truncated or corrupted: it is not an .npz archive ({exc})."
             ) from exc
@@ -337,7 +339,15 @@ def _read_archive(path: str) -> dict[str, NDArray]:
                 return {name[: -len(".npy")]: _read_member(zf, info, path) for name, info in infos}
         except ChipFileError:
             raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            struct.error,
+            RuntimeError,
+            NotImplementedError,
+        ) as exc:  # zipfile's words for damage: bad headers, CRC, "zip file version 24.4"...
             raise ChipFileError(
                 f"{path!r} is truncated or corrupted and cannot be read ({type(exc).__name__}: {exc})."
             ) from exc
@@ -393,7 +403,12 @@ def _npy_header(f, name: str, path: str) -> tuple[tuple[int, ...], bool, np.dtyp
         dtype = np.lib.format.descr_to_dtype(d["descr"])
     except (ValueError, TypeError, SyntaxError, RecursionError, KeyError, IndexError, AttributeError) as exc:
         raise ChipFileError(f"{path!r}: member {name!r} has a malformed .npy header ({exc}).") from exc
-    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in _ARRAY_KINDS:
+    if (
+        dtype.hasobject
+        or dtype.fields is not None
+        or dtype.subdtype is not None
+        or dtype.kind not in _ARRAY_KINDS
+    ):
         raise ChipFileError(
             f"{path!r}: member {name!r} has dtype {dtype}; neuromorph files hold only bool, integer "
             "and float arrays."

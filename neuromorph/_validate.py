@@ -98,9 +98,7 @@ def temperature_in(name: str, value: object, low_k: float, high_k: float, *, why
     if low_k <= value + CELSIUS_ZERO_K <= high_k:
         hint = f" Did you mean {value + CELSIUS_ZERO_K:g} K? (T_K = T_C + 273.15)"
     why = f" ({why})" if why else ""
-    raise ValueError(
-        f"{name} must be in [{low_k:g}, {high_k:g}] K{why}; got {name}={_fmt(value)}.{hint}"
-    )
+    raise ValueError(f"{name} must be in [{low_k:g}, {high_k:g}] K{why}; got {name}={_fmt(value)}.{hint}")
 
 
 #: Accepted range of a weight scale such as ``w_max``.  Weights are dimensionless, so any

@@ -65,7 +65,9 @@ def _toy_chip(seed=0):
     chip = Chip.fabricate(ChipDesign(layer_sizes=(6, 5, 4)), seed=seed)
     ports = chip.ports()
     rng = np.random.default_rng(seed)
-    for layer, w in enumerate(ff.initial_weights(ports.layer_sizes, config=ff.FFConfig(), rng=rng, w_max=1.0)):
+    for layer, w in enumerate(
+        ff.initial_weights(ports.layer_sizes, config=ff.FFConfig(), rng=rng, w_max=1.0)
+    ):
         ports.program(layer, w)
     return chip
 
@@ -179,6 +181,10 @@ def test_fabricated_server_hands_the_chip_over_on_close():
 def test_serve_errors():
     with pytest.raises(TypeError, match="chip must be a Chip"):
         remote.serve(object())
+    with pytest.raises(ValueError, match=r"other must be a copy of this chip \(design and seed 0\)"):
+        Chip.fabricate(ChipDesign(layer_sizes=SMALL), seed=0).restore(
+            Chip.fabricate(ChipDesign(layer_sizes=SMALL), seed=1)
+        )
     with pytest.raises(TypeError, match="design must be a ChipDesign"):
         remote.fabricate((6, 5), seed=0)
 
@@ -283,6 +289,9 @@ def test_extraction_budget_beyond_the_maximum_fails_before_a_query(method):
     before = ports.meter
     with pytest.raises(ValueError, match=r"budget must be <= .* for layer 0 .*got budget=1e\+09"):
         ex.extract(ports, method=method, budget=1e9, rng=np.random.default_rng(0), progress=False)
+    if method == "designed":  # the pilot's share is checked for every layer up front too
+        with pytest.raises(ValueError, match=r"budget must be >= .* for layer 0 .*the pilot"):
+            ex.extract(ports, method=method, budget=1, rng=np.random.default_rng(0), progress=False)
     with pytest.raises(ValueError, match=r"budget must be finite"):
         ex.extract(ports, method=method, budget=np.inf, rng=np.random.default_rng(0), progress=False)
     with pytest.raises(ValueError, match=r"probes must be <= "):
@@ -296,7 +305,7 @@ def test_extraction_budget_beyond_the_maximum_fails_before_a_query(method):
     assert ports.meter == before
 
 
-def test_mnist_and_digits_still_load():
+def test_bundled_digits_pass_the_checks():
     d = datasets.load_digits(seed=0)
     assert d.x_train.dtype == np.float64 and d.y_train.dtype == np.int64
     assert nm.__version__

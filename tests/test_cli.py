@@ -154,7 +154,9 @@ def _main(capsys, *args) -> tuple[int, str]:
 def chipfile(tmp_path):
     from neuromorph.chip import Chip, ChipDesign
 
-    return Chip.fabricate(ChipDesign(layer_sizes=(4, 3), tile_shape=(3, 2)), seed=0).save(tmp_path / "chip.npz")
+    return Chip.fabricate(ChipDesign(layer_sizes=(4, 3), tile_shape=(3, 2)), seed=0).save(
+        tmp_path / "chip.npz"
+    )
 
 
 def test_spice_never_writes_over_its_chip(chipfile, capsys):
@@ -219,10 +221,16 @@ def test_train_checks_every_argument_before_any_work(tmp_path, capsys, args, mes
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("--methods", "distill", "--budgets", "0"), "--budgets must be whole numbers >= 1 for method 'distill'"),
+        (
+            ("--methods", "distill", "--budgets", "0"),
+            "--budgets must be whole numbers >= 1 for method 'distill'",
+        ),
         (("--methods", "fd", "--budgets", "1.5"), "--budgets must be whole numbers >= 1 for method 'fd'"),
         (("--methods", "designed", "--budgets", "x"), "--budgets must be comma-separated numbers"),
-        (("--methods", "ocr"), "--methods must be a comma-separated choice from ['fd', 'designed', 'distill']"),
+        (
+            ("--methods", "ocr"),
+            "--methods must be a comma-separated choice from ['fd', 'designed', 'distill']",
+        ),
         (("--methods", ","), "--methods must be a comma-separated choice"),
         (("--seed", "-1"), "--seed must be >= 0"),
     ],

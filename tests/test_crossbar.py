@@ -451,3 +451,227 @@ def test_weight_to_pair_mapping_and_its_error():
     np.testing.assert_allclose(programming.pair_weight_errors(shifted, target, g_unit=2e-5), 0.1, rtol=1e-9)
     assert programming.rms(np.array([3.0, -4.0])) == pytest.approx(math.sqrt(12.5))
     assert programming.rms(np.empty(0)) == 0.0
+
+
+# ---------------------------------------------------------------- issue 12: device physics
+def _exact_device(**kw):
+    """IDEAL with exact reads: write-verify lands within a tolerance, so errors are physics."""
+    return nm.IDEAL.with_(noise=NoiseParams(read_noise_rel=0.0), **kw)
+
+
+@pytest.mark.parametrize("side", [0, 1])
+@pytest.mark.parametrize("code", [StuckCode.HIGH, StuckCode.LOW])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_write_verify_absorbs_a_stuck_device_whichever_it_is(side, code, sign):
+    """The partner of a stuck device goes to (stuck G) -/+ w g_unit, clipped to the window; the
+    weight error is what the window cannot hold, and the report separates responsive pairs."""
+    device = _exact_device()
+    xbar = nm.Crossbar.fabricate(1, 2, rng=np.random.default_rng(0), device=device)
+    codes = xbar.stuck_codes()
+    codes[side, 0, 0] = code
+    xbar.set_stuck(codes)
+    w = np.array([[0.5 * sign, 0.3]])
+    report = xbar.program(w)
+    st, c = xbar.device_state(), device.conductance
+    stuck_g = st.g_prog[side, 0]
+    want_partner = stuck_g - w[0, 0] * xbar.g_unit if side == 0 else stuck_g + w[0, 0] * xbar.g_unit
+    want_partner = min(max(want_partner, c.g_min_s), c.g_max_s)
+    tol = 2 * device.step_s
+    assert abs(st.g_prog[1 - side, 0] - want_partner) <= tol
+    best = ((-1) ** side) * (stuck_g - want_partner) / xbar.g_unit  # the weight the window allows
+    assert abs(xbar.effective_weights()[0, 0] - best) <= tol / xbar.g_unit
+    assert abs(xbar.effective_weights()[0, 1] - 0.3) <= tol / xbar.g_unit
+    assert report.responsive_pairs == 1 and report.responsive_rms_error <= tol / xbar.g_unit
+    err_all = np.sqrt(np.mean((xbar.effective_weights() - w) ** 2))
+    assert report.weight_rms_error == pytest.approx(err_all, abs=1e-9)
+
+
+def test_stuck_high_partner_with_the_other_sign_is_no_longer_off_by_w_max():
+    """The audit's case: G+ stuck at g_max, weight -0.5: before the fix the pair read +0.5."""
+    xbar = nm.Crossbar.fabricate(1, 1, rng=np.random.default_rng(0), device=_exact_device())
+    xbar.set_stuck(np.array([[[StuckCode.HIGH]], [[StuckCode.NONE]]]))
+    xbar.program(np.array([[-0.5]]))
+    assert abs(xbar.effective_weights()[0, 0]) < 0.01  # the best the window allows: 0
+
+
+_HOT_K, _ROOM_K = 358.0, 300.0
+
+
+def _temperature_device():
+    law = nm.hardware.devices.TemperatureParams(
+        alpha_low_per_k=2e-3, alpha_high_per_k=-1e-3, ea_low_ev=0.1, ea_high_ev=0.0
+    )
+    return _exact_device(temperature=law)
+
+
+def test_a_verify_at_358_k_lands_the_weight_as_read_at_358_k():
+    device = _temperature_device()
+    env = nm.Environment(temperature_k=_HOT_K)
+    xbar = nm.Crossbar.fabricate(6, 4, rng=np.random.default_rng(1), device=device, environment=env)
+    w = np.random.default_rng(2).uniform(-0.9, 0.9, xbar.shape)
+    report = xbar.program(w)
+    tol_w = 2 * device.step_s / xbar.g_unit
+    np.testing.assert_allclose(xbar.effective_weights(), w, atol=tol_w)  # read at 358 K
+    assert report.weight_rms_error <= tol_w
+
+
+def test_programming_hot_then_cooling_moves_the_weights_by_the_temperature_law():
+    device = _temperature_device()
+    env = nm.Environment(temperature_k=_HOT_K)
+    xbar = nm.Crossbar.fabricate(6, 4, rng=np.random.default_rng(1), device=device, environment=env)
+    w = np.random.default_rng(2).uniform(-0.9, 0.9, xbar.shape)
+    xbar.program(w)
+    g_hot = xbar.effective_conductances()
+    env.set_temperature(_ROOM_K)
+    g_cold = xbar.effective_conductances()
+    # What the law says: the stored (300 K) conductance g maps to g f(u(g), 358 K) when hot.
+    g_ref = xbar.device_state().g_prog.reshape(g_hot.shape)
+    np.testing.assert_array_equal(g_cold, g_ref)
+    tp, c = device.temperature, device.conductance
+    u = np.clip((g_ref - c.g_min_s) / (c.g_max_s - c.g_min_s), 0, 1)
+    alpha = tp.alpha_low_per_k + (tp.alpha_high_per_k - tp.alpha_low_per_k) * u
+    ea = tp.ea_low_ev + (tp.ea_high_ev - tp.ea_low_ev) * u
+    factor = (1 + alpha * (_HOT_K - _ROOM_K)) * np.exp(
+        -ea / nm.hardware.devices.K_B_EV * (1 / _HOT_K - 1 / _ROOM_K)
+    )
+    np.testing.assert_allclose(g_hot, g_ref * factor, rtol=1e-12)
+    moved = np.abs(xbar.effective_weights() - w)
+    assert moved.max() > 20 * device.step_s / xbar.g_unit  # cooling moved the weights
+
+
+def test_programming_at_the_reference_temperature_is_unchanged_by_the_temperature_law():
+    """At T_ref the law is the identity, bit for bit: a device with a law and one without
+    program to the same state."""
+    w = np.random.default_rng(2).uniform(-0.9, 0.9, (6, 4))
+    states = []
+    for device in (_temperature_device(), _exact_device()):
+        xbar = nm.Crossbar.fabricate(6, 4, rng=np.random.default_rng(1), device=device)
+        xbar.program(w)
+        states.append(xbar.device_state().g_prog)
+    np.testing.assert_array_equal(*states)
+
+
+def test_pcm_drift_exponents_follow_the_state_dependent_law():
+    """Exponents drawn at programming: mean and std per programmed level match aihwkit's
+    clip(-0.0155 ln x + 0.0244, 0.049, 0.1) and clip(-0.0125 ln x - 0.0059, 0.008, 0.045)."""
+    device = nm.PCM_GST.with_(
+        variation=nm.hardware.devices.VariationParams(),
+        noise=NoiseParams(),
+        endurance=nm.hardware.devices.EnduranceParams(),
+    )
+    n = 4000
+    for x in (0.05, 0.3, 0.9):
+        xbar = nm.Crossbar.fabricate(n, 1, rng=np.random.default_rng(7), device=device, w_max=1.0)
+        g = device.conductance
+        w = (x * g.g_max_s - g.g_min_s) / xbar.g_unit
+        xbar.program(np.full(xbar.shape, w), method="direct")
+        nu = xbar.device_state().nu[0]
+        mu = np.clip(-0.0155 * np.log(x) + 0.0244, 0.049, 0.1)
+        sd = np.clip(-0.0125 * np.log(x) - 0.0059, 0.008, 0.045)
+        z = np.random.default_rng(0).standard_normal(200_000)
+        folded = np.abs(mu + sd * z)  # |N(mu, sd)|, as the law draws
+        assert abs(nu.mean() - folded.mean()) < 5 * folded.std() / math.sqrt(n), f"x={x}"
+        assert abs(nu.std() / folded.std() - 1) < 0.06, f"x={x}"
+
+
+def test_rram_relaxation_spread_grows_with_log_time():
+    """A population programmed to one level: mean -0.089 uS and std +0.042 uS per e-fold of
+    time from 0.4118 uS at 1 s (aihwkit's ReRamCMONoiseModel)."""
+    device = nm.RRAM_HFO2.with_(
+        variation=nm.hardware.devices.VariationParams(),
+        noise=NoiseParams(),
+        endurance=nm.hardware.devices.EnduranceParams(),
+    )
+    n = 6000
+    xbar = nm.Crossbar.fabricate(n, 1, rng=np.random.default_rng(3), device=device)
+    xbar.program(np.full(xbar.shape, 0.5), method="direct")
+    g0 = xbar.device_state().g_prog[0]
+    last = 0.0
+    for t in (10.0, 1e3, 1e5):
+        xbar.environment.advance(t - xbar.environment.time_s)
+        shift = xbar.effective_conductances()[0, :, 0] - g0
+        big_l = math.log(t)
+        want_sd = 0.042e-6 * big_l + 0.4118e-6
+        assert abs(shift.mean() + 0.089e-6 * big_l) < 5 * want_sd / math.sqrt(n), f"t={t}"
+        assert abs(shift.std() / want_sd - 1) < 0.05, f"t={t}"
+        assert shift.std() > last
+        last = shift.std()
+
+
+def test_a_device_past_its_pulse_budget_sticks_and_counts_persist(tmp_path):
+    device = _exact_device(endurance=nm.hardware.devices.EnduranceParams(median_pulses=10.0))
+    xbar = nm.Crossbar.fabricate(1, 1, rng=np.random.default_rng(0), device=device)
+    rep = xbar.apply_delta(np.array([[0.01]]) * 0 + 6 * xbar.weight_per_pulse * 2, max_pulses=12)
+    st = xbar.device_state()
+    assert rep.pulses == 12 and st.pulse_count.tolist() == [[6], [6]]
+    assert (st.stuck == StuckCode.NONE).all()
+    g_before = st.g_prog.copy()
+    xbar.apply_delta(np.array([[12 * xbar.weight_per_pulse]]), max_pulses=12)
+    st = xbar.device_state()
+    assert st.pulse_count.tolist() == [[12], [12]] and (st.stuck == StuckCode.FIXED).all()
+    # 4 of the 6 pulses of the second call acted (budget 10), the device then stuck there.
+    assert st.g_prog[0, 0] == pytest.approx(g_before[0, 0] + 4 * device.step_s)
+    xbar.apply_delta(np.array([[12 * xbar.weight_per_pulse]]), max_pulses=12)
+    np.testing.assert_array_equal(xbar.device_state().g_prog, st.g_prog)  # worn: does not move
+    from neuromorph import _io
+
+    path = _io.save(tmp_path / "s.npz", kind="t", version=1, meta={}, arrays=xbar.device_state().arrays())
+    _, arrays = _io.load(path, kind="t", version=1)
+    again = DeviceState.from_arrays(arrays)
+    np.testing.assert_array_equal(again.pulse_count, xbar.device_state().pulse_count)
+    old = {k: v for k, v in arrays.items() if k not in ("pulse_count", "pulse_budget")}
+    legacy = DeviceState.from_arrays(old)  # a file from before endurance
+    assert (legacy.pulse_count == 0).all() and np.isinf(legacy.pulse_budget).all()
+
+
+def test_endurance_budgets_are_lognormal():
+    device = _exact_device(endurance=nm.hardware.devices.EnduranceParams(median_pulses=1e6, sigma_ln=1.0))
+    budget = (
+        nm.Crossbar.fabricate(200, 50, rng=np.random.default_rng(0), device=device)
+        .device_state()
+        .pulse_budget
+    )
+    logs = np.log(budget)
+    assert abs(np.median(logs) - math.log(1e6)) < 0.05 and abs(logs.std() - 1.0) < 0.03
+
+
+def test_pulse_counts_saturate_and_non_finite_changes_are_refused():
+    xbar = _noisy(shape=(4, 3))
+    before = xbar.device_state()
+    rep = xbar.apply_delta(np.full(xbar.shape, 1e17), max_pulses=10)
+    assert rep.pulses == 10 * 12 and rep.devices_pulsed == 2 * 12
+    rep = xbar.apply_delta(np.full(xbar.shape, -1e300), max_pulses=7)
+    assert rep.pulses == 7 * 12 and rep.devices_pulsed == 2 * 12
+    state = xbar.device_state()
+    assert (state.pulse_count >= 0).all() and state.pulse_count.sum() == 10 * 12 + 7 * 12
+    assert not np.array_equal(state.g_prog, before.g_prog)
+    with pytest.raises(ValueError, match="delta_w must be finite"):
+        xbar.apply_delta(np.full(xbar.shape, np.inf))
+    x, d = np.full((2, 4), 1e200), np.full((2, 3), 1e200)
+    with pytest.raises(ValueError, match=r"learning_rate \* x.T @ d must be finite"):
+        xbar.update(x, d, learning_rate=1.0)
+    with pytest.raises(ValueError, match=r"learning_rate \* x.T @ d must be finite"):
+        xbar.update(np.ones((2, 4)), np.ones((2, 3)), learning_rate=1e308)
+    np.testing.assert_array_equal(xbar.device_state().g_prog, state.g_prog)  # nothing touched
+    np.testing.assert_array_equal(xbar.device_state().pulse_count, state.pulse_count)
+
+
+@pytest.mark.parametrize("preset", ["rram", "rram_array", "pcm"])
+def test_new_physics_is_bit_identical_on_one_and_two_threads(preset):
+    results = []
+    original = numba.get_num_threads()
+    try:
+        for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            xbar = _noisy(seed=5, shape=(70, 90), device=nm.preset(preset))  # > one CHUNK of pairs
+            rep = xbar.program(np.random.default_rng(1).uniform(-0.9, 0.9, xbar.shape), max_iterations=5)
+            xbar.apply_delta(np.random.default_rng(2).normal(0, 0.05, xbar.shape))
+            xbar.environment.advance(hours=5)
+            st = xbar.device_state()
+            results.append((rep, st.g_prog, st.nu, st.pulse_count, st.stuck, xbar.effective_weights()))
+    finally:
+        numba.set_num_threads(original)
+    a, b = results
+    assert a[0] == b[0]
+    for u, v in zip(a[1:], b[1:], strict=True):
+        np.testing.assert_array_equal(u, v)

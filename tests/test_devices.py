@@ -33,7 +33,7 @@ from neuromorph.hardware.environment import Environment
         (
             lambda: d.VariationParams(stuck_at_min_fraction=0.7, stuck_at_max_fraction=0.6),
             ValueError,
-            "stuck_at_min_fraction \\+ stuck_at_max_fraction must be <= 1",
+            "stuck_at_min_fraction \\+ stuck_at_max_fraction \\+ stuck_fixed_fraction must be <= 1",
         ),
         (lambda: d.VariationParams(bounds_rel=0.7), ValueError, "bounds_rel must be < 0.5"),
         (lambda: d.NoiseParams(read_noise_rel=-1), ValueError, "read_noise_rel must be >= 0"),
@@ -148,7 +148,12 @@ def test_presets_carry_their_sources_numbers():
     drift = nm.PCM_GST.drift
     assert drift.state_dependent
     assert (drift.nu_mean, drift.nu_log_slope, drift.nu_min, drift.nu_max) == (0.0244, -0.0155, 0.049, 0.1)
-    assert (drift.nu_std, drift.std_log_slope, drift.std_min, drift.std_max) == (-0.0059, -0.0125, 0.008, 0.045)
+    assert (drift.nu_std, drift.std_log_slope, drift.std_min, drift.std_max) == (
+        -0.0059,
+        -0.0125,
+        0.008,
+        0.045,
+    )
     noise = nm.PCM_GST.noise
     assert noise.program_noise_rel * 25 == pytest.approx(0.26348)
     assert [c * 25 for c in noise.program_noise_poly] == pytest.approx([1.9650, -1.1731])

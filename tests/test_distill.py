@@ -94,7 +94,7 @@ def test_distill_errors():
         di.distill(ports, x, n_classes=N_CLASSES, target="logits", rng=rng)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         di.distill(ports, x, n_classes=N_CLASSES, temperature=0.0, rng=rng)
-    with pytest.raises(ValueError, match="x must have n_inputs - n_classes = 8 features"):
+    with pytest.raises(ValueError, match="x_transfer must have n_inputs - n_classes = 8 features"):
         di.distill(ports, rng.random((5, 9)), n_classes=N_CLASSES, rng=rng)
     with pytest.raises(ValueError, match="hidden must equal the chip's hidden widths"):
         di.distill(ports, x, n_classes=N_CLASSES, target="activities", hidden=(4,), rng=rng)

@@ -346,17 +346,19 @@ def _saved_once() -> tuple[Chip, bytes]:
         return chip, Path(chip.save(Path(folder) / "chip.npz")).read_bytes()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzzed_files_load_identically_or_fail_clearly(tmp_path, data):
     chip, raw = _saved_once()
-    kind = data.draw(st.sampled_from(["truncate", "flip", "edit"]))
+    kind = data.draw(st.sampled_from(["truncate", "flip", "flip_directory", "edit"]))
     if kind == "truncate":
         bad = raw[: data.draw(st.integers(0, len(raw) - 1))]
-    elif kind == "flip":
+    elif kind.startswith("flip"):
+        # the zip directory (sizes, offsets, methods, versions) sits in the last bytes
+        start = raw.index(b"PK\x01\x02") if kind == "flip_directory" else 0
         bad = bytearray(raw)
         for _ in range(data.draw(st.integers(1, 3))):
-            bad[data.draw(st.integers(0, len(raw) - 1))] ^= data.draw(st.integers(1, 255))
+            bad[data.draw(st.integers(start, len(raw) - 1))] ^= data.draw(st.integers(1, 255))
         bad = bytes(bad)
     else:
         bad = _zip(_edit_member(_members(raw), data.draw))

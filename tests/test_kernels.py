@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import neuromorph
+import neuromorph as nm
 from neuromorph import _rng
 from neuromorph._numba import njit
 from neuromorph._rng import (
@@ -20,7 +21,6 @@ from neuromorph._rng import (
     STREAM_READ_NOISE,
     STREAM_VERIFY_READ,
 )
-import neuromorph as nm
 from neuromorph.hardware import _kernels as K
 from neuromorph.hardware.devices import K_B_EV, DriftParams, PulseParams
 from tests import naive
@@ -38,6 +38,7 @@ def _law(a_up=0.0, a_down=0.0, c2c=0.0, **exp):
             pulse=PulseParams(n_states=10, nonlinearity_up=a_up, nonlinearity_down=a_down, c2c_rel=c2c, **exp)
         )
     )
+
 
 SEEDS = range(5)
 STREAMS = (

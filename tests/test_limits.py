@@ -29,8 +29,11 @@ def test_environment_refuses_non_finite_temperatures(t):
 
 def test_pcm_chip_at_a_million_kelvin_is_refused():
     with pytest.raises(ValueError, match=r"\[1, 1000\] K"):
-        nm.Chip.fabricate(ChipDesign(layer_sizes=(3, 2), device=nm.PCM_GST), seed=0,
-                          environment=Environment(temperature_k=1e6))
+        nm.Chip.fabricate(
+            ChipDesign(layer_sizes=(3, 2), device=nm.PCM_GST),
+            seed=0,
+            environment=Environment(temperature_k=1e6),
+        )
 
 
 @pytest.mark.parametrize("kw", [{"days": 1e308}, {"seconds": 1e308}, {"days": 1e4 * 366}])
@@ -80,7 +83,9 @@ def test_tiny_and_huge_weight_scales_are_refused(w_max):
 
 def test_temperature_in_gives_a_celsius_hint():
     assert check.temperature_in("t", 300.0, 233.15, 423.15) == 300.0
-    with pytest.raises(ValueError, match=r"t must be in \[233\.15, 423\.15\] K; got t=30\. Did you mean 303\.15 K\?"):
+    with pytest.raises(
+        ValueError, match=r"t must be in \[233\.15, 423\.15\] K; got t=30\. Did you mean 303\.15 K\?"
+    ):
         check.temperature_in("t", 30, 233.15, 423.15)
     with pytest.raises(ValueError, match=r"Did you mean 268\.15 K\?"):
         check.temperature_in("t", -5, 233.15, 423.15)

@@ -177,7 +177,16 @@ class Chip:
         """Save hidden state, design, environment and meter atomically (``.npz`` + JSON).
 
         Layer ``i``'s device arrays are stored as ``layer{i}_{name}`` for every field of
-        :class:`~neuromorph.hardware.fabrication.DeviceState`.
+        :class:`~neuromorph.hardware.fabrication.DeviceState`; one SHA-256 digest covers the
+        metadata and every array (format version 2, :mod:`neuromorph._io`).  ``.npz`` is
+        appended when missing; returns the path written.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``path`` cannot name a file (empty, ``'.npz'``, a directory...).
+        FileNotFoundError
+            If its folder does not exist.
         """
         arrays = {}
         for i, xb in enumerate(self.crossbars):
@@ -231,9 +240,8 @@ class Chip:
         n_layers = len(sizes) - 1
         known = {f"layer{i}_{name}" for i in range(n_layers) for name in DeviceState.names()}
         if not set(arrays) <= known:
-            raise ValueError(
-                f"arrays must be device state of layers 0..{n_layers - 1}; got also {sorted(set(arrays) - known)}."
-            )
+            unknown = sorted(set(arrays) - known)
+            raise ValueError(f"arrays must be device state of layers 0..{n_layers - 1}; got also {unknown}.")
         rng_states, full_scales = meta["rng_states"], meta["output_full_scale"]
         for name, value in (("rng_states", rng_states), ("output_full_scale", full_scales)):
             if not isinstance(value, list) or len(value) != n_layers:
@@ -253,7 +261,9 @@ class Chip:
             )
             for i in range(n_layers)
         ]
-        return cls(design=design, crossbars=crossbars, environment=env, meter=_meter(meta["meter"]), seed=seed)
+        return cls(
+            design=design, crossbars=crossbars, environment=env, meter=_meter(meta["meter"]), seed=seed
+        )
 
     def __repr__(self) -> str:
         return (
@@ -278,7 +288,9 @@ def _generators(states: object) -> dict[str, np.random.Generator]:
     read-noise stream) are restored too when present.
     """
     if not isinstance(states, dict) or not set(_STREAMS) <= set(states):
-        raise ValueError(f"rng_states must map at least {list(_STREAMS)} to PCG64 states; got {states!r:.80}.")
+        raise ValueError(
+            f"rng_states must map at least {list(_STREAMS)} to PCG64 states; got {states!r:.80}."
+        )
     out = {}
     for name, state in states.items():
         g = np.random.Generator(np.random.PCG64())

@@ -133,10 +133,9 @@ def _train(args: argparse.Namespace) -> int:
 def _spice(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from neuromorph._io import atomic_open
     from neuromorph.chip import Chip
     from neuromorph.hardware import spice
-
-    from neuromorph._io import atomic_open
 
     chip = Chip.load(args.chipfile)
     tile = check.check_spice(args, chip)

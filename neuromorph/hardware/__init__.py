@@ -3,7 +3,8 @@
 Devices and their cited presets (``devices``), the environment (``environment``:
 temperature and time), DACs/TIAs/ADCs (``periphery``), a die's sampled device state
 (``fabrication``), pulses and write-verify (``programming``), the steps of one read
-(``reading``), the crossbar over them (``crossbar``), pulse-response measurement and
+(``reading``), read-noise laws in read time (``noise``), the crossbar over them
+(``crossbar``), pulse-response measurement and
 fitting of the pulse law (``fitting``), wires (``wires``: exact IR drop by
 nested elimination) and the SPICE export (``spice``).  Modules here may import the shared
 leaves (``neuromorph._numba``, ``_rng``, ``_io``, ``_validate``, ``errors``) and each other

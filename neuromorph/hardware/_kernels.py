@@ -531,7 +531,9 @@ def _verify_device(
         if abs(err) <= tol_s:
             break
         up = err > 0.0
-        k = int(np.round(abs(err) / (steps[0] if up else steps[1])))
+        # The programmer's step as it reads at this temperature (the law's local gain; 1 at T_ref).
+        gain = _at_law(g, temp) / g if g > 0.0 else 1.0
+        k = int(np.round(abs(err) / ((steps[0] if up else steps[1]) * gain)))
         k = min(max(k, 1), max_pulses)
         counts[0] += k
         acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
@@ -568,9 +570,11 @@ def write_verify(
 
     Each iteration reads the device once as it is now, at the die's temperature (retention,
     then the temperature law ``temp``, then read noise ``read_rel``), stops if
-    ``|goal - read| <= tol_s``, else sends ``max(1, round(|err| / nominal step))`` pulses
-    (at most ``max_pulses``) of the needed polarity.  Targets are conductances as read at
-    that temperature, so a pair programmed hot reads differently once cooled.
+    ``|goal - read| <= tol_s``, else sends ``max(1, round(|err| / step))`` pulses (at most
+    ``max_pulses``) of the needed polarity, ``step`` the nominal step times the temperature
+    law's gain at the device's state (the programmer's step as it reads at this
+    temperature).  Targets are conductances as read at that temperature, so a pair
+    programmed hot reads differently once cooled.
 
     The pair's larger target is programmed first.  With ``compensate``, the second device is
     then retargeted to ``last read of the first -/+ (target+ - target-)``, clipped to

@@ -524,8 +524,8 @@ class Crossbar:
                 f"x and d must have shapes (batch, {self.n_in}) and (batch, {self.n_out}); "
                 f"got x {x.shape} and d {d.shape}."
             )
-        product = x.T @ d
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            product = x.T @ d
             check.array("learning_rate * x.T @ d", learning_rate / self.weight_per_pulse * product)
         return self._pulse(product, learning_rate, max_pulses=DEFAULT_MAX_PULSES)
 

@@ -30,7 +30,9 @@ read noise adds to every step and the fit would take it for cycle-to-cycle noise
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -42,7 +44,7 @@ from neuromorph.hardware.devices import ConductanceRange, DeviceModel, PulsePara
 from neuromorph.hardware.environment import Environment
 from neuromorph.hardware.fabrication import DeviceState
 
-__all__ = ["PulseFit", "PulseResponse", "fit_pulse_response", "pulse_response", "pulse_train"]
+__all__ = ["PulseFit", "PulseResponse", "fit_pulse_response", "law_step", "pulse_response", "pulse_train"]
 
 #: A step that ends within this fraction of the observed span of a bound ended on it.
 CLIP_TOL_REL = 1e-9
@@ -52,15 +54,30 @@ MIN_CLIPPED_STEPS = 3
 #: Floor of a step's standard deviation, as a fraction of the span: keeps the likelihood
 #: finite where the mean step vanishes (a soft bound) or the device has no c2c noise.
 SD_FLOOR_REL = 1e-9
-#: Fraction of the mean |step| below which a fitted mean step gets no more weight in the
+#: Fraction of the median fitted step below which a fitted step gets no more weight in the
 #: starting regression (a soft bound's vanishing step would otherwise dominate it).
-REWEIGHT_FLOOR_REL = 1e-3
+REWEIGHT_FLOOR_REL = 0.1
 #: Relative RMS residual below which a device counts as noiseless (c2c = 0, no likelihood).
 NOISELESS_REL = 1e-9
 #: Range of the fitted c2c (relative std of a step) searched by the likelihood.
 C2C_RANGE = (1e-4, 20.0)
 #: Range of a fitted step, as a fraction of the observed span.
 STEP_RANGE_REL = (1e-6, 10.0)
+#: Window fractions whose steps the starting regression uses when it has enough of them:
+#: near a bound, steps that would have crossed it are clipped and the rest are biased.
+START_INTERIOR = (0.1, 0.9)
+#: Fewest interior steps of a polarity for the starting regression to keep to the interior.
+MIN_START_STEPS = 20
+#: Stopping rules of the likelihood search: the mean log likelihood per step changes by
+#: ~1e-6 between good and best fits of noisy curves, below L-BFGS-B's default tolerance.
+MLE_FTOL, MLE_GTOL, MLE_MAXITER = 1e-13, 1e-9, 2000
+#: Pulse laws :func:`fit_pulse_response` fits.
+LAWS = ("soft_bounds", "exp_step")
+#: Rates ``k`` of the exponential step tried for the starting point (per unit of u).
+EXP_RATE_GRID = tuple(float(k) for k in np.linspace(-12.0, 12.0, 97) if k != 0.0)
+#: Ranges of the exponential step's amplitude ``A'`` and rate ``k`` searched.
+EXP_AMP_RANGE = (-1.0e3, 1.0e3)
+EXP_RATE_RANGE = (-30.0, 30.0)
 #: How far beyond the observed extremes a bound the curves never clip at may be placed,
 #: as a fraction of the observed span.
 FREE_BOUND_REACH = 1.0
@@ -138,6 +155,10 @@ class PulseFit:
             name=base.name if name is None else name, conductance=self.conductance, pulse=self.pulse
         )
 
+    def mean_step(self, u: float, *, up: bool) -> float:
+        """Mean step of the fitted law at window fraction ``u`` (signed), siemens."""
+        return law_step(self.pulse, self.step_up_s if up else self.step_down_s, check.real("u", u), up)
+
     def mean_curve(self, g0_s: float, pulses: ArrayLike) -> NDArray[np.float64]:
         """The noise-free response of the fitted law from ``g0_s`` to ``pulses``, siemens."""
         pulses = _check_signs("pulses", check.array("pulses", pulses, ndim=1))
@@ -148,10 +169,7 @@ class PulseFit:
         for k, sign in enumerate(pulses):
             if sign:
                 u = (g - lo) / (hi - lo)
-                if sign > 0:
-                    g += self.step_up_s * (1.0 - p.nonlinearity_up * u)
-                else:
-                    g -= self.step_down_s * (1.0 - p.nonlinearity_down * (1.0 - u))
+                g += law_step(p, self.step_up_s if sign > 0 else self.step_down_s, u, sign > 0)
                 g = min(max(g, lo), hi)
             out[k + 1] = g
         return out
@@ -211,7 +229,14 @@ def pulse_response(
     return PulseResponse(conductance_s=per_device, pulses=per_pulse.astype(np.int8), state=state)
 
 
-def fit_pulse_response(conductance_s: ArrayLike, pulses: ArrayLike, *, n_states: int | None = None) -> PulseFit:
+def fit_pulse_response(
+    conductance_s: ArrayLike,
+    pulses: ArrayLike,
+    *,
+    n_states: int | None = None,
+    law: Literal["soft_bounds", "exp_step"] = "soft_bounds",
+    exp_coordinate: tuple[float, float] = (-0.5, -0.5),
+) -> PulseFit:
     """Fit the pulse law to conductance-vs-pulse curves of one device.
 
     Parameters
@@ -225,6 +250,15 @@ def fit_pulse_response(conductance_s: ArrayLike, pulses: ArrayLike, *, n_states:
         Unit of the fitted steps in the returned :class:`PulseParams`: the nominal step is
         ``(g_max - g_min) / n_states``.  Default: the nearest whole number of up-steps
         across the window (``step_up_scale`` then comes out near 1).
+    law : {"soft_bounds", "exp_step"}
+        ``"soft_bounds"`` fits ``a_up``, ``a_down`` (no exponential factor);
+        ``"exp_step"`` fits the exponential step factors ``y_up = 1 - A_up exp(gamma_up z)``,
+        ``y_down = 1 - A_down exp(-gamma_down z)`` with ``a_up = a_down = 0`` (aihwkit's
+        ``ExpStepDevice``).
+    exp_coordinate : (exp_a, exp_b)
+        For ``"exp_step"``: the coordinate ``z = exp_a (2u - 1) + exp_b`` the amplitudes and
+        rates are expressed in (the curves fix only ``A exp(gamma (b - a))`` and
+        ``2 a gamma``); default aihwkit's ReRAM fit's (-0.5, -0.5).
 
     Returns
     -------
@@ -234,17 +268,23 @@ def fit_pulse_response(conductance_s: ArrayLike, pulses: ArrayLike, *, n_states:
     ------
     ValueError
         When the shapes disagree, a pulse is not -1, 0 or +1, the conductance never changes,
-        or there are fewer than two unclipped steps of a polarity.
+        there are fewer than two unclipped steps of a polarity, ``law`` is unknown or
+        ``exp_a`` is 0.
     """
+    if law not in LAWS:
+        raise ValueError(f"law must be one of {LAWS}; got {law!r}.")
+    exp_a = check.real("exp_coordinate[0]", exp_coordinate[0])
+    exp_b = check.real("exp_coordinate[1]", exp_coordinate[1])
+    if exp_a == 0.0:
+        raise ValueError("exp_coordinate[0] (exp_a) must be non-zero; got 0.")
     g, p = _check_curves(conductance_s, pulses)
     steps = _Steps.from_curves(g, p)
-    start = steps.regression_start()
+    start = steps.regression_start(law)
     if start.residual_rel < NOISELESS_REL:
         params, ll, ok = replace(start, c2c=0.0), float("nan"), True
     else:
         params, ll, ok = steps.maximise(start)
-    lo, hi = params.lo, params.hi
-    span = hi - lo
+    span = params.hi - params.lo
     if n_states is None:
         n_states = max(1, round(span / params.s_up))
     n_states = check.integer("n_states", n_states, minimum=1)
@@ -253,13 +293,12 @@ def fit_pulse_response(conductance_s: ArrayLike, pulses: ArrayLike, *, n_states:
         n_states=n_states,
         step_up_scale=params.s_up / nominal,
         step_down_scale=params.s_down / nominal,
-        nonlinearity_up=params.a_up,
-        nonlinearity_down=params.a_down,
         c2c_rel=params.c2c,
+        **params.pulse_shape(exp_a, exp_b),
     )
     return PulseFit(
         pulse=pulse,
-        conductance=ConductanceRange(g_min_s=max(lo, 0.0), g_max_s=hi),
+        conductance=ConductanceRange(g_min_s=max(params.lo, 0.0), g_max_s=params.hi),
         step_up_s=params.s_up,
         step_down_s=params.s_down,
         clipped_low=steps.clip_lo,
@@ -274,12 +313,17 @@ def fit_pulse_response(conductance_s: ArrayLike, pulses: ArrayLike, *, n_states:
 
 @dataclass(frozen=True)
 class _Law:
-    """One point of the parameter space of the pulse law, bounds included."""
+    """One point of the parameter space of the pulse law, bounds included.
 
+    ``shape_up`` / ``shape_down``: ``(a,)`` for soft bounds; ``(A', k)`` for the exponential
+    step, ``y_up = 1 - A' exp(k u)`` and ``y_down = 1 - A' exp(-k u)``.
+    """
+
+    law: str
     s_up: float
-    a_up: float
+    shape_up: tuple[float, ...]
     s_down: float
-    a_down: float
+    shape_down: tuple[float, ...]
     c2c: float
     lo: float
     hi: float
@@ -288,7 +332,62 @@ class _Law:
     def mean(self, g: NDArray, up: NDArray) -> NDArray:
         """Mean step from conductances ``g`` for pulses ``up`` (bool: True up, False down)."""
         u = (g - self.lo) / (self.hi - self.lo)
-        return np.where(up, self.s_up * (1.0 - self.a_up * u), -self.s_down * (1.0 - self.a_down * (1.0 - u)))
+        if self.law == "soft_bounds":
+            y_up = 1.0 - self.shape_up[0] * u
+            y_down = 1.0 - self.shape_down[0] * (1.0 - u)
+        else:
+            with np.errstate(over="ignore"):
+                y_up = np.maximum(1.0 - self.shape_up[0] * np.exp(self.shape_up[1] * u), 0.0)
+                y_down = np.maximum(1.0 - self.shape_down[0] * np.exp(-self.shape_down[1] * u), 0.0)
+        return np.where(up, self.s_up * y_up, -self.s_down * y_down)
+
+    def pulse_shape(self, exp_a: float, exp_b: float) -> dict[str, float]:
+        """The shape as :class:`PulseParams` fields (exponential factors in ``z``)."""
+        if self.law == "soft_bounds":
+            return {"nonlinearity_up": self.shape_up[0], "nonlinearity_down": self.shape_down[0]}
+        gamma_up = self.shape_up[1] / (2.0 * exp_a)
+        gamma_down = self.shape_down[1] / (2.0 * exp_a)
+        return {
+            "exp_a": exp_a,
+            "exp_b": exp_b,
+            "exp_amp_up": self.shape_up[0] * math.exp(-gamma_up * (exp_b - exp_a)),
+            "exp_amp_down": self.shape_down[0] * math.exp(gamma_down * (exp_b - exp_a)),
+            "exp_gamma_up": gamma_up,
+            "exp_gamma_down": gamma_down,
+        }
+
+
+def law_step(p: PulseParams, step_s: float, u: float, up: bool) -> float:
+    """Mean step of the pulse law of :mod:`neuromorph.hardware.devices` at state ``u``, siemens."""
+    z = p.exp_a * (2.0 * u - 1.0) + p.exp_b
+    if up:
+        y = max(1.0 - p.exp_amp_up * math.exp(p.exp_gamma_up * z), 0.0) if p.exp_amp_up else 1.0
+        return step_s * (1.0 - p.nonlinearity_up * u) * y
+    y = max(1.0 - p.exp_amp_down * math.exp(-p.exp_gamma_down * z), 0.0) if p.exp_amp_down else 1.0
+    return -step_s * (1.0 - p.nonlinearity_down * (1.0 - u)) * y
+
+
+def _basis(law: str, u: NDArray, k: float, up: bool) -> NDArray:
+    """Regressors of one polarity's step: [1, u] (soft bounds) or [1, exp(+/- k u)]."""
+    second = u if law == "soft_bounds" else np.exp((k if up else -k) * u)
+    return np.column_stack([np.ones_like(u), second])
+
+
+def _weighted_fit(design: NDArray, y: NDArray) -> tuple[NDArray, float]:
+    """Least squares reweighted by the fitted mean (the noise is relative to the step).
+
+    Returns the coefficients and the unweighted mean squared residual of the first pass
+    (comparable between designs).  Weights
+    are floored at :data:`REWEIGHT_FLOOR_REL` of the median fitted step, so a step fitted
+    near zero (a soft bound, or noise that swamps the step) cannot take over the fit.
+    """
+    beta = np.linalg.lstsq(design, y, rcond=None)[0]
+    sse = float(np.mean((y - design @ beta) ** 2))  # unweighted: comparable across designs
+    for _ in range(2):
+        fitted = np.abs(design @ beta)
+        weights = 1.0 / np.maximum(fitted, REWEIGHT_FLOOR_REL * np.median(fitted) + 1e-300)
+        beta = np.linalg.lstsq(design * weights[:, None], y * weights, rcond=None)[0]
+    return beta, sse
 
 
 @dataclass(frozen=True)
@@ -298,8 +397,8 @@ class _Steps:
     g: NDArray  # conductance before each step
     d: NDArray  # observed step
     up: NDArray  # bool: potentiating
-    cens_up: NDArray  # bool: an up step that ended on the upper bound
-    cens_down: NDArray  # bool: a down step that ended on the lower bound
+    cens_up: NDArray  # bool: a step that ended on the upper bound
+    cens_down: NDArray  # bool: a step that ended on the lower bound
     lo_obs: float
     hi_obs: float
     clip_lo: bool
@@ -316,10 +415,12 @@ class _Steps:
         up = p[pulsed] > 0
         lo_obs, hi_obs = float(g.min()), float(g.max())
         tol = CLIP_TOL_REL * (hi_obs - lo_obs)
-        at_hi = up & (after >= hi_obs - tol)
-        at_lo = ~up & (after <= lo_obs + tol)
-        clip_hi = int(np.count_nonzero(at_hi)) >= MIN_CLIPPED_STEPS
-        clip_lo = int(np.count_nonzero(at_lo)) >= MIN_CLIPPED_STEPS
+        # Any step can end on a bound: a potentiating pulse whose noise made it negative
+        # clips at the lower bound as surely as a depressing one.
+        at_hi = after >= hi_obs - tol
+        at_lo = after <= lo_obs + tol
+        clip_hi = int(np.count_nonzero(at_hi & up)) >= MIN_CLIPPED_STEPS
+        clip_lo = int(np.count_nonzero(at_lo & ~up)) >= MIN_CLIPPED_STEPS
         steps = cls(
             g=before,
             d=after - before,
@@ -340,38 +441,38 @@ class _Steps:
                 )
         return steps
 
-    def regression_start(self) -> _Law:
-        """Weighted least squares of step against state per polarity, bounds at the extremes."""
+    def regression_start(self, law: str) -> _Law:
+        """Weighted least squares of step against state per polarity, bounds at the extremes.
+
+        For the exponential step the rate ``k`` of each polarity is the best of
+        :data:`EXP_RATE_GRID`; the rest is linear in the regressors.
+        """
         lo, hi = self.lo_obs, self.hi_obs
         u = (self.g - lo) / (hi - lo)
         free = ~(self.cens_up | self.cens_down)
-        coef = {}
-        for polarity in (True, False):
-            sel = free & (self.up == polarity)
-            x, y = u[sel], self.d[sel]
-            design = np.column_stack([np.ones_like(x), x])
-            weights = np.ones_like(x)
-            for _ in range(3):  # reweight by the fitted mean: the noise is relative to the step
-                beta = np.linalg.lstsq(design * weights[:, None], y * weights, rcond=None)[0]
-                mean = np.abs(design @ beta)
-                weights = 1.0 / np.maximum(mean, REWEIGHT_FLOOR_REL * np.abs(y).mean())
-            coef[polarity] = beta
-        b0, b1 = coef[True]  # up: d = s_up - s_up a_up u
-        c0, c1 = coef[False]  # down: d = -s_down (1 - a_down) - s_down a_down u
         s_lo, s_hi = STEP_RANGE_REL[0] * (hi - lo), STEP_RANGE_REL[1] * (hi - lo)
-        s_up = float(np.clip(b0, s_lo, s_hi))
-        s_down = float(np.clip(-(c0 + c1), s_lo, s_hi))
-        law = _Law(
-            s_up=s_up,
-            a_up=float(np.clip(-b1 / s_up, 0.0, 1.0)),
-            s_down=s_down,
-            a_down=float(np.clip(1.0 + c0 / s_down, 0.0, 1.0)),
-            c2c=0.0,
-            lo=lo,
-            hi=hi,
-        )
-        rel = self.residual_rel(law)
-        return replace(law, c2c=float(np.clip(rel, *C2C_RANGE)), residual_rel=rel)
+        fitted = {}
+        interior = (u > START_INTERIOR[0]) & (u < START_INTERIOR[1])
+        for up in (True, False):
+            sel = free & (self.up == up)
+            if np.count_nonzero(sel & interior) >= MIN_START_STEPS:
+                sel &= interior  # away from the bounds, where clipping biases the steps kept
+            rates = (0.0,) if law == "soft_bounds" else EXP_RATE_GRID
+            trials = [(*_weighted_fit(_basis(law, u[sel], k, up), self.d[sel]), k) for k in rates]
+            (c0, c1), _, k = min(trials, key=lambda trial: trial[1])
+            if law == "soft_bounds" and up:  # d = s_up - s_up a_up u
+                s, shape = c0, (float(np.clip(-c1 / max(c0, s_lo), 0.0, 1.0)),)
+            elif law == "soft_bounds":  # d = -s_down (1 - a_down) - s_down a_down u
+                s = -(c0 + c1)
+                shape = (float(np.clip(1.0 + c0 / max(s, s_lo), 0.0, 1.0)),)
+            elif up:  # d = s_up - s_up A' exp(k u)
+                s, shape = c0, (float(-c1 / max(c0, s_lo)), float(k))
+            else:  # d = -s_down + s_down A' exp(-k u)
+                s, shape = -c0, (float(c1 / max(-c0, s_lo)), float(k))
+            fitted[up] = (float(np.clip(s, s_lo, s_hi)), shape)
+        start = _Law(law, fitted[True][0], fitted[True][1], fitted[False][0], fitted[False][1], 0.0, lo, hi)
+        rel = self.residual_rel(start)
+        return replace(start, c2c=float(np.clip(rel, *C2C_RANGE)), residual_rel=rel)
 
     def residual_rel(self, law: _Law) -> float:
         """RMS relative residual of the unclipped steps under ``law``."""
@@ -380,31 +481,33 @@ class _Steps:
         keep = np.abs(m) > SD_FLOOR_REL * (law.hi - law.lo)
         return float(np.sqrt(np.mean(((self.d[free][keep] - m[keep]) / m[keep]) ** 2)))
 
-    def _unpack(self, x: NDArray) -> _Law:
+    def _unpack(self, x: NDArray, law: str) -> _Law:
         span = self.hi_obs - self.lo_obs
-        lo = self.lo_obs if self.clip_lo else self.lo_obs + x[5] * span
-        hi = self.hi_obs if self.clip_hi else self.hi_obs + x[6] * span
+        n = 1 if law == "soft_bounds" else 2
+        lo = self.lo_obs if self.clip_lo else self.lo_obs + x[-2] * span
+        hi = self.hi_obs if self.clip_hi else self.hi_obs + x[-1] * span
         return _Law(
+            law=law,
             s_up=float(x[0] * span),
-            a_up=float(x[1]),
-            s_down=float(x[2] * span),
-            a_down=float(x[3]),
-            c2c=float(np.exp(x[4])),
+            shape_up=tuple(float(v) for v in x[1 : 1 + n]),
+            s_down=float(x[1 + n] * span),
+            shape_down=tuple(float(v) for v in x[2 + n : 2 + 2 * n]),
+            c2c=float(np.exp(x[2 + 2 * n])),
             lo=float(lo),
             hi=float(hi),
         )
 
-    def negative_log_likelihood(self, x: NDArray) -> float:
+    def negative_log_likelihood(self, x: NDArray, law: str) -> float:
         """Mean negative log likelihood of the steps (censored ones by their tail mass)."""
-        law = self._unpack(x)
-        m = law.mean(self.g, self.up)
-        sd = law.c2c * np.abs(m) + SD_FLOOR_REL * (law.hi - law.lo)
+        fit = self._unpack(x, law)
+        m = fit.mean(self.g, self.up)
+        sd = fit.c2c * np.abs(m) + SD_FLOOR_REL * (fit.hi - fit.lo)
         free = ~(self.cens_up | self.cens_down)
         z = (self.d - m) / sd
         ll = np.where(free, -0.5 * z * z - np.log(sd), 0.0)
         # A censored step only says the unclipped step would have crossed the bound.
-        z_hi = (law.hi - self.g - m) / sd
-        z_lo = (law.lo - self.g - m) / sd
+        z_hi = (fit.hi - self.g - m) / sd
+        z_lo = (fit.lo - self.g - m) / sd
         ll = ll + np.where(self.cens_up, special.log_ndtr(-z_hi), 0.0)
         ll = ll + np.where(self.cens_down, special.log_ndtr(z_lo), 0.0)
         return float(-ll.mean())
@@ -412,24 +515,23 @@ class _Steps:
     def maximise(self, start: _Law) -> tuple[_Law, float, bool]:
         """Maximum-likelihood law from ``start``: (law, log likelihood per step, converged)."""
         span = self.hi_obs - self.lo_obs
-        x0 = np.array(
-            [
-                start.s_up / span,
-                start.a_up,
-                start.s_down / span,
-                start.a_down,
-                np.log(start.c2c),
-                0.0 if self.clip_lo else -1e-3,
-                0.0 if self.clip_hi else 1e-3,
-            ]
-        )
+        shape_bounds = [(0.0, 1.0)] if start.law == "soft_bounds" else [EXP_AMP_RANGE, EXP_RATE_RANGE]
+        x0 = [start.s_up / span, *start.shape_up, start.s_down / span, *start.shape_down, np.log(start.c2c)]
+        x0 += [0.0 if self.clip_lo else -1e-3, 0.0 if self.clip_hi else 1e-3]
         log_c2c = (float(np.log(C2C_RANGE[0])), float(np.log(C2C_RANGE[1])))
-        bounds = [STEP_RANGE_REL, (0.0, 1.0), STEP_RANGE_REL, (0.0, 1.0), log_c2c]
+        bounds = [STEP_RANGE_REL, *shape_bounds, STEP_RANGE_REL, *shape_bounds, log_c2c]
         bounds += [(-FREE_BOUND_REACH, 0.0), (0.0, FREE_BOUND_REACH)]
-        result = optimize.minimize(self.negative_log_likelihood, x0, method="L-BFGS-B", bounds=bounds)
-        law = self._unpack(result.x)
-        law = replace(law, residual_rel=self.residual_rel(law))
-        return law, -float(result.fun), bool(result.success)
+        x0 = np.clip(np.array(x0), [b[0] for b in bounds], [b[1] for b in bounds])
+        result = optimize.minimize(
+            self.negative_log_likelihood,
+            x0,
+            args=(start.law,),
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"ftol": MLE_FTOL, "gtol": MLE_GTOL, "maxiter": MLE_MAXITER},
+        )
+        fit = self._unpack(result.x, start.law)
+        return replace(fit, residual_rel=self.residual_rel(fit)), -float(result.fun), bool(result.success)
 
 
 def _check_signs(name: str, pulses: NDArray) -> NDArray[np.int8]:

@@ -28,7 +28,12 @@ a clock of read *slots* (:func:`read_slot`):
     lived through yet are silent.  Exactly, for reads at slots ``s_1..s_K``:
     ``Var(mean) = q**2 G**2 (w_0 / K + sum_k w_k sum_blocks n_kb**2 / K**2)``, ``n_kb`` the
     reads in block ``b`` of component ``k`` (:func:`pink_mean_variance`): it falls as ``1/K``
-    only for the fast part, so averaging K reads leaves the slow bands nearly whole.
+    only for the fast part, so averaging K reads leaves the slow bands nearly whole (for
+    aihwkit's PCM an hour after programming, 4096 reads keep 62-65 % of one read's variance).
+    A block component of length ``T`` has the phase-averaged one-sided spectrum
+    ``2 sigma**2 T sinc**2(pi f T)``; summed, ``f S(f) / q**2`` ripples between 0.50 and 1.38
+    for ``r = 10`` (4.4 dB peak to peak), 0.79-1.21 for ``r = 4``, 0.81-1.04 for ``r = 2``
+    (computed over the interior of the band), at ~``1/(r-1)`` normals per device per read.
 ``"rtn"``
     One two-state (random telegraph) fluctuator per device, a Markov jump process with mean
     dwell times ``tau_up``, ``tau_down``: ``n = (s - p) / sqrt(p (1 - p))``, ``s`` in {0, 1},
@@ -45,9 +50,13 @@ or (lifetime key, slot of a call's first read), so a seed reproduces every read 
 on any thread count.
 
 Cost (``benchmarks/crossbar.py``): white noise is one extra BLAS product per read.  A
-correlated read needs the per-device noise: 1/f draws one normal per device per block of the
-fastest component (``r`` reads) and a product per block, telegraph noise one uniform per device
-per call and per switch, then a product; both are quoted against a float32 ``x @ W``.
+correlated read cannot use the per-column shortcut (a device's fluctuation is shared by the
+reads of a block, whose column sums are then correlated through their different inputs): 1/f
+draws one normal per device per block of the fastest component (every ``r`` reads) plus the
+few changed slower levels (cached across calls), and adds one small product per block;
+telegraph noise draws one uniform per device per call and per switch and walks each switched
+device's rows.  At 256 x 256 and batch 1024 that is ~0.2 s for 1/f (r = 10) and ~0.9 s for
+telegraph noise with 1 us dwells on 2 cores, against ~1 ms for a float32 ``x @ W``.
 """
 
 from __future__ import annotations

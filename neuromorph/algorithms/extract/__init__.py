@@ -72,6 +72,7 @@ from neuromorph.algorithms.extract.designed import (
     SAFE_FRACTION,
     SAFE_HEADROOM,
     extract_layer_designed,
+    min_probes,
 )
 from neuromorph.algorithms.extract.drive import (
     MAX_HELD_VALUES,
@@ -153,6 +154,7 @@ __all__ = [
     "gls_columns",
     "hadamard",
     "lstsq_columns",
+    "min_probes",
     "noise_floor",
     "pilot_amplitudes",
     "pilot_probes",

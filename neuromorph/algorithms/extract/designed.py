@@ -48,6 +48,7 @@ __all__ = [
     "SAFE_FRACTION",
     "SAFE_HEADROOM",
     "extract_layer_designed",
+    "min_probes",
 ]
 
 #: Default dither: up to this many DAC steps on every input, enough to spread the ADC's
@@ -164,15 +165,7 @@ def extract_layer_designed(
     check.generator("rng", rng)
     require_drive(ports, layer, "designed")
     n = design.layer_sizes[layer]
-    probes = check.integer("probes", probes)
-    if probes < n + 1:
-        raise ValueError(
-            f"probes must be >= N + 1 = {n + 1} for layer {layer} (N = {n} inputs plus the "
-            f"bias); got probes={probes}."
-        )
-    check_queries(
-        "probes", probes, queries=probes, per_query=n + 1 + design.layer_sizes[layer + 1], layer=layer
-    )
+    probes = _check_probes(probes, design, layer)
     dither_steps = check.integer("dither_steps", dither_steps, minimum=1)
     pilot = check.integer("pilot", pilot, minimum=2)
     headroom = check.positive("headroom", headroom)
@@ -223,6 +216,32 @@ def extract_layer_designed(
         spent=ports.meter.minus(before),
     )
     return w_fit[: n + 1], rec
+
+
+def min_probes(
+    design: ChipDesign, layer: int, *, measure_amplitude: bool, pilot: int = PILOT_PER_TILE
+) -> int:
+    """The fewest probes :func:`extract_layer_designed` accepts for ``layer``: ``N + 1``, plus
+    the zero probes of a layer with several row tiles, plus ``pilot`` per row tile when the
+    amplitude is measured (``amplitude=None``)."""
+    n_tiles = len(row_tiles(design, layer))
+    n_zero = _ZERO_PROBES if n_tiles > 1 else 0
+    return design.layer_sizes[layer] + 1 + n_zero + (pilot * n_tiles if measure_amplitude else 0)
+
+
+def _check_probes(probes: int, design: ChipDesign, layer: int) -> int:
+    """``probes`` as an int: at least ``N + 1`` (one per input and the bias), at most what
+    :data:`~neuromorph.algorithms.extract.drive.MAX_HELD_VALUES` allows."""
+    n = design.layer_sizes[layer]
+    probes = check.integer("probes", probes)
+    if probes < n + 1:
+        raise ValueError(
+            f"probes must be >= N + 1 = {n + 1} for layer {layer} (N = {n} inputs plus the "
+            f"bias); got probes={probes}."
+        )
+    per_query = n + 1 + design.layer_sizes[layer + 1]
+    check_queries("probes", probes, queries=probes, per_query=per_query, layer=layer)
+    return probes
 
 
 def _pilot(

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from tqdm.auto import tqdm
 
 from neuromorph import _validate as check
-from neuromorph.algorithms.extract.designed import extract_layer_designed
+from neuromorph.algorithms.extract.designed import PILOT_PER_TILE, extract_layer_designed, min_probes
 from neuromorph.algorithms.extract.drive import (
     check_layer,
     check_queries,
@@ -261,7 +261,9 @@ def extract(
     design = public_design(ports, design)
     check.generator("rng", rng)
     budget, run_budget = _check_budgets(method, reach, budget, run_budget)
-    plan = _plan(ports, design, method=method, reach=reach, budget=budget, run_budget=run_budget)
+    plan = _plan(
+        ports, design, method=method, reach=reach, budget=budget, run_budget=run_budget, options=options
+    )
     before = ports.meter
     weights, records = [], []
     for layer in tqdm(range(ports.n_layers), desc=f"extract {method}", disable=not progress, leave=False):
@@ -289,7 +291,14 @@ def _held_per_query(design: ChipDesign, layer: int, via: str) -> int:
 
 
 def _plan(
-    ports: Ports, design: ChipDesign, *, method: str, reach: str, budget: float, run_budget: float
+    ports: Ports,
+    design: ChipDesign,
+    *,
+    method: str,
+    reach: str,
+    budget: float,
+    run_budget: float,
+    options: dict,
 ) -> list[tuple[str, int]]:
     """How each layer is reached (``"drive"`` or ``"run"``) and its queries, every layer
     checked (drivable, budget within :data:`~neuromorph.algorithms.extract.drive.MAX_HELD_VALUES`)
@@ -307,8 +316,29 @@ def _plan(
         check_queries(
             name, value, queries=queries, per_query=_held_per_query(design, layer, via), layer=layer
         )
+        if via == "drive" and method == "designed":
+            _check_designed_budget(design, layer, queries, budget, options)
         plan.append((via, queries))
     return plan
+
+
+def _check_designed_budget(
+    design: ChipDesign, layer: int, queries: int, budget: float, options: dict
+) -> None:
+    """ValueError unless ``queries`` designed probes cover ``layer``'s minimum
+    (:func:`~neuromorph.algorithms.extract.designed.min_probes`, with the caller's options)."""
+    fewest = min_probes(
+        design,
+        layer,
+        measure_amplitude=options.get("amplitude") is None,
+        pilot=options.get("pilot", PILOT_PER_TILE),
+    )
+    if queries < fewest:
+        n1 = design.layer_sizes[layer] + 1
+        raise ValueError(
+            f"budget must be >= {fewest / n1:.4g} for layer {layer} ({fewest} probes: N + 1, zero "
+            f"probes and the pilot); got budget={budget:g}. Pass amplitude= or a larger budget."
+        )
 
 
 def _check_budgets(method, reach, budget, run_budget) -> tuple[float, float]:
