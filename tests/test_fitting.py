@@ -82,16 +82,20 @@ def test_fit_recovers_every_preset_within_10_percent(name, seed):
 
 def test_fit_recovers_each_devices_own_steps_and_bounds_under_d2d():
     device = nm.PCM_GST
-    curves = pulse_response(device, _protocol(device, cycles=16), rng=np.random.default_rng(3), n_pairs=3)
+    # long SET runs to the top, short RESET runs: a RESET step spans half the window, so
+    # most RESET pulses of a long run only sit on the bottom bound
+    protocol = pulse_train(5 * device.pulse.n_states, 3, 60)
+    curves = pulse_response(device, protocol, rng=np.random.default_rng(3), n_pairs=5)
     state = curves.state
     fitted = 0
-    for k in range(curves.conductance_s.shape[0]):
+    for k in range(0, curves.conductance_s.shape[0], 2):  # the G+ devices get the protocol
         side, pair = k % 2, k // 2
         if state.stuck[side, pair] != d.StuckCode.NONE:
             continue
         fit = fit_pulse_response(*curves.device(k))
         assert _close(fit.step_up_s, state.s_up[side, pair]), (k, fit)
-        assert _close(fit.step_down_s, state.s_down[side, pair]), (k, fit)
+        # ~100 unclipped RESET steps of c2c 40 % per device: ~4 % standard error
+        assert _close(fit.step_down_s, state.s_down[side, pair], rel=0.2), (k, fit)
         assert _close(fit.conductance.g_min_s, state.g_lo[side, pair]), (k, fit)
         assert _close(fit.conductance.g_max_s, state.g_hi[side, pair]), (k, fit)
         fitted += 1

@@ -66,6 +66,11 @@ __all__ = ["ChipServer", "RemotePorts", "fabricate", "serve"]
 #: chip back, so only interpreter shutdown remains (well under a second here).
 EXIT_TIMEOUT_S = 30.0
 
+#: Socket buffer asked for at each end of the link (the kernel may cap it): a layer's weight
+#: change (501 x 500 float64, 2 MB) then crosses in a few writes instead of dozens of
+#: process switches through the default ~200 kB buffer.
+SOCKET_BUFFER_BYTES = 8 * 2**20
+
 #: The server's start-up: a fresh interpreter that imports this module and serves on the
 #: inherited socket whose file descriptor is its one argument.
 _SERVER_CODE = "import sys; from neuromorph.chip.remote import main; main(sys.argv[1:])"
@@ -178,6 +183,9 @@ class ChipServer:
                 f"os.name={os.name!r}."
             )
         ours, theirs = socket.socketpair()
+        for end in (ours, theirs):
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
         env = dict(os.environ)
         # The directory holding the neuromorph package, so the server imports this very copy.
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

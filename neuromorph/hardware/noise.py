@@ -55,8 +55,9 @@ reads of a block, whose column sums are then correlated through their different 
 draws one normal per device per block of the fastest component (every ``r`` reads) plus the
 few changed slower levels (cached across calls), and adds one small product per block;
 telegraph noise draws one uniform per device per call and per switch and walks each switched
-device's rows.  At 256 x 256 and batch 1024 that is ~0.2 s for 1/f (r = 10) and ~0.9 s for
-telegraph noise with 1 us dwells on 2 cores, against ~1 ms for a float32 ``x @ W``.
+device's rows.  Measured at 256 x 256, batch 1024, 2 cores: 1/f (r = 10) 0.17 s, ~200x a
+float32 ``x @ W`` (0.8 ms) and ~100x a float64 one; telegraph noise with 1 us dwells 0.25 s,
+~300x; the white read ~7x.
 """
 
 from __future__ import annotations

@@ -125,12 +125,19 @@ def unresponsive_fraction(device: DeviceModel, rng: np.random.Generator, *, n_pa
 
 
 def programming_error(
-    device: DeviceModel, rng: np.random.Generator, *, x: float, n_pairs: int, method: str = "direct"
+    device: DeviceModel, rng: np.random.Generator, *, x: float, n_pairs: int, margin: float = 0.0
 ) -> NDArray[np.float64]:
-    """``G - target`` of the free G+ devices right after programming them to ``x``, siemens."""
+    """``G - target`` of free G+ devices right after a direct write to ``x``, siemens.
+
+    Only devices whose own window holds ``target +/- margin * (g_max - g_min)`` count, so
+    that device-to-device spread of the bounds does not clip the noise being measured.
+    """
     xbar = fabricate(device, n_pairs, rng)
-    target = program_level(xbar, x, method=method)
-    return (g_plus(xbar) - target)[free_plus(xbar)]
+    target = program_level(xbar, x)
+    state = xbar.device_state()
+    reach = margin * (device.conductance.g_max_s - device.conductance.g_min_s)
+    inside = (state.g_lo[0] <= target - reach) & (state.g_hi[0] >= target + reach)
+    return (g_plus(xbar) - target)[free_plus(xbar) & inside]
 
 
 def aged(
@@ -153,12 +160,98 @@ def aged(
     return g0, np.array(out)
 
 
-def heated_ratio(device: DeviceModel, rng: np.random.Generator, *, x: float, n_pairs: int, temperature_k: float) -> float:
-    """Mean ``G(T) / G(T_ref)`` of free devices programmed to ``x``, read at once."""
+def heated_ratio(
+    device: DeviceModel, rng: np.random.Generator, *, x: float, n_pairs: int, temperature_k: float
+) -> NDArray[np.float64]:
+    """``G(T) / G(T_ref)`` of free devices programmed to ``x`` (direct write), read at once.
+
+    Devices written to 0 S (their own lower bound clipped at zero) have no ratio and are left
+    out.
+    """
+    env = Environment(temperature_k=device.temperature.t_ref_k)
+    xbar = fabricate(device, n_pairs, rng, env=env)
+    program_level(xbar, x)
+    cold = g_plus(xbar)
+    keep = free_plus(xbar) & (cold > 0.0)
+    env.set_temperature(temperature_k)
+    return g_plus(xbar)[keep] / cold[keep]
+
+
+def steps_from_bottom(
+    device: DeviceModel, rng: np.random.Generator, *, n_pairs: int, n_cycles: int, reset_pulses: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Single up steps of free G+ devices from their lower bound, and each device's room.
+
+    Devices start at their own lower bound; each cycle sends one up pulse, records the step
+    and sends ``reset_pulses`` down pulses in one burst to return to the bound.
+
+    Returns
+    -------
+    steps : ndarray of shape (n_devices, n_cycles), siemens
+    room : ndarray of shape (n_devices,)
+        The device's own window over its own up step (hidden state): below ~3, a noisy
+        step may be clipped at the top and the step statistics of that device are censored.
+    """
+    xbar = fabricate(device, n_pairs, rng)
+    free = free_plus(xbar)
+    state = xbar.device_state()
+    wpp = xbar.weight_per_pulse
+    steps = np.empty((n_cycles, n_pairs))
+    for k in range(n_cycles):
+        before = g_plus(xbar)
+        pulse_plus(xbar, 1)
+        steps[k] = g_plus(xbar) - before
+        xbar.apply_delta(np.full(xbar.shape, -2.0 * reset_pulses * wpp), max_pulses=2 * reset_pulses)
+    room = (state.g_hi[0] - state.g_lo[0]) / state.s_up[0]
+    return steps.T[free], room[free]
+
+
+def read_deviation_rel(
+    device: DeviceModel, rng: np.random.Generator, *, x: float, n_pairs: int, age_s: float
+) -> NDArray[np.float64]:
+    """Relative deviation of one read of each free pair from its noiseless value.
+
+    G+ devices are programmed to ``x`` and read once, ``age_s`` later, through the
+    crossbar's read path (ideal DAC and ADC: the deviation is the devices' read noise).  The
+    deviation is divided by ``sqrt(G+**2 + G-**2)``, so a relative noise ``q`` of both
+    devices gives a std of ``q``.
+    """
     env = Environment(temperature_k=device.temperature.t_ref_k)
     xbar = fabricate(device, n_pairs, rng, env=env)
     program_level(xbar, x)
     free = free_plus(xbar)
-    cold = g_plus(xbar)[free]
-    env.set_temperature(temperature_k)
-    return float(np.mean(g_plus(xbar)[free] / cold))
+    env.advance(age_s)
+    g = xbar.effective_conductances()[:, 0]
+    y = xbar.read(np.full(1, xbar.periphery.dac.input_full_scale))
+    deviation = y * xbar.g_unit - (g[0] - g[1])
+    # both devices of the pair fluctuate independently: scale by their combined conductance
+    return (deviation / np.hypot(g[0], g[1]))[free]
+
+
+def pulses_to_failure(
+    device: DeviceModel,
+    rng: np.random.Generator,
+    *,
+    n_pairs: int,
+    burst: int,
+    max_bursts: int,
+    stop_fraction: float = 1.0,
+) -> NDArray[np.float64]:
+    """Pulses each G+ device took before it wore out (stuck), in bursts of ``burst``.
+
+    Bursts alternate up and down; a device still free when the run stops (after
+    ``max_bursts``, or once ``stop_fraction`` of the devices are worn) counts as ``inf``.
+    The count is resolved to one burst (the burst in which the device stuck).
+    """
+    xbar = fabricate(device, n_pairs, rng)
+    free0 = free_plus(xbar)
+    worn_at = np.full(n_pairs, np.inf)
+    wpp = xbar.weight_per_pulse
+    for k in range(max_bursts):
+        sign = 1 if k % 2 == 0 else -1
+        xbar.apply_delta(np.full(xbar.shape, sign * 2.0 * burst * wpp), max_pulses=2 * burst)
+        newly = free0 & ~free_plus(xbar) & np.isinf(worn_at)
+        worn_at[newly] = (k + 1) * burst
+        if np.mean(np.isfinite(worn_at[free0])) >= stop_fraction:
+            break
+    return worn_at[free0]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from neuromorph.hardware.devices import DeviceModel
+from neuromorph.hardware.devices import K_B_EV, DeviceModel
 from neuromorph.studies.presets import measure
 from neuromorph.studies.presets import sources as src
 from neuromorph.studies.presets.checks import Check, CheckRow, run_checks, uncovered
@@ -21,47 +21,101 @@ from neuromorph.studies.presets.checks import Check, CheckRow, run_checks, uncov
 #: Devices and single pulses for step statistics at one state: 4000 x 20 steps of a device
 #: with c2c 5 (500 %) give a mean step to ~1.6 %.
 STEP_PAIRS, STEP_PULSES = 4000, 20
-#: Devices, bursts and pulses per burst for device-to-device statistics: bursts average the
-#: cycle-to-cycle noise away so the spread between devices shows.
-D2D_PAIRS, D2D_BURSTS, D2D_BURST = 400, 20, 100
+#: Devices and cycles for steps from the lower bound (d2d): each cycle is one up pulse and
+#: a burst of :data:`RESET_PULSES` down pulses back to the bound.  Cycles average a device's
+#: c2c away; 400 devices give a spread to ~4 % (one standard error).
+BOTTOM_PAIRS, BOTTOM_CYCLES, RESET_PULSES = 400, 40, 60
+#: Devices for medians and quantiles over devices (a log-normal's median to ~2 %).
+BOTTOM_PAIRS_MEDIAN = 2000
+#: Quantile one standard deviation below the median of a normal.
+ONE_SIGMA_BELOW = 0.15865525393145707
+#: Own window over own step below which a device's noisy step may clip at the top.
+MIN_ROOM = 3.0
+#: More cycles for a device whose c2c swamps one step (c2c 5 needs ~1000 to see a 20 % d2d).
+BOTTOM_CYCLES_NOISY = 1000
 #: Devices for population statistics (programming noise, drift, relaxation, temperature).
 POPULATION = 4000
 #: Devices and pulses each way for the unresponsive (corrupt or stuck) fraction: 20000
-#: devices resolve a fraction of 0.1 to ~2 % and of 0.01 to ~7 %.
+#: devices resolve a fraction of 0.1 to ~2 %.
 STUCK_PAIRS, STUCK_PULSES = 20000, 10
+#: Devices, pulses per burst and bursts for endurance: 300 lognormal (sigma_ln 1) budgets
+#: give their median to ~7 % (one standard error); the run stops once 60 % are worn.
+WEAR_PAIRS, WEAR_BURST, WEAR_BURSTS, WEAR_STOP = 300, 25_000, 400, 0.6
 #: Statistical tolerance of a mean over the samples above (a few standard errors).
 SAMPLING_TOL = 0.1
+#: Tolerance of a spread or a median over a few hundred devices (~3 standard errors).
+SPREAD_TOL = 0.2
 #: Heated read temperature of the temperature checks, K (the story's "hot").
 HOT_K = 330.0
 #: Retention read times, s: one hour and one day (stated times of the sources' laws).
 T_HOUR_S, T_DAY_S = 3600.0, 86400.0
+#: Window fraction a device's own bounds must clear around a direct write's target so the
+#: write noise being measured is not clipped (with a median-based std, tails do not count).
+WRITE_MARGIN = 0.3
+#: Normal-consistent scale of the median absolute deviation.
+MAD_TO_STD = 1.4826
 
 
-def _steps(x: float, what: str, which: str = "up"):
+def _steps(x: float, what: str):
     def measure_steps(device: DeviceModel, rng: np.random.Generator) -> float:
         sample = measure.steps_at(device, rng, x=x, n_pairs=STEP_PAIRS, n_bursts=STEP_PULSES)
-        return sample.asymmetry() if what == "asymmetry" else sample.c2c_rel(which)
+        return sample.asymmetry() if what == "asymmetry" else sample.c2c_rel("up")
 
     return measure_steps
 
 
-def _d2d(x: float, which: str = "up"):
-    def measure_d2d(device: DeviceModel, rng: np.random.Generator) -> float:
-        sample = measure.steps_at(device, rng, x=x, n_pairs=D2D_PAIRS, n_bursts=D2D_BURSTS, burst=D2D_BURST)
-        return sample.d2d_rel(which)
+def _bottom(what: str, cycles: int = BOTTOM_CYCLES):
+    """Statistics of single up steps from the lower bound.
 
-    return measure_d2d
+    ``"median"``: median device step over the window; ``"c2c"``: within-device relative
+    std, on devices with room for a noisy step (:data:`MIN_ROOM`); ``"d2d"``: relative std
+    of device means, c2c sampling removed; ``"d2d_ln"``: the lower half-width (median minus
+    16th percentile) of ln(device mean step), a log-normal's sigma that steps clipped at the
+    top bound do not reach.
+    """
+
+    def measure_bottom(device: DeviceModel, rng: np.random.Generator) -> float:
+        pairs = BOTTOM_PAIRS_MEDIAN if what in ("median", "d2d_ln") else BOTTOM_PAIRS
+        steps, room = measure.steps_from_bottom(device, rng, n_pairs=pairs, n_cycles=cycles, reset_pulses=RESET_PULSES)
+        c = device.conductance
+        if what == "median":
+            return float(np.median(steps.mean(axis=1)) / (c.g_max_s - c.g_min_s))
+        if what == "d2d_ln":
+            log_means = np.log(steps.mean(axis=1))
+            return float(np.median(log_means) - np.quantile(log_means, ONE_SIGMA_BELOW))
+        if what == "c2c":
+            roomy = steps[room >= MIN_ROOM]
+            return measure.StepSample(up=roomy, down=-roomy).c2c_rel("up")
+        return measure.StepSample(up=steps, down=-steps).d2d_rel("up")
+
+    return measure_bottom
 
 
 def _unresponsive(device: DeviceModel, rng: np.random.Generator) -> float:
     return measure.unresponsive_fraction(device, rng, n_pairs=STUCK_PAIRS, n_pulses=STUCK_PULSES)
 
 
-def _program_sigma(x: float, method: str = "direct"):
+def _responsive(device: DeviceModel, rng: np.random.Generator) -> float:
+    return 1.0 - _unresponsive(device, rng)
+
+
+def _write_sigma(x: float, *, window: bool):
+    """Std of a direct write's error (median-based), in siemens or as a window fraction."""
+
     def measure_sigma(device: DeviceModel, rng: np.random.Generator) -> float:
-        return float(measure.programming_error(device, rng, x=x, n_pairs=POPULATION, method=method).std())
+        err = measure.programming_error(device, rng, x=x, n_pairs=POPULATION, margin=WRITE_MARGIN)
+        sigma = MAD_TO_STD * float(np.median(np.abs(err - np.median(err))))
+        c = device.conductance
+        return sigma / (c.g_max_s - c.g_min_s) if window else sigma
 
     return measure_sigma
+
+
+def _read_noise(x: float, age_s: float):
+    def measure_read(device: DeviceModel, rng: np.random.Generator) -> float:
+        return float(measure.read_deviation_rel(device, rng, x=x, n_pairs=POPULATION, age_s=age_s).std())
+
+    return measure_read
 
 
 def _drift_nu(x: float, stat: str, t1_s: float = T_HOUR_S, t2_s: float = T_DAY_S):
@@ -92,7 +146,7 @@ def _alpha(x: float):
 
     def measure_alpha(device: DeviceModel, rng: np.random.Generator) -> float:
         ratio = measure.heated_ratio(device, rng, x=x, n_pairs=POPULATION, temperature_k=HOT_K)
-        return (ratio - 1.0) / (HOT_K - device.temperature.t_ref_k)
+        return float(np.mean(ratio) - 1.0) / (HOT_K - device.temperature.t_ref_k)
 
     return measure_alpha
 
@@ -101,53 +155,93 @@ def _activation(x: float):
     """Arrhenius activation energy of G from reads at T_ref and :data:`HOT_K`, eV."""
 
     def measure_ea(device: DeviceModel, rng: np.random.Generator) -> float:
-        from neuromorph.hardware.devices import K_B_EV
-
         ratio = measure.heated_ratio(device, rng, x=x, n_pairs=POPULATION, temperature_k=HOT_K)
         t_ref = device.temperature.t_ref_k
-        return -K_B_EV * np.log(ratio) / (1.0 / HOT_K - 1.0 / t_ref)
+        return float(-K_B_EV * np.mean(np.log(ratio)) / (1.0 / HOT_K - 1.0 / t_ref))
 
     return measure_ea
 
 
+def _endurance(device: DeviceModel, rng: np.random.Generator) -> float:
+    worn = measure.pulses_to_failure(
+        device, rng, n_pairs=WEAR_PAIRS, burst=WEAR_BURST, max_bursts=WEAR_BURSTS, stop_fraction=WEAR_STOP
+    )
+    return float(np.median(worn))
+
+
+def _rram_common(program_sigma: float, program_source: str) -> tuple[Check, ...]:
+    """Checks every RRAM preset shares: read noise, retention, temperature, programming, wear."""
+    return (
+        Check("read_noise", "std of one read / G, mid-window, 1 s after programming",
+              src.RRAM_READ_SOURCE, src.RRAM_READ_NOISE_REL, SAMPLING_TOL, _read_noise(0.5, 1.0)),
+        Check("retention", "mean G(1 day) - G(0) at mid-window, S", src.RRAM_CMO_SOURCE,
+              src.rram_cmo_shift_s(T_DAY_S), SAMPLING_TOL, _relaxation(0.5, "mean")),
+        Check("retention", "std of G(1 day) - G(0) at mid-window, S", src.RRAM_CMO_SOURCE,
+              src.rram_cmo_std_s(T_DAY_S), SAMPLING_TOL, _relaxation(0.5, "std")),
+        Check("temperature", "LRS dG/G per K, 300 -> 330 K", src.RRAM_T_SOURCE,
+              src.RRAM_LRS_ALPHA_PER_K, SAMPLING_TOL, _alpha(1.0)),
+        Check("temperature", "HRS activation energy, 300 -> 330 K, eV", src.RRAM_T_SOURCE,
+              src.RRAM_HRS_EA_EV, SAMPLING_TOL, _activation(0.0)),
+        Check("programming", "std of a direct write at mid-window / window", program_source,
+              program_sigma, SAMPLING_TOL, _write_sigma(0.5, window=True)),
+        Check("endurance", "median pulses to wear-out", src.RRAM_ENDURANCE_SOURCE,
+              src.RRAM_ENDURANCE_CYCLES, SPREAD_TOL, _endurance),
+    )  # fmt: skip
+
+
 _RRAM = (
-    Check(
-        "pulse",
-        "|down| / up step at mid-window",
-        src.RRAM_ES_SOURCE + " up_down, exp-step constants",
-        src.rram_es_step_ratio(0.5),
-        SAMPLING_TOL,
-        _steps(0.5, "asymmetry"),
-    ),
-    Check("c2c", "step std / mean at mid-window (up)", src.RRAM_ES_SOURCE + " dw_min_std",
-          src.RRAM_ES_C2C, SAMPLING_TOL, _steps(0.5, "c2c")),  # fmt: skip
-    Check("d2d", "device-to-device std / mean of the up step", src.RRAM_ES_SOURCE + " dw_min_dtod",
-          src.RRAM_ES_D2D, 0.2, _d2d(0.5)),  # fmt: skip
-    Check("temperature", "LRS dG/G per K, 300 -> 330 K", src.RRAM_T_SOURCE,
-          src.RRAM_LRS_ALPHA_PER_K, SAMPLING_TOL, _alpha(1.0)),  # fmt: skip
-    Check("temperature", "HRS activation energy, eV", src.RRAM_T_SOURCE,
-          src.RRAM_HRS_EA_EV, SAMPLING_TOL, _activation(0.0)),  # fmt: skip
-    Check("retention", "mean G(1 day) - G(0) at mid-window, S", src.RRAM_CMO_SOURCE,
-          src.rram_cmo_shift_s(T_DAY_S), SAMPLING_TOL, _relaxation(0.5, "mean")),  # fmt: skip
-    Check("retention", "std of G(1 day) - G(0) at mid-window, S", src.RRAM_CMO_SOURCE,
-          src.rram_cmo_std_s(T_DAY_S), SAMPLING_TOL, _relaxation(0.5, "std")),  # fmt: skip
-)
+    Check("pulse", "|down| / up step at mid-window", src.RRAM_ES_SOURCE + ": up_down, exp-step constants",
+          src.rram_es_step_ratio(0.5), SAMPLING_TOL, _steps(0.5, "asymmetry")),
+    Check("c2c", "step std / mean at mid-window (up)", src.RRAM_ES_SOURCE + ": dw_min_std",
+          src.RRAM_ES_C2C, SAMPLING_TOL, _steps(0.5, "c2c")),
+    Check("d2d", "device-to-device std / mean of the up step at g_min", src.RRAM_ES_SOURCE + ": dw_min_dtod",
+          src.RRAM_ES_D2D, SPREAD_TOL, _bottom("d2d", BOTTOM_CYCLES_NOISY)),
+    Check("stuck", "fraction of devices that respond to pulses", src.RRAM_ES_SOURCE + ": no corrupt devices",
+          1.0, 0.01, _responsive),
+    *_rram_common(src.write_noise_window_fraction(src.RRAM_ES_WRITE_NOISE, src.RRAM_ES_DW_MIN),
+                  src.RRAM_ES_SOURCE + ": write_noise_std * dw_min"),
+)  # fmt: skip
+
+
+def _array(kind: str, corrupt: float) -> tuple[Check, ...]:
+    """Checks of a measured-array preset (``kind`` "om" or "hfo2" of [Gong2022])."""
+    source = f"{src.RRAM_ARRAY_SOURCE} ({kind})"
+    return (
+        Check("pulse", "median up step from g_min / window (= dw_min)", source + ": dw_min",
+              src.RRAM_ARRAY_DW_MIN[kind], SAMPLING_TOL, _bottom("median")),
+        Check("c2c", "step std / mean of one device (from g_min)", source + ": dw_min_std",
+              src.RRAM_ARRAY_C2C[kind], SAMPLING_TOL, _bottom("c2c")),
+        Check("d2d", "std of ln(device step) across devices", source + ": dw_min_dtod (log-normal)",
+              src.RRAM_ARRAY_D2D_LN[kind], SAMPLING_TOL, _bottom("d2d_ln")),
+        Check("stuck", "fraction of devices that never move under pulses", source + ": corrupt devices",
+              corrupt, SAMPLING_TOL, _unresponsive),
+        *_rram_common(src.write_noise_window_fraction(src.RRAM_ARRAY_WRITE_NOISE[kind], src.RRAM_ARRAY_DW_MIN[kind]),
+                      source + ": write_noise_std * dw_min"),
+    )  # fmt: skip
+
 
 _PCM = (
     Check("retention", "mean drift exponent at G/g_max = 0.1, 1 h -> 1 day", src.PCM_SOURCE,
-          src.pcm_drift_nu_mean(0.1), SAMPLING_TOL, _drift_nu(0.1, "mean")),  # fmt: skip
+          src.pcm_drift_nu_mean(0.1), SAMPLING_TOL, _drift_nu(0.1, "mean")),
     Check("retention", "std of the drift exponent at G/g_max = 0.1", src.PCM_SOURCE,
-          src.pcm_drift_nu_std(0.1), SAMPLING_TOL, _drift_nu(0.1, "std")),  # fmt: skip
+          src.pcm_drift_nu_std(0.1), SAMPLING_TOL, _drift_nu(0.1, "std")),
     Check("retention", "mean drift exponent at G/g_max = 0.9", src.PCM_SOURCE,
-          src.pcm_drift_nu_mean(0.9), SAMPLING_TOL, _drift_nu(0.9, "mean")),  # fmt: skip
+          src.pcm_drift_nu_mean(0.9), SAMPLING_TOL, _drift_nu(0.9, "mean")),
     Check("programming", "std of G - target at G/g_max = 0.5 (direct write), S", src.PCM_SOURCE,
-          src.pcm_program_sigma_s(0.5), SAMPLING_TOL, _program_sigma(0.5)),  # fmt: skip
+          src.pcm_program_sigma_s(0.5), SAMPLING_TOL, _write_sigma(0.5, window=False)),
+    Check("read_noise", "std of one read / G at G/g_max = 0.5, 1 h after programming", src.PCM_SOURCE,
+          src.pcm_read_noise_rel(0.5, T_HOUR_S + src.PCM_T0_S), SAMPLING_TOL, _read_noise(0.5, T_HOUR_S)),
     Check("temperature", "RESET-state (amorphous) activation energy, eV", src.PCM_T_SOURCE,
-          src.PCM_AMORPHOUS_EA_EV, SAMPLING_TOL, _activation(0.0)),  # fmt: skip
-)
+          src.PCM_AMORPHOUS_EA_EV, SAMPLING_TOL, _activation(0.0)),
+)  # fmt: skip
 
 #: The project's checks, by preset name.
-CHECKS: dict[str, tuple[Check, ...]] = {"rram": _RRAM, "pcm": _PCM}
+CHECKS: dict[str, tuple[Check, ...]] = {
+    "rram": _RRAM,
+    "rram_array": _array("hfo2", src.RRAM_ARRAY_HFO2_CORRUPT),
+    "rram_om_array": _array("om", src.RRAM_ARRAY_OM_CORRUPT),
+    "pcm": _PCM,
+}
 
 
 def check_presets(

@@ -50,8 +50,10 @@ def pcm_read_noise_rel(g: float, t_s: float) -> float:
 # ------------------------------------------------------------------ RRAM: [Gong2018]
 # aihwkit's ReRamESPresetDevice ([aihwkit], src/aihwkit/simulator/presets/devices.py), an
 # ExpStepDevice fitted to the HfO2 RRAM of Gong et al., Nat. Commun. 9, 2102 (2018).  In
-# aihwkit a step is max(y, 0) dw_min (1 +/- up_down) (1 + dw_min_std xi) with
-# y = 1 - A exp(+/- gamma z), z = a w + b on weights w in [-1, 1].
+# aihwkit's code (PulsedRPUDevice::populate) the up step is dw_min and the down step
+# (1 - up_down) dw_min (its documentation's 1 +/- up_down is not what the fit ran with),
+# each times max(y, 0) (1 + dw_min_std xi), y = 1 - A exp(+/- gamma z), z = a w + b on
+# weights w in [-1, 1].
 
 RRAM_ES_SOURCE = "[Gong2018] via [aihwkit] ReRamESPresetDevice"
 #: Up/down bias of the step, dimensionless.
@@ -62,8 +64,10 @@ RRAM_ES_EXP = (-0.5, -0.5, 5.0, 5.0, -1.18445, -0.081404)
 RRAM_ES_C2C = 5.0
 #: Device-to-device std of the step, relative (dw_min_dtod, normal).
 RRAM_ES_D2D = 0.2
-#: dw_min on the weight range [-1, 1]: steps across the window, 2 / dw_min.
+#: dw_min on the weight range [-1, 1] (a window of 2 weight units).
 RRAM_ES_DW_MIN = 0.00135
+#: write_noise_std, in units of dw_min.
+RRAM_ES_WRITE_NOISE = 75.0
 
 
 def rram_es_step_ratio(u: float) -> float:
@@ -72,7 +76,7 @@ def rram_es_step_ratio(u: float) -> float:
     z = a * (2.0 * u - 1.0) + b
     y_up = max(1.0 - amp_up * math.exp(g_up * z), 0.0)
     y_down = max(1.0 - amp_down * math.exp(-g_down * z), 0.0)
-    return (1.0 - RRAM_ES_UP_DOWN) * y_down / ((1.0 + RRAM_ES_UP_DOWN) * y_up)
+    return (1.0 - RRAM_ES_UP_DOWN) * y_down / y_up
 
 
 # ------------------------------------------------------------------ RRAM arrays: [Gong2022]
@@ -88,6 +92,17 @@ RRAM_ARRAY_HFO2_CORRUPT = 0.0977
 RRAM_ARRAY_C2C = {"om": 0.4158, "hfo2": 0.2174}
 #: Device-to-device lognormal std of the step (dw_min_dtod, log-normal): OM, HfO2.
 RRAM_ARRAY_D2D_LN = {"om": 0.7829, "hfo2": 0.7125}
+#: dw_min of the soft-bounds fits on w in [-1, 1]: OM, HfO2.  A soft-bounds step at the
+#: lower bound is 2 dw_min weight units, i.e. dw_min of the window.
+RRAM_ARRAY_DW_MIN = {"om": 0.0949, "hfo2": 0.4622}
+#: write_noise_std in units of dw_min: OM, HfO2.
+RRAM_ARRAY_WRITE_NOISE = {"om": 1.4113, "hfo2": 0.5841}
+
+
+def write_noise_window_fraction(write_noise_std: float, dw_min: float) -> float:
+    """aihwkit's write noise ``write_noise_std * dw_min`` weight units, as a fraction of the
+    window of 2 weight units."""
+    return write_noise_std * dw_min / 2.0
 
 
 def lognormal_rel_std(sigma_ln: float) -> float:
@@ -123,6 +138,14 @@ RRAM_LRS_ALPHA_PER_K = -1.0e-3
 #: HfOx RRAM, high-resistance state: thermally activated conduction, Ea ~ 0.1 eV.
 RRAM_HRS_EA_EV = 0.1
 RRAM_T_SOURCE = "[Walczyk2011], [Fang2010]"
+#: HfOx RRAM read noise: random telegraph noise of ~1 % of G ([Ambrogio2014], as the
+#: bibliography records the project's reading of it).
+RRAM_READ_NOISE_REL = 0.01
+RRAM_READ_SOURCE = "[Ambrogio2014]"
+#: HfOx/TaOx RRAM endurance: 1e6 .. 1e12 switching cycles reviewed; the low end
+#: ([Wong2012]).
+RRAM_ENDURANCE_CYCLES = 1.0e6
+RRAM_ENDURANCE_SOURCE = "[Wong2012] (low end of 1e6..1e12 cycles)"
 #: Amorphous GST (PCM RESET state): activation energy of conduction ~0.3 eV
 #: ([Ielmini2007a]).
 PCM_AMORPHOUS_EA_EV = 0.3
