@@ -19,6 +19,7 @@ SMALL = {
     "02_copy_out_cost.ipynb": "EPOCHS = 1\nHIDDEN = (12, 12)\nSEED = 0\nDESIGNED_BUDGETS = [2]\n"
     "DISTILL_BUDGETS = [20]\n",
     "03_spice_crossbar.ipynb": "ROWS, COLS = 8, 6\nR_WIRE_OHM = 2.0\nHOT_K = 358.0\nN_READS = 50\nSEED = 0\n",
+    "04_devices.ipynb": "N_PAIRS = 2\nN_DEVICES = 200\nMAX_READS = 16\nSEED = 0\n",
 }
 
 

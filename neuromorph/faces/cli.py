@@ -260,7 +260,9 @@ def _presets(args: argparse.Namespace) -> int:
 
 def _check_table(rows) -> str:
     """The preset check as a fixed-width table, one line per row."""
-    head = f"{'preset':8s} {'effect':12s} {'quantity':56s} {'expected':>11s} {'simulated':>11s} {'tol':>5s}  ok"
+    head = (
+        f"{'preset':8s} {'effect':12s} {'quantity':56s} {'expected':>11s} {'simulated':>11s} {'tol':>5s}  ok"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(

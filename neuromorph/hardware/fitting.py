@@ -6,10 +6,13 @@ and records each device's conductance after every pulse.  :func:`fit_pulse_respo
 such curves, simulated or measured, into the parameters of the pulse law of
 :mod:`neuromorph.hardware.devices`::
 
-    up:    dG = +s_up   (1 - a_up u)       (1 + c2c eps)
-    down:  dG = -s_down (1 - a_down (1-u)) (1 + c2c eps),   u = (G - g_min) / (g_max - g_min),
+    up:    dG = +s_up   (1 - a_up u)       y_up(u)   (1 + c2c eps)
+    down:  dG = -s_down (1 - a_down (1-u)) y_down(u) (1 + c2c eps),   u = (G - g_min) / (g_max - g_min),
 
-then G clipped to [g_min, g_max].
+then G clipped to [g_min, g_max].  Two families are fitted: soft/hard bounds (``a_up``,
+``a_down``; ``y = 1``), or the exponential step (``a = 0``;
+``y_up = 1 - A_up exp(gamma_up z)``, ``y_down = 1 - A_down exp(-gamma_down z)``,
+``z = exp_a (2u - 1) + exp_b``, aihwkit's ``ExpStepDevice``).
 
 Method.  aihwkit's ``aihwkit.utils.fitting.fit_measurements`` simulates the noise-free
 response of a device configuration and lets ``lmfit`` (Powell) minimise its distance to the

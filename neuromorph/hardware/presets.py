@@ -203,7 +203,10 @@ the polynomial; endurance added.
   ``clip(-0.0125 ln x - 0.0059, 0.008, 0.045)``, ``x = G / g_max``, ``nu = |mean + std N|``.
 * programming noise ``(0.26348 + 1.9650 x - 1.1731 x**2)`` uS at g_max 25 uS, i.e.
   ``g_max (0.0105392 + 0.0786 x - 0.046924 x**2)``.
-* read noise 1.5 % of G: aihwkit's ``q_s = min(0.0088 / x**0.65, 0.2)`` near mid range.
+* read noise: aihwkit's 1/f law, ``q_s = min(0.0088 / x**0.65, 0.2)`` of G, accumulated over
+  the time since programming as ``q_s sqrt(ln((t + t_r) / (2 t_r)))`` with ``t_r = 250 ns``
+  (the ``"pink"`` law of :mod:`neuromorph.hardware.noise`; changed in issue 12 from a white
+  1.5 % of G).  A 1/f read costs far more than a white one (``benchmarks/crossbar.py``).
 * g_min 0.1 uS: illustrative (aihwkit maps weight 0 to 0 S; a RESET cell keeps a floor).
 * pulse response (40 states, RESET 20x a SET step, soft bound 0.8 up, c2c 40 %):
   illustrative, after Nandakumar et al., J. Appl. Phys. 124, 152135 (2018): our pairs send
@@ -232,7 +235,15 @@ PCM_GST = DeviceModel(
         bounds_rel=0.05, step_rel=0.3, stuck_at_min_fraction=0.005, stuck_at_max_fraction=0.0
     ),
     noise=NoiseParams(
-        program_noise_rel=0.0105392, read_noise_rel=0.015, program_noise_poly=(0.0786, -0.046924)
+        program_noise_rel=0.0105392,
+        program_noise_poly=(0.0786, -0.046924),
+        # aihwkit's 1/f read noise, q_s = min(0.0088 / x**0.65, 0.2), grown over the time since
+        # programming as sqrt(ln((t + t_r) / (2 t_r))), t_r = 250 ns (neuromorph.hardware.noise).
+        read_noise_rel=0.0088,
+        read_noise_law="pink",
+        read_noise_exponent=0.65,
+        read_noise_max_rel=0.2,
+        t_read_s=250e-9,
     ),
     drift=DriftParams(
         nu_mean=0.0244,

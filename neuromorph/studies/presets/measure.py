@@ -22,7 +22,9 @@ from neuromorph.hardware.environment import Environment
 from neuromorph.hardware.periphery import IDEAL_PERIPHERY
 
 
-def fabricate(device: DeviceModel, n_pairs: int, rng: np.random.Generator, *, env: Environment | None = None) -> Crossbar:
+def fabricate(
+    device: DeviceModel, n_pairs: int, rng: np.random.Generator, *, env: Environment | None = None
+) -> Crossbar:
     """A one-row crossbar of ``n_pairs`` pairs of ``device``, ideal periphery, at T_ref, t = 0."""
     env = Environment(temperature_k=device.temperature.t_ref_k) if env is None else env
     return Crossbar.fabricate(1, n_pairs, rng=rng, device=device, periphery=IDEAL_PERIPHERY, environment=env)
@@ -106,13 +108,17 @@ def steps_at(
     g = [g_plus(xbar)]
     for k in range(n_bursts):
         sign = 1 if k % 2 == 0 else -1
-        xbar.apply_delta(np.full(xbar.shape, sign * 2.0 * burst * xbar.weight_per_pulse), max_pulses=2 * burst)
+        xbar.apply_delta(
+            np.full(xbar.shape, sign * 2.0 * burst * xbar.weight_per_pulse), max_pulses=2 * burst
+        )
         g.append(g_plus(xbar))
     d = np.diff(np.array(g), axis=0).T[free] / burst
     return StepSample(up=d[:, 0::2], down=d[:, 1::2], burst=burst)
 
 
-def unresponsive_fraction(device: DeviceModel, rng: np.random.Generator, *, n_pairs: int, n_pulses: int) -> float:
+def unresponsive_fraction(
+    device: DeviceModel, rng: np.random.Generator, *, n_pairs: int, n_pulses: int
+) -> float:
     """Fraction of G+ devices whose conductance never moves under ``n_pulses`` up then down."""
     xbar = fabricate(device, n_pairs, rng)
     g0 = g_plus(xbar)

@@ -76,7 +76,9 @@ def _bottom(what: str, cycles: int = BOTTOM_CYCLES):
 
     def measure_bottom(device: DeviceModel, rng: np.random.Generator) -> float:
         pairs = BOTTOM_PAIRS_MEDIAN if what in ("median", "d2d_ln") else BOTTOM_PAIRS
-        steps, room = measure.steps_from_bottom(device, rng, n_pairs=pairs, n_cycles=cycles, reset_pulses=RESET_PULSES)
+        steps, room = measure.steps_from_bottom(
+            device, rng, n_pairs=pairs, n_cycles=cycles, reset_pulses=RESET_PULSES
+        )
         c = device.conductance
         if what == "median":
             return float(np.median(steps.mean(axis=1)) / (c.g_max_s - c.g_min_s))
@@ -172,68 +174,198 @@ def _endurance(device: DeviceModel, rng: np.random.Generator) -> float:
 def _rram_common(program_sigma: float, program_source: str) -> tuple[Check, ...]:
     """Checks every RRAM preset shares: read noise, retention, temperature, programming, wear."""
     return (
-        Check("read_noise", "std of one read / G, mid-window, 1 s after programming",
-              src.RRAM_READ_SOURCE, src.RRAM_READ_NOISE_REL, SAMPLING_TOL, _read_noise(0.5, 1.0)),
-        Check("retention", "mean G(1 day) - G(0) at mid-window, S", src.RRAM_CMO_SOURCE,
-              src.rram_cmo_shift_s(T_DAY_S), SAMPLING_TOL, _relaxation(0.5, "mean")),
-        Check("retention", "std of G(1 day) - G(0) at mid-window, S", src.RRAM_CMO_SOURCE,
-              src.rram_cmo_std_s(T_DAY_S), SAMPLING_TOL, _relaxation(0.5, "std")),
-        Check("temperature", "LRS dG/G per K, 300 -> 330 K", src.RRAM_T_SOURCE,
-              src.RRAM_LRS_ALPHA_PER_K, SAMPLING_TOL, _alpha(1.0)),
-        Check("temperature", "HRS activation energy, 300 -> 330 K, eV", src.RRAM_T_SOURCE,
-              src.RRAM_HRS_EA_EV, SAMPLING_TOL, _activation(0.0)),
-        Check("programming", "std of a direct write at mid-window / window", program_source,
-              program_sigma, SAMPLING_TOL, _write_sigma(0.5, window=True)),
-        Check("endurance", "median pulses to wear-out", src.RRAM_ENDURANCE_SOURCE,
-              src.RRAM_ENDURANCE_CYCLES, SPREAD_TOL, _endurance),
-    )  # fmt: skip
+        Check(
+            "read_noise",
+            "std of one read / G, mid-window, 1 s after programming",
+            src.RRAM_READ_SOURCE,
+            src.RRAM_READ_NOISE_REL,
+            SAMPLING_TOL,
+            _read_noise(0.5, 1.0),
+        ),
+        Check(
+            "retention",
+            "mean G(1 day) - G(0) at mid-window, S",
+            src.RRAM_CMO_SOURCE,
+            src.rram_cmo_shift_s(T_DAY_S),
+            SAMPLING_TOL,
+            _relaxation(0.5, "mean"),
+        ),
+        Check(
+            "retention",
+            "std of G(1 day) - G(0) at mid-window, S",
+            src.RRAM_CMO_SOURCE,
+            src.rram_cmo_std_s(T_DAY_S),
+            SAMPLING_TOL,
+            _relaxation(0.5, "std"),
+        ),
+        Check(
+            "temperature",
+            "LRS dG/G per K, 300 -> 330 K",
+            src.RRAM_T_SOURCE,
+            src.RRAM_LRS_ALPHA_PER_K,
+            SAMPLING_TOL,
+            _alpha(1.0),
+        ),
+        Check(
+            "temperature",
+            "HRS activation energy, 300 -> 330 K, eV",
+            src.RRAM_T_SOURCE,
+            src.RRAM_HRS_EA_EV,
+            SAMPLING_TOL,
+            _activation(0.0),
+        ),
+        Check(
+            "programming",
+            "std of a direct write at mid-window / window",
+            program_source,
+            program_sigma,
+            SAMPLING_TOL,
+            _write_sigma(0.5, window=True),
+        ),
+        Check(
+            "endurance",
+            "median pulses to wear-out",
+            src.RRAM_ENDURANCE_SOURCE,
+            src.RRAM_ENDURANCE_CYCLES,
+            SPREAD_TOL,
+            _endurance,
+        ),
+    )
 
 
 _RRAM = (
-    Check("pulse", "|down| / up step at mid-window", src.RRAM_ES_SOURCE + ": up_down, exp-step constants",
-          src.rram_es_step_ratio(0.5), SAMPLING_TOL, _steps(0.5, "asymmetry")),
-    Check("c2c", "step std / mean at mid-window (up)", src.RRAM_ES_SOURCE + ": dw_min_std",
-          src.RRAM_ES_C2C, SAMPLING_TOL, _steps(0.5, "c2c")),
-    Check("d2d", "device-to-device std / mean of the up step at g_min", src.RRAM_ES_SOURCE + ": dw_min_dtod",
-          src.RRAM_ES_D2D, SPREAD_TOL, _bottom("d2d", BOTTOM_CYCLES_NOISY)),
-    Check("stuck", "fraction of devices that respond to pulses", src.RRAM_ES_SOURCE + ": no corrupt devices",
-          1.0, 0.01, _responsive),
-    *_rram_common(src.write_noise_window_fraction(src.RRAM_ES_WRITE_NOISE, src.RRAM_ES_DW_MIN),
-                  src.RRAM_ES_SOURCE + ": write_noise_std * dw_min"),
-)  # fmt: skip
+    Check(
+        "pulse",
+        "|down| / up step at mid-window",
+        src.RRAM_ES_SOURCE + ": up_down, exp-step constants",
+        src.rram_es_step_ratio(0.5),
+        SAMPLING_TOL,
+        _steps(0.5, "asymmetry"),
+    ),
+    Check(
+        "c2c",
+        "step std / mean at mid-window (up)",
+        src.RRAM_ES_SOURCE + ": dw_min_std",
+        src.RRAM_ES_C2C,
+        SAMPLING_TOL,
+        _steps(0.5, "c2c"),
+    ),
+    Check(
+        "d2d",
+        "device-to-device std / mean of the up step at g_min",
+        src.RRAM_ES_SOURCE + ": dw_min_dtod",
+        src.RRAM_ES_D2D,
+        SPREAD_TOL,
+        _bottom("d2d", BOTTOM_CYCLES_NOISY),
+    ),
+    Check(
+        "stuck",
+        "fraction of devices that respond to pulses",
+        src.RRAM_ES_SOURCE + ": no corrupt devices",
+        1.0,
+        0.01,
+        _responsive,
+    ),
+    *_rram_common(
+        src.write_noise_window_fraction(src.RRAM_ES_WRITE_NOISE, src.RRAM_ES_DW_MIN),
+        src.RRAM_ES_SOURCE + ": write_noise_std * dw_min",
+    ),
+)
 
 
 def _array(kind: str, corrupt: float) -> tuple[Check, ...]:
     """Checks of a measured-array preset (``kind`` "om" or "hfo2" of [Gong2022])."""
     source = f"{src.RRAM_ARRAY_SOURCE} ({kind})"
     return (
-        Check("pulse", "median up step from g_min / window (= dw_min)", source + ": dw_min",
-              src.RRAM_ARRAY_DW_MIN[kind], SAMPLING_TOL, _bottom("median")),
-        Check("c2c", "step std / mean of one device (from g_min)", source + ": dw_min_std",
-              src.RRAM_ARRAY_C2C[kind], SAMPLING_TOL, _bottom("c2c")),
-        Check("d2d", "std of ln(device step) across devices", source + ": dw_min_dtod (log-normal)",
-              src.RRAM_ARRAY_D2D_LN[kind], SAMPLING_TOL, _bottom("d2d_ln")),
-        Check("stuck", "fraction of devices that never move under pulses", source + ": corrupt devices",
-              corrupt, SAMPLING_TOL, _unresponsive),
-        *_rram_common(src.write_noise_window_fraction(src.RRAM_ARRAY_WRITE_NOISE[kind], src.RRAM_ARRAY_DW_MIN[kind]),
-                      source + ": write_noise_std * dw_min"),
-    )  # fmt: skip
+        Check(
+            "pulse",
+            "median up step from g_min / window (= dw_min)",
+            source + ": dw_min",
+            src.RRAM_ARRAY_DW_MIN[kind],
+            SAMPLING_TOL,
+            _bottom("median"),
+        ),
+        Check(
+            "c2c",
+            "step std / mean of one device (from g_min)",
+            source + ": dw_min_std",
+            src.RRAM_ARRAY_C2C[kind],
+            SAMPLING_TOL,
+            _bottom("c2c"),
+        ),
+        Check(
+            "d2d",
+            "std of ln(device step) across devices",
+            source + ": dw_min_dtod (log-normal)",
+            src.RRAM_ARRAY_D2D_LN[kind],
+            SAMPLING_TOL,
+            _bottom("d2d_ln"),
+        ),
+        Check(
+            "stuck",
+            "fraction of devices that never move under pulses",
+            source + ": corrupt devices",
+            corrupt,
+            SAMPLING_TOL,
+            _unresponsive,
+        ),
+        *_rram_common(
+            src.write_noise_window_fraction(src.RRAM_ARRAY_WRITE_NOISE[kind], src.RRAM_ARRAY_DW_MIN[kind]),
+            source + ": write_noise_std * dw_min",
+        ),
+    )
 
 
 _PCM = (
-    Check("retention", "mean drift exponent at G/g_max = 0.1, 1 h -> 1 day", src.PCM_SOURCE,
-          src.pcm_drift_nu_mean(0.1), SAMPLING_TOL, _drift_nu(0.1, "mean")),
-    Check("retention", "std of the drift exponent at G/g_max = 0.1", src.PCM_SOURCE,
-          src.pcm_drift_nu_std(0.1), SAMPLING_TOL, _drift_nu(0.1, "std")),
-    Check("retention", "mean drift exponent at G/g_max = 0.9", src.PCM_SOURCE,
-          src.pcm_drift_nu_mean(0.9), SAMPLING_TOL, _drift_nu(0.9, "mean")),
-    Check("programming", "std of G - target at G/g_max = 0.5 (direct write), S", src.PCM_SOURCE,
-          src.pcm_program_sigma_s(0.5), SAMPLING_TOL, _write_sigma(0.5, window=False)),
-    Check("read_noise", "std of one read / G at G/g_max = 0.5, 1 h after programming", src.PCM_SOURCE,
-          src.pcm_read_noise_rel(0.5, T_HOUR_S + src.PCM_T0_S), SAMPLING_TOL, _read_noise(0.5, T_HOUR_S)),
-    Check("temperature", "RESET-state (amorphous) activation energy, eV", src.PCM_T_SOURCE,
-          src.PCM_AMORPHOUS_EA_EV, SAMPLING_TOL, _activation(0.0)),
-)  # fmt: skip
+    Check(
+        "retention",
+        "mean drift exponent at G/g_max = 0.1, 1 h -> 1 day",
+        src.PCM_SOURCE,
+        src.pcm_drift_nu_mean(0.1),
+        SAMPLING_TOL,
+        _drift_nu(0.1, "mean"),
+    ),
+    Check(
+        "retention",
+        "std of the drift exponent at G/g_max = 0.1",
+        src.PCM_SOURCE,
+        src.pcm_drift_nu_std(0.1),
+        SAMPLING_TOL,
+        _drift_nu(0.1, "std"),
+    ),
+    Check(
+        "retention",
+        "mean drift exponent at G/g_max = 0.9",
+        src.PCM_SOURCE,
+        src.pcm_drift_nu_mean(0.9),
+        SAMPLING_TOL,
+        _drift_nu(0.9, "mean"),
+    ),
+    Check(
+        "programming",
+        "std of G - target at G/g_max = 0.5 (direct write), S",
+        src.PCM_SOURCE,
+        src.pcm_program_sigma_s(0.5),
+        SAMPLING_TOL,
+        _write_sigma(0.5, window=False),
+    ),
+    Check(
+        "read_noise",
+        "std of one read / G at G/g_max = 0.5, 1 h after programming",
+        src.PCM_SOURCE,
+        src.pcm_read_noise_rel(0.5, T_HOUR_S + src.PCM_T0_S),
+        SAMPLING_TOL,
+        _read_noise(0.5, T_HOUR_S),
+    ),
+    Check(
+        "temperature",
+        "RESET-state (amorphous) activation energy, eV",
+        src.PCM_T_SOURCE,
+        src.PCM_AMORPHOUS_EA_EV,
+        SAMPLING_TOL,
+        _activation(0.0),
+    ),
+)
 
 #: The project's checks, by preset name.
 CHECKS: dict[str, tuple[Check, ...]] = {
@@ -245,7 +377,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
 
 
 def check_presets(
-    presets: Sequence[str] | None = None, *, seed: int = 0, checks: Mapping[str, Sequence[Check]] | None = None
+    presets: Sequence[str] | None = None,
+    *,
+    seed: int = 0,
+    checks: Mapping[str, Sequence[Check]] | None = None,
 ) -> list[CheckRow]:
     """Run the preset checks (default :data:`CHECKS`) and return one row per check."""
     return run_checks(CHECKS if checks is None else checks, presets, seed=seed)
