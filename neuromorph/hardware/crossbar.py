@@ -501,7 +501,9 @@ class Crossbar:
 
     def _noise_inputs(self) -> noise.NoiseInputs:
         age_s = self._tau_now() - self._state.tau_prog
-        return self._noise.inputs(self._effective()[0], age_s, device=self.device, shape=self.shape)
+        return self._noise.inputs(
+            self._effective()[0], age_s, g_prog=self._state.g_prog, device=self.device, shape=self.shape
+        )
 
     # ------------------------------------------------------------------ write
     def update(self, x: ArrayLike, d: ArrayLike, *, learning_rate: float) -> UpdateReport:

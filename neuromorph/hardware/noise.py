@@ -244,15 +244,24 @@ class ReadNoise:
         return self.noise.read_noise_rel > 0.0 and self.noise.read_noise_law != "rtn"
 
     def inputs(
-        self, g_eff: NDArray, age_s: NDArray, *, device: DeviceModel, shape: tuple[int, int]
+        self,
+        g_eff: NDArray,
+        age_s: NDArray,
+        *,
+        g_prog: NDArray | None = None,
+        device: DeviceModel,
+        shape: tuple[int, int],
     ) -> NoiseInputs:
         """Amplitudes, 1/f spans and white variance of devices at ``g_eff`` (2, n), siemens.
 
         ``age_s`` (2, n) is each device's (equivalent) time since it was programmed, the 1/f
-        law's ``t`` less the drift's ``t0``.
+        law's ``t`` less the drift's ``t0``.  The state-dependent amplitude ``q`` is taken at
+        the *programmed* conductance ``g_prog`` (2, n) when given, as aihwkit's
+        ``PCMLikeNoiseModel`` does (``q_s`` from ``g_prog``, the noise scaled by the drifted
+        ``|g_drift|``), else at ``g_eff``.
         """
         p = self.noise
-        amp = amplitude(g_eff, p, g_max_s=device.conductance.g_max_s)
+        amp = amplitude(g_eff if g_prog is None else g_prog, p, g_max_s=device.conductance.g_max_s)
         span = np.empty((2, 0))
         gvar = None
         if p.read_noise_law == "pink":
