@@ -40,6 +40,7 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--hidden", default="500,500")
     p.add_argument("--out", default=None, help="also write per-seed results as JSON here")
+    p.add_argument("--preset", default="rram", help="device preset of the chips (default: rram)")
     args = p.parse_args(argv)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     config = ff.FFConfig(epochs=args.epochs)
@@ -50,9 +51,13 @@ def main(argv=None) -> dict:
         sw = run_training(data, mode="software", seed=seed, config=config, hidden=hidden, progress=False)
         t_sw = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ip = run_training(data, mode="in-place", seed=seed, config=config, hidden=hidden, progress=False)
+        ip = run_training(
+            data, mode="in-place", device=args.preset, seed=seed, config=config, hidden=hidden, progress=False
+        )
         t_ip = time.perf_counter() - t0
-        ex = run_training(data, mode="ex-situ", seed=seed, config=config, hidden=hidden, progress=False)
+        ex = run_training(
+            data, mode="ex-situ", device=args.preset, seed=seed, config=config, hidden=hidden, progress=False
+        )
         study = temperature_study(
             ip.model, data, config=config, rng=np.random.default_rng(seed + 100), progress=False
         )
@@ -83,9 +88,9 @@ def main(argv=None) -> dict:
         return [r[key] for r in rows]
 
     print()
-    print(f"digits, {args.seeds} seeds, {args.epochs} epochs, hidden {hidden}")
+    print(f"digits, {args.seeds} seeds, {args.epochs} epochs, hidden {hidden}, preset {args.preset}")
     print(f"  software FF              {_ms(col('software'))}")
-    print(f"  in-place FF (RRAM chip)  {_ms(col('in_place'))}")
+    print(f"  in-place FF (chip)       {_ms(col('in_place'))}")
     print(f"  ex-situ (write-verify)   {_ms(col('ex_situ'))}")
     gap = [100 * (r["software"] - r["in_place"]) for r in rows]
     print(f"  software - in place      {statistics.mean(gap):.2f} points")
