@@ -154,7 +154,6 @@ KNOWN_FINDINGS = {
     ("rram_array", "temperature", "HRS activation energy, 300 -> 330 K, eV"),
     ("rram_om_array", "temperature", "LRS dG/G per K, 300 -> 330 K"),
     ("rram_om_array", "temperature", "HRS activation energy, 300 -> 330 K, eV"),
-    ("pcm", "read_noise", "std of one read / G at G/g_max = 0.5, 1 h after programming"),
 }
 
 
