@@ -146,8 +146,7 @@ KNOWN_GAPS = {"pcm": ("pulse", "c2c", "d2d", "stuck", "endurance")}
 #: Rows that fail because the preset disagrees with its source (findings of issue 12, open).
 #: The RRAM temperature law interpolates Ea and alpha linearly in u, so the programmed LRS
 #: (below its nominal top by write noise and window spread) and HRS do not show the cited
-#: end-point values.  PCM_GST's 1/f amplitude q is evaluated at the drifted conductance;
-#: aihwkit evaluates q_s at the programmed one (+18 % an hour after programming at 0.5).
+#: end-point values.
 KNOWN_FINDINGS = {
     ("rram", "temperature", "LRS dG/G per K, 300 -> 330 K"),
     ("rram_array", "temperature", "LRS dG/G per K, 300 -> 330 K"),
