@@ -26,9 +26,9 @@ removes the ones whose process (on this host) no longer runs.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
+import io
 import json
 import math
 import os
@@ -48,6 +48,8 @@ _META, _DIGEST = "__meta__", "__digest__"
 TEMP_MARKER = "neuromorph-tmp"
 #: Longest ``.npy`` header read: NumPy's own limit for untrusted files (``max_header_size``).
 MAX_NPY_HEADER_BYTES = 10_000
+#: NumPy's readers of a ``.npy`` header after its magic, by format major version.
+_NPY_READERS = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}
 #: Permissions of a new file before the umask (what ``open(path, "w")`` uses).
 _NEW_FILE_MODE = 0o666
 #: dtype kinds a neuromorph file may hold: bool, signed and unsigned integers, floats.
@@ -393,15 +395,18 @@ def _npy_header(f, name: str, path: str) -> tuple[tuple[int, ...], bool, np.dtyp
             f"{path!r}: member {name!r} has a header of {length} bytes; at most {MAX_NPY_HEADER_BYTES}."
         )
     header = f.read(length)
+    if len(header) != length:
+        raise ChipFileError(f"{path!r}: member {name!r} ends inside its header.")
     try:
-        d = ast.literal_eval(header.decode("latin1"))
-        shape, fortran = d["shape"], d["fortran_order"]
-        if set(d) != {"descr", "fortran_order", "shape"} or not isinstance(fortran, bool):
-            raise ValueError("unexpected header keys or fortran_order")
+        # NumPy's own header reader (a literal parse, never code): shape, order and dtype.
+        shape, fortran, dtype = _NPY_READERS[magic[6]](
+            io.BytesIO(raw + header), max_header_size=MAX_NPY_HEADER_BYTES + 1
+        )
+        if not isinstance(fortran, bool):
+            raise ValueError("fortran_order must be a bool")
         if not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape):
             raise ValueError(f"bad shape {shape!r}")
-        dtype = np.lib.format.descr_to_dtype(d["descr"])
-    except (ValueError, TypeError, SyntaxError, RecursionError, KeyError, IndexError, AttributeError) as exc:
+    except Exception as exc:  # NumPy's parser of untrusted text raises many kinds (tokenize too)
         raise ChipFileError(f"{path!r}: member {name!r} has a malformed .npy header ({exc}).") from exc
     if (
         dtype.hasobject

@@ -1,6 +1,10 @@
-"""Naive NumPy twins of the kernels in neuromorph.hardware._kernels: slow, obviously right.
+"""Naive twins of the kernels in neuromorph.hardware._kernels and _noise_kernels: slow,
+obviously right.
 
-Each twin is written from the law in the docstrings, not from the kernel's code.
+Each twin is written from the law in the docstrings, not from the kernel's code.  Where a
+kernel draws counter-based noise, the twin takes the same draws (``splitmix_uniform``, or the
+kernels' own ``normal`` at the stream and counter their docstrings name), so comparisons are
+exact.
 """
 
 from __future__ import annotations
