@@ -231,3 +231,33 @@ def test_correlated_noise_needs_its_stream():
     with pytest.raises(TypeError, match=r"rngs\['noise'\] must be a numpy.random.Generator"):
         noise.ReadNoise(noise.PCM_1F_READ_NOISE, n_pairs=4, rng=None)
     assert noise.ReadNoise(NoiseParams(), n_pairs=4, rng=None).reads_done == 0
+
+
+@pytest.mark.parametrize("law", ["pink", "rtn"])
+def test_a_saved_chip_continues_its_correlated_noise(law, tmp_path):
+    """Reads after save/load equal the reads the chip would have made had it stayed."""
+    from neuromorph.chip import Chip, ChipDesign
+
+    device = nm.IDEAL.with_(noise=NoiseParams(read_noise_rel=0.05, read_noise_law=law))
+    design = ChipDesign(layer_sizes=(6, 5), device=device)
+    chip = Chip.fabricate(design, seed=3)
+    x = np.random.default_rng(4).uniform(0, 1, (40, 6))
+    chip.ports().run(x)  # advance the noise clock (and the telegraph switches)
+    path = chip.save(tmp_path / "chip.npz")
+    stayed = chip.ports().run(x)[-1]
+    loaded = Chip.load(path)
+    np.testing.assert_array_equal(loaded.ports().run(x)[-1], stayed)
+    clock, _ = loaded.crossbars[0].read_noise.state()
+    assert clock["reads_done"] == 80
+
+
+def test_a_forged_noise_clock_is_refused():
+    xb = _programmed(NoiseParams(read_noise_rel=0.01, read_noise_law="rtn"), seed=1, n_out=4)
+    clock, rtn = xb.read_noise.state()
+    with pytest.raises(ValueError, match="reads_done >= 0"):
+        xb.read_noise.restore({**clock, "reads_done": -1}, rtn)
+    with pytest.raises(ValueError, match="rtn must be 0/1"):
+        xb.read_noise.restore(clock, np.full_like(rtn, 2))
+    white = _programmed(NoiseParams(read_noise_rel=0.01), seed=1, n_out=4)
+    with pytest.raises(ValueError, match="rtn must be None"):
+        white.read_noise.restore(clock, rtn)

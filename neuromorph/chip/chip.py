@@ -189,9 +189,14 @@ class Chip:
             If its folder does not exist.
         """
         arrays = {}
+        noise_clocks = []
         for i, xb in enumerate(self.crossbars):
             for name, a in xb.device_state().arrays().items():
                 arrays[f"layer{i}_{name}"] = a
+            clock, rtn = xb.read_noise.state()
+            noise_clocks.append(clock)
+            if rtn is not None:
+                arrays[f"noise{i}_rtn"] = rtn
         meta = {
             "design": self.design.to_dict(),
             "environment": self.environment.to_dict(),
@@ -199,6 +204,7 @@ class Chip:
             "seed": self.seed,
             "rng_states": [xb.generator_states() for xb in self.crossbars],
             "output_full_scale": [xb.output_full_scale for xb in self.crossbars],
+            "read_noise_clocks": noise_clocks,
         }
         return _io.save(path, kind=_KIND, version=_VERSION, meta=meta, arrays=arrays)
 
@@ -239,6 +245,7 @@ class Chip:
         sizes = design.layer_sizes
         n_layers = len(sizes) - 1
         known = {f"layer{i}_{name}" for i in range(n_layers) for name in DeviceState.names()}
+        known |= {f"noise{i}_rtn" for i in range(n_layers)}
         if not set(arrays) <= known:
             unknown = sorted(set(arrays) - known)
             raise ValueError(f"arrays must be device state of layers 0..{n_layers - 1}; got also {unknown}.")
@@ -261,6 +268,7 @@ class Chip:
             )
             for i in range(n_layers)
         ]
+        _restore_read_noise(crossbars, meta.get("read_noise_clocks"), arrays)
         return cls(
             design=design, crossbars=crossbars, environment=env, meter=_meter(meta["meter"]), seed=seed
         )
@@ -270,6 +278,16 @@ class Chip:
             f"Chip(layer_sizes={self.design.layer_sizes}, device={self.design.device.name!r}, "
             f"seed={self.seed}, {self.environment!r})"
         )
+
+
+def _restore_read_noise(crossbars: list[Crossbar], clocks: object, arrays: dict[str, NDArray]) -> None:
+    """Resume each layer's read-noise clock (files before it was saved start it afresh)."""
+    if clocks is None:
+        return
+    if not isinstance(clocks, list) or len(clocks) != len(crossbars):
+        raise ValueError(f"read_noise_clocks must be a list of {len(crossbars)} entries; got {clocks!r:.80}.")
+    for i, (xb, clock) in enumerate(zip(crossbars, clocks, strict=True)):
+        xb.read_noise.restore(clock, arrays.get(f"noise{i}_rtn"))
 
 
 def _layer_state(arrays: dict[str, NDArray], layer: int, *, n_pairs: int) -> DeviceState:

@@ -31,13 +31,10 @@ resistances (:class:`~neuromorph.hardware.wires.WiredArray`: one transfer matrix
 exact by low-rank updates as programming changes conductances).  Read noise keeps the
 wire-free variance (first order in the fluctuations).
 
-State: the devices' :class:`~neuromorph.hardware.fabrication.DeviceState` is private; scorers
-and tests read copies (:meth:`Crossbar.device_state`, :meth:`Crossbar.stuck_codes`...), and
-every change (programming, or the test setters :meth:`Crossbar.set_programmed` and
-:meth:`Crossbar.set_stuck`) goes through one mutator that invalidates the caches.
-
-Randomness: a crossbar owns independent child streams (fabrication, writes, reads) spawned
-from the Generator given at fabrication, so a seed reproduces every read and write.
+State: the :class:`~neuromorph.hardware.fabrication.DeviceState` is private; scorers and tests
+read copies (:meth:`Crossbar.device_state`...), and every change goes through one mutator
+that invalidates the caches.  Randomness: independent child streams (fabrication, writes,
+reads, read noise) spawned at fabrication, so a seed reproduces every read and write.
 """
 
 from __future__ import annotations
@@ -269,6 +266,11 @@ class Crossbar:
         A copy; hidden state.
         """
         return self._state.stuck.reshape(2, *self.shape).copy()
+
+    @property
+    def read_noise(self) -> noise.ReadNoise:
+        """The read-noise state (its clock, telegraph switches): hidden, for files and tests."""
+        return self._noise
 
     def generator_states(self) -> dict[str, dict]:
         """The bit-generator states of the crossbar's random streams, by name (for files)."""

@@ -234,6 +234,40 @@ class ReadNoise:
         self._rtn = np.zeros((2, n_pairs), dtype=np.int8) if noise.read_noise_law == "rtn" else None
         self._rtn_last_slot = -1
 
+    def state(self) -> tuple[dict[str, int], NDArray[np.int8] | None]:
+        """The noise clock and telegraph states, for files: ``({"reads_done", "rtn_last_slot"},
+        rtn)`` with ``rtn`` the (2, n) switch states of the ``"rtn"`` law, else None."""
+        clock = {"reads_done": int(self.reads_done), "rtn_last_slot": int(self._rtn_last_slot)}
+        return clock, None if self._rtn is None else self._rtn.copy()
+
+    def restore(self, clock: dict, rtn: NDArray | None) -> None:
+        """Resume from :meth:`state`: later reads continue the saved noise exactly.
+
+        Raises
+        ------
+        ValueError
+            If the clock is not two integers (``reads_done >= 0``, ``rtn_last_slot >= -1``), or
+            ``rtn`` is not what this law keeps ((2, n) of 0/1 for ``"rtn"``, None otherwise).
+        """
+        if not isinstance(clock, dict) or set(clock) != {"reads_done", "rtn_last_slot"}:
+            raise ValueError(f"clock must have the keys reads_done and rtn_last_slot; got {clock!r:.80}.")
+        reads_done = clock["reads_done"]
+        last = clock["rtn_last_slot"]
+        if type(reads_done) is not int or reads_done < 0 or type(last) is not int or last < -1:
+            raise ValueError(
+                f"clock must hold reads_done >= 0 and rtn_last_slot >= -1 (integers); got {clock!r:.80}."
+            )
+        if self._rtn is None:
+            if rtn is not None:
+                raise ValueError(f"rtn must be None for read_noise_law={self.noise.read_noise_law!r}.")
+        else:
+            rtn = np.asarray(rtn) if rtn is not None else None
+            if rtn is None or rtn.shape != self._rtn.shape or not np.isin(rtn, (0, 1)).all():
+                got = None if rtn is None else rtn.shape
+                raise ValueError(f"rtn must be 0/1 switch states of shape {self._rtn.shape}; got {got}.")
+            self._rtn = rtn.astype(np.int8)
+        self.reads_done, self._rtn_last_slot = reads_done, last
+
     def _derive(self, counter: int) -> np.uint64:
         """Derived key ``counter`` of the lifetime key (a uint64: Numba returns a Python int)."""
         return np.uint64(nk.derive_key(self._key, STREAM_NOISE_KEYS, counter))
