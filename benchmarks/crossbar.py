@@ -73,9 +73,13 @@ def main(argv=None) -> dict:
     for law, name in (("pink", "read_1f"), ("rtn", "read_rtn")):
         noise = dataclasses.replace(nm.RRAM_HFO2.noise, read_noise_law=law)
         other = nm.Crossbar.fabricate(
-            rows, cols, rng=np.random.default_rng(1), device=nm.RRAM_HFO2.with_(noise=noise),
-            periphery=periphery, environment=env,
-        )  # fmt: skip
+            rows,
+            cols,
+            rng=np.random.default_rng(1),
+            device=nm.RRAM_HFO2.with_(noise=noise),
+            periphery=periphery,
+            environment=env,
+        )
         other.program(w)
         s, b = interleaved(lambda xb_=other: xb_.read(x), baseline32, repeats=args.repeats)
         figures[name] = figure(s, b, "numpy x @ W, float32")
