@@ -28,8 +28,10 @@ from typing import Literal
 import matplotlib
 
 matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+import io  # noqa: E402
+
 import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure as _MatplotlibFigure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 from numpy.typing import ArrayLike, NDArray  # noqa: E402
@@ -47,6 +49,25 @@ from neuromorph.faces._figure_data import (  # noqa: E402
 from neuromorph.hardware.crossbar import Crossbar  # noqa: E402
 from neuromorph.hardware.devices import StuckCode  # noqa: E402
 from neuromorph.hardware.wires import WireParams, node_voltages, solve  # noqa: E402
+
+#: Resolution of a figure shown inline in Jupyter, dots per inch.
+NOTEBOOK_DPI = 100
+
+
+class Figure(_MatplotlibFigure):
+    """A matplotlib Figure that shows itself once in Jupyter (``_repr_png_``).
+
+    Figures here are built without pyplot, so pyplot neither keeps them open nor shows them a
+    second time at the end of a cell; and a bare Figure has no display of its own until
+    pyplot's inline backend registers one (which IPython 9 does only after ``%matplotlib``).
+    Everything else is matplotlib's Figure: ``savefig`` and friends as usual.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=NOTEBOOK_DPI, bbox_inches="tight")
+        return buf.getvalue()
+
 
 __all__ = [
     "accuracy_bars",
