@@ -482,71 +482,17 @@ def multifrontal_factor(
             if q >= n_tasks:
                 break
             for t in range(task_first[q], task_root[q] + 1):
-                if (
-                    _front(
-                        t,
-                        fb,
-                        front_s,
-                        front_b,
-                        front_bi,
-                        front_bs,
-                        child_ptr,
-                        child_idx,
-                        rel,
-                        struct_ptr,
-                        run_ptr,
-                        run_q,
-                        run_len,
-                        ent_ptr,
-                        ent_pos,
-                        ent_y,
-                        ent_sgn,
-                        y,
-                        u_off,
-                        big,
-                        skip,
-                        panel,
-                        keep,
-                        fac_ptr,
-                        stack,
-                        fac_out,
-                    )
-                    >= 0
-                ):
+                failed = _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
+                                struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y,
+                                u_off, big, skip, panel, keep, fac_ptr, stack, fac_out)  # fmt: skip
+                if failed >= 0:
                     bad[w] = t
             t = parent[task_root[q]]
             while t < n_front and _fetch_add(pending, t, -1) == 1:
-                if (
-                    _front(
-                        t,
-                        fb,
-                        front_s,
-                        front_b,
-                        front_bi,
-                        front_bs,
-                        child_ptr,
-                        child_idx,
-                        rel,
-                        struct_ptr,
-                        run_ptr,
-                        run_q,
-                        run_len,
-                        ent_ptr,
-                        ent_pos,
-                        ent_y,
-                        ent_sgn,
-                        y,
-                        u_off,
-                        big,
-                        skip,
-                        panel,
-                        keep,
-                        fac_ptr,
-                        stack,
-                        fac_out,
-                    )
-                    >= 0
-                ):
+                failed = _front(t, fb, front_s, front_b, front_bi, front_bs, child_ptr, child_idx, rel,
+                                struct_ptr, run_ptr, run_q, run_len, ent_ptr, ent_pos, ent_y, ent_sgn, y,
+                                u_off, big, skip, panel, keep, fac_ptr, stack, fac_out)  # fmt: skip
+                if failed >= 0:
                     bad[w] = t
                 t = parent[t]
     p = root_out.shape[0]
