@@ -105,7 +105,9 @@ RRAM_HFO2 = DeviceModel(
         exp_gamma_down=5.0,
     ),
     variation=VariationParams(step_rel=0.2, lo_window_rel=0.15, hi_window_rel=0.15),
-    noise=NoiseParams(program_noise_rel=0.0501, read_noise_rel=0.01),  # 75 * 0.00135 / 2 * 0.99
+    # program noise: write_noise_std * dw_min / 2 of the window, times window / g_max = 0.99:
+    # 75 * 0.00135 / 2 * 0.99
+    noise=NoiseParams(program_noise_rel=0.0501, read_noise_rel=0.01),
     drift=_RRAM_RETENTION_TIME,
     relaxation=_CMO_RELAXATION,
     temperature=_RRAM_TEMPERATURE,
@@ -145,7 +147,9 @@ RRAM_HFO2_ARRAY = DeviceModel(
         stuck_fixed_fraction=0.0977,
         fixed_range_rel=0.005,
     ),
-    noise=NoiseParams(program_noise_rel=0.1336, read_noise_rel=0.01),  # 0.5841 * 0.4622 / 2 * 0.99
+    # program noise: write_noise_std * dw_min / 2 of the window, times window / g_max = 0.99:
+    # 0.5841 * 0.4622 / 2 * 0.99
+    noise=NoiseParams(program_noise_rel=0.1336, read_noise_rel=0.01),
     drift=_RRAM_RETENTION_TIME,
     relaxation=_CMO_RELAXATION,
     temperature=_RRAM_TEMPERATURE,
@@ -182,7 +186,9 @@ RRAM_OM_ARRAY = DeviceModel(
         stuck_fixed_fraction=0.1348,
         fixed_range_rel=0.005,
     ),
-    noise=NoiseParams(program_noise_rel=0.0663, read_noise_rel=0.01),  # 1.4113 * 0.0949 / 2 * 0.99
+    # program noise: write_noise_std * dw_min / 2 of the window, times window / g_max = 0.99:
+    # 1.4113 * 0.0949 / 2 * 0.99
+    noise=NoiseParams(program_noise_rel=0.0663, read_noise_rel=0.01),
     drift=_RRAM_RETENTION_TIME,
     relaxation=_CMO_RELAXATION,
     temperature=_RRAM_TEMPERATURE,
