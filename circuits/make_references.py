@@ -17,6 +17,7 @@ import numpy as np
 
 from neuromorph.hardware.spice import MEMRISTOR_TEMP_LIB, TIA_LIB, run_ngspice, write_netlist
 from neuromorph.hardware.wires import WireParams
+from neuromorph.hardware.wires.cells import CellModel
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,7 +33,30 @@ CASES = {
         330.0,
         "resistor",
     ),
+    "xbar6x5_1t1r_358k": (
+        6,
+        5,
+        14,
+        {"r_row_ohm": 2.0, "r_col_ohm": 2.0, "r_driver_ohm": 5.0, "cell": {"kind": "one_t_one_r"}},
+        358.0,
+        "ammeter",
+    ),
+    "xbar6x5_sinh_300k": (
+        6,
+        5,
+        15,
+        {"r_row_ohm": 2.0, "r_col_ohm": 2.0, "cell": {"kind": "nonlinear", "v0_v": 0.1}},
+        300.0,
+        "ammeter",
+    ),
 }
+
+
+def wires_from(wkw: dict) -> WireParams:
+    """The :class:`WireParams` of a case's ``wires`` record (its ``cell`` as a dict)."""
+    if "cell" in wkw:
+        return WireParams(**{**wkw, "cell": CellModel(**wkw["cell"])})
+    return WireParams(**wkw)
 
 
 def main() -> None:
@@ -42,7 +66,7 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         g = rng.uniform(1e-6, 1e-4, (n_rows, n_cols))
         v = rng.uniform(0.0, 0.2, n_rows)
-        wires = WireParams(**wkw)
+        wires = wires_from(wkw)
         netlist = write_netlist(g, v, wires, temperature_k=temperature_k, sense=sense, name=case)
         currents = run_ngspice(netlist)
         (HERE / f"{case}.cir").write_text(netlist, encoding="ascii")

@@ -62,6 +62,15 @@ STREAM_VERIFY_RETRY = 21
 #: Cycle-to-cycle noise of the pulses of that retry pass, one normal per pulse.
 STREAM_PULSE_NOISE_RETRY = 22
 
+# Converter streams (issue 13) take ids from 30 on.
+#: ADC input noise of reference conversions through the test mux (calibration), one normal
+#: per conversion.
+STREAM_REFERENCE_NOISE = 30
+#: Not a kernel stream: the index of the child Generator a crossbar spawns at fabrication for
+#: its converter mismatch (children 0-3 are devices, writes, reads and read noise), spawned
+#: only when the periphery has a mismatch, so dies without one keep their streams.
+CHILD_CONVERTER_MISMATCH = 4
+
 
 def noise_key(rng: np.random.Generator | None, *, needed: bool, name: str) -> np.uint64:
     """Draw a 64-bit key for the counter-based noise of one call from ``rng``.
@@ -81,3 +90,21 @@ def noise_key(rng: np.random.Generator | None, *, needed: bool, name: str) -> np
         return np.uint64(0)
     check.generator(name, rng)
     return np.uint64(rng.integers(0, 2**63, dtype=np.int64))
+
+
+def generator_from(*, seed: int | None = None, rng: np.random.Generator | None = None) -> np.random.Generator:
+    """The Generator a die is made from: ``numpy.random.default_rng(seed)``, or ``rng`` itself.
+
+    The one place where an integer seed becomes a Generator for fabrication
+    (:meth:`neuromorph.chip.Chip.fabricate`, :meth:`neuromorph.hardware.crossbar.Crossbar.fabricate`).
+    Exactly one of ``seed`` and ``rng`` must be given: there is no precedence between them,
+    so passing both (or neither) is a TypeError rather than a silent choice.  ``seed=s`` and
+    ``rng=numpy.random.default_rng(s)`` give the same die, bit for bit.
+    """
+    if seed is None and rng is None:
+        raise TypeError("seed or rng must be given (an int >= 0, or a numpy.random.Generator); got neither.")
+    if seed is not None and rng is not None:
+        raise TypeError(f"seed and rng must not both be given (pass one); got seed={seed!r} and rng={rng!r}.")
+    if rng is not None:
+        return check.generator("rng", rng)
+    return np.random.default_rng(check.integer("seed", seed, minimum=0))

@@ -63,11 +63,12 @@ def adc(v, *, full_scale, bits):
 def effective(g_prog, tau_prog, nu, *, tau_now, t0, g_min, g_max, temp, tref, alo, ahi, elo, ehi):
     kb = K_B_EV
     g = drift(g_prog, tau_prog, nu, tau_now=tau_now, t0=t0)
-    if temp != tref:
-        u = np.clip((g - g_min) / (g_max - g_min), 0.0, 1.0)
-        alpha = alo + (ahi - alo) * u
-        ea = elo + (ehi - elo) * u
-        g = g * (1 + alpha * (temp - tref)) * np.exp(-ea / kb * (1 / temp - 1 / tref))
+    if temp != tref:  # parallel paths: a background of at most g_min beside the high path
+        x = (1 / temp - 1 / tref) / kb
+        f_low = (1 + alo * (temp - tref)) * np.exp(-elo * x)
+        f_high = (1 + ahi * (temp - tref)) * np.exp(-ehi * x)
+        g_low = np.minimum(g, g_min)
+        g = g_low * f_low + (g - g_low) * f_high
     return g
 
 
@@ -129,14 +130,22 @@ def exp_step(u: float, up: bool, p) -> float:
     return 1.0 if p.exp_amp_down == 0.0 else max(0.0, 1.0 - p.exp_amp_down * math.exp(-p.exp_gamma_down * z))
 
 
-def pulse(g: float, lo: float, hi: float, s_up: float, s_down: float, up: bool, p, eps: float) -> float:
-    """One pulse of the module's pulse law on a device whose own bounds are [lo, hi]."""
+def pulse(
+    g: float, lo: float, hi: float, s_up: float, s_down: float, up: bool, p, eps: float, step_s: float = 0.0
+) -> float:
+    """One pulse of the module's pulse law on a device whose own bounds are [lo, hi].
+
+    The c2c std is ``c2c (|dG| + c2c_add_steps step_s + c2c_slope (G - lo))`` (``step_s`` the
+    nominal step), one normal ``eps`` signed with the step.
+    """
     u = (g - lo) / (hi - lo)
     if up:
         dg = s_up * (1.0 - p.nonlinearity_up * u) * exp_step(u, True, p)
     else:
         dg = -s_down * (1.0 - p.nonlinearity_down * (1.0 - u)) * exp_step(u, False, p)
-    return min(max(g + dg * (1.0 + p.c2c_rel * eps), lo), hi)
+    extra = p.c2c_add_steps * step_s + p.c2c_slope * (g - lo)
+    noise = p.c2c_rel * eps * (extra if up else -extra)
+    return min(max(g + dg * (1.0 + p.c2c_rel * eps) + noise, lo), hi)
 
 
 def retained(g_prog: float, age: float, param: float, device) -> float:
@@ -174,11 +183,35 @@ def at_temperature(g: float, device, temperature_k: float) -> float:
     tp, c = device.temperature, device.conductance
     if temperature_k == tp.t_ref_k:
         return g
-    u = min(max((g - c.g_min_s) / (c.g_max_s - c.g_min_s), 0.0), 1.0)
-    alpha = tp.alpha_low_per_k + (tp.alpha_high_per_k - tp.alpha_low_per_k) * u
-    ea = tp.ea_low_ev + (tp.ea_high_ev - tp.ea_low_ev) * u
+    x = (1.0 / temperature_k - 1.0 / tp.t_ref_k) / K_B_EV
     dt = temperature_k - tp.t_ref_k
-    return g * (1.0 + alpha * dt) * math.exp(-ea / K_B_EV * (1.0 / temperature_k - 1.0 / tp.t_ref_k))
+    f_low = (1.0 + tp.alpha_low_per_k * dt) * math.exp(-tp.ea_low_ev * x)
+    f_high = (1.0 + tp.alpha_high_per_k * dt) * math.exp(-tp.ea_high_ev * x)
+    if tp.paths == "parallel":  # background of at most g_min beside the high-state path
+        g_low = min(g, c.g_min_s)
+        return g_low * f_low + (g - g_low) * f_high
+    if g == 0.0:
+        return 0.0
+    r_high = min(1.0 / g, 1.0 / c.g_max_s)  # the fully set cell in series with the rest
+    return 1.0 / (r_high / f_high + (1.0 / g - r_high) / f_low)
+
+
+def verify_noise_rel(g: float, age: float, device) -> float:
+    """Relative std of one verify read: the read-noise law's marginal at ``g`` and ``age``.
+
+    ``q(g) = min(q0 / max((g/g_max)**exponent, 1e-3), cap)``; the 1/f law grows it by
+    ``sqrt(ln((age + t0 + t_r) / (2 t_r)))`` (aihwkit's accumulated 1/f noise).
+    """
+    n = device.noise
+    q = n.read_noise_rel
+    if n.read_noise_exponent:
+        q = q / max((abs(g) / device.conductance.g_max_s) ** n.read_noise_exponent, 1e-3)
+    if n.read_noise_max_rel is not None:
+        q = min(q, n.read_noise_max_rel)
+    if n.read_noise_law == "pink":
+        t = max(age, 0.0) + device.drift.t0_s
+        q *= math.sqrt(max(math.log((t + n.t_read_s) / (2.0 * n.t_read_s)), 0.0))
+    return q
 
 
 def wear(state: dict, s: int, i: int, k: int) -> int:
@@ -213,7 +246,7 @@ def _pulses(state, s, i, g, n, up, device, *, key, stream, counter0) -> float:
     for m in range(n):
         eps = _kernels.normal(np.uint64(key), stream, counter0 + m) if p.c2c_rel > 0.0 else 0.0
         lo, hi = state["g_lo"][s, i], state["g_hi"][s, i]
-        g = pulse(g, lo, hi, state["s_up"][s, i], state["s_down"][s, i], up, p, eps)
+        g = pulse(g, lo, hi, state["s_up"][s, i], state["s_down"][s, i], up, p, eps, device.step_s)
     return g
 
 
@@ -298,13 +331,15 @@ def write_verify(
     def verify(i, s, goal, read_stream, pulse_stream):
         free = state["stuck"][s, i] == StuckCode.NONE
         g = retained(state["g_prog"][s, i], tau_now - state["tau_prog"][s, i], state["nu"][s, i], device)
+        g_read, age = state["g_prog"][s, i], tau_now - state["tau_prog"][s, i]
         read = 0.0
         for it in range(max_iter):
             index = (2 * i + s) * max_iter + it
             seen = at_temperature(g, device, temperature_k)
             read = seen
             if read_rel > 0.0:
-                read = seen * (1.0 + read_rel * _kernels.normal(np.uint64(key), read_stream, index))
+                sd = verify_noise_rel(g_read, age, device)
+                read = seen * (1.0 + sd * _kernels.normal(np.uint64(key), read_stream, index))
             reads[s, i] += 1
             err = goal - read
             if abs(err) <= tol_s:
@@ -317,6 +352,8 @@ def write_verify(
             g = _pulses(
                 state, s, i, g, acting, up, device, key=key, stream=pulse_stream, counter0=index * max_pulses
             )
+            if acting > 0:
+                g_read, age = g, 0.0
         if free:
             _program_device(state, s, i, g, device, tau_now=tau_now, key=key)
         return read

@@ -52,7 +52,10 @@ def test_ports_meter_a_known_sequence():
     ports.drive(0, np.zeros((3, 6)))  # layer 0: 7 rows (6 + bias) -> 2 row tiles, 5 cols -> 2
     m = ports.meter
     assert (m.queries, m.dac_conversions, m.adc_conversions, m.array_reads) == (3, 21, 30, 12)
-    assert m.chip_seconds == pytest.approx(3 * design.cost.t_read_s)
+    # Each read: the sense window, then the 3 columns of a tile one after another through
+    # their shared ADC (8-bit SAR: 9 clock cycles each).
+    assert m.chip_seconds == pytest.approx(3 * (design.cost.t_read_s + 3 * 9 / design.cost.adc_clock_hz))
+    assert m.chip_seconds == pytest.approx(m.seconds_settle + m.seconds_convert)
     assert m.energy_adc_j == pytest.approx(30 * design.cost.adc_fom_j_per_step * 2**8)
     assert m.energy_read_j > 0  # the bias row is driven even for zero inputs
     ports.run(np.zeros((2, 6)))  # layer 1: 6 rows -> 2 row tiles, 4 cols -> 2 col tiles
@@ -102,8 +105,8 @@ def test_design_errors():
         ChipDesign(layer_sizes=(5,))
     with pytest.raises(ValueError, match=r"layer_sizes\[1\] must be >= 1"):
         ChipDesign(layer_sizes=(5, 0))
-    with pytest.raises(TypeError, match="device must be a DeviceModel"):
-        ChipDesign(layer_sizes=(5, 3), device="rram")
+    with pytest.raises(TypeError, match="device must be a DeviceModel or a preset name"):
+        ChipDesign(layer_sizes=(5, 3), device=3)  # a preset's name is accepted (tests/test_api_names.py)
     with pytest.raises(ValueError, match="adc_full_scale must be > 0"):
         ChipDesign(layer_sizes=(5, 3), adc_full_scale=-1)
     with pytest.raises(TypeError, match="design must be a ChipDesign"):
@@ -138,19 +141,25 @@ def test_a_chip_saved_before_the_state_moved_behind_methods_still_loads(tmp_path
     Fabrication draws did not change since, so its state is today's die of seed 3.  It is a
     version-1 file (no digest over its metadata): it loads with a LegacyFileWarning, and a
     save writes it as version 2."""
-    # The PCM preset as it was when the file was saved (issue 12 changed its drift and
-    # programming noise and added endurance); a design in a file keeps its own numbers.
+    # The PCM preset as it was when the file was saved (issue 12 changed its drift,
+    # programming noise, variation and temperature paths and added endurance); a design in a
+    # file keeps its own numbers, and a file without `paths` reads as parallel paths.
     dev = nm.hardware.devices
     pcm_v1 = nm.PCM_GST.with_(
         noise=dev.NoiseParams(program_noise_rel=0.03, read_noise_rel=0.015),
         drift=dev.DriftParams(nu_mean=0.05, nu_std=0.02, t0_s=20.0, ea_drift_ev=1.0),
         endurance=dev.EnduranceParams(),
+        variation=dev.VariationParams(bounds_rel=0.05, step_rel=0.3, stuck_at_min_fraction=0.005),
+        temperature=dataclasses.replace(nm.PCM_GST.temperature, paths="parallel"),
     )
     design = ChipDesign(
         layer_sizes=(6, 5, 4),
         device=pcm_v1,
         tile_shape=(4, 3),
         wires=nm.hardware.wires.WireParams(2.0, 3.0),
+        # The file's cost model has the five fields of then (100 ns reads); the periphery
+        # constants of issue 13 take their defaults.
+        cost=nm.CostModel(t_read_s=100e-9),
     )
     with pytest.warns(LegacyFileWarning, match="metadata is not covered"):
         old = Chip.load(DATA / "chip_v1_small.npz")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 import subprocess
 import sys
@@ -62,13 +63,14 @@ def test_train_then_spice_round_trip(tmp_path):
         str(tmp_path / "run" / "chip.npz"),
         "--layer",
         "0",
-        "--temperature",
+        "--temperature-k",
         "330",
         "--out",
         str(tmp_path / "net.cir"),
         "--run",
     )
     assert out.returncode == 0, out.stderr
+    assert "running ngspice on" in out.stdout and "roughly" in out.stdout
     assert "ngspice agrees" in out.stdout
     rel = float(out.stdout.split("solution to ")[1].split()[0])
     assert rel < 1e-9
@@ -108,6 +110,10 @@ def test_demo_tells_the_whole_story(tmp_path):
     out = _run(
         "demo",
         "--quiet",
+        "--preset",
+        "PCM_GST",
+        "--wires",
+        "22nm",
         "--epochs",
         "2",
         "--hidden",
@@ -125,6 +131,18 @@ def test_demo_tells_the_whole_story(tmp_path):
     for key in ("training", "temperature", "copyout", "copy_in", "spice"):
         assert key in summary
     assert summary["spice"]["max_relative_error"] < 1e-9
+    # every crossbar of both chips is PCM and wired (--preset and --wires reach them all)
+    from neuromorph.chip import Chip
+    from neuromorph.hardware.wires import wires_for_node
+
+    for name in ("chip_a.npz", "chip_b.npz"):
+        chip = Chip.load(run / name)
+        assert [x.device.name for x in chip.crossbars] == ["pcm_gst"] * 2
+        assert chip.design.wires == wires_for_node(22) and all(x.wires is not None for x in chip.crossbars)
+    # the SPICE step ran a wired window of chip A's own wires: 64 rows x the layer's 32 columns
+    assert summary["spice"]["cells"] == [64, 32] and summary["spice"]["wires"]["r_row_ohm"] > 0
+    assert summary["preset"] == "pcm" and "two PCM chips" in out.stdout
+    assert "running ngspice on" in out.stdout
     methods = {m["method"] for m in summary["copyout"]["methods"]}
     assert methods == {"fd", "designed", "distill"}
     for name in (
@@ -140,6 +158,15 @@ def test_demo_tells_the_whole_story(tmp_path):
     for path in summary["files"]:
         assert (tmp_path.parent / path).exists() or pathlib.Path(path).exists(), path
     assert "Run folder:" in out.stdout
+    # one chip state, one figure: chip A as saved after retraining scores in copyout as in the demo
+    retrained = summary["temperature"]["scores"]["accuracy_retrained"]
+    assert f"chip A now: {retrained['text']}" in out.stdout
+    assert summary["copyout"]["chip"]["accuracy_score"] == retrained
+    copied = _run(
+        "copyout", str(run / "chip_a.npz"), "--out", str(tmp_path / "co"), "--methods", "fd", "--budgets", "1"
+    )
+    assert copied.returncode == 0, copied.stderr
+    assert json.loads((tmp_path / "co" / "report.json").read_text())["chip"]["accuracy_score"] == retrained
 
 
 # ------------------------------------------------------------------ argument checks, in process
@@ -180,9 +207,11 @@ def test_spice_replaces_a_netlist_only_with_force(chipfile, tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("--temperature", "30"), "Did you mean 303.15 K?"),
-        (("--temperature", "1e6"), "--temperature must be in [233.15, 423.15] K"),
-        (("--temperature", "nan"), "--temperature must be finite"),
+        (("--temperature-k", "30"), "Did you mean 303.15 K?"),
+        (("--temperature-k", "1e6"), "--temperature-k must be in [233.15, 423.15] K"),
+        (("--temperature-k", "nan"), "--temperature-k must be finite"),
+        (("--window", "4"), "--window must be 'ROWS,COLS'"),
+        (("--window", "0,2"), "--window must be comma-separated integers >= 1"),
         (("--layer", "5"), "--layer must be in 0..0"),
         (("--tile", "2,0"), "--tile must be 'row,col' with row < 2 and col < 2"),
         (("--tile", "a"), "--tile must be comma-separated integers"),
@@ -198,10 +227,11 @@ def test_spice_argument_errors(chipfile, tmp_path, capsys, args, message):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("--heat-k", "-5"), "Did you mean 268.15 K?"),
+        (("--hot-k", "-5"), "Did you mean 268.15 K?"),
         (("--temperature-k", "30"), "--temperature-k must be in [233.15, 423.15] K"),
         (("--temperature-k", "30"), "Did you mean 303.15 K?"),
-        (("--mode", "software", "--heat-k", "350"), "--heat-k must come with --mode in-place or ex-situ"),
+        (("--mode", "software", "--hot-k", "350"), "--hot-k must come with --mode in-place or ex-situ"),
+        (("--mode", "software", "--wires"), "--wires must come with --mode in-place or ex-situ"),
         (("--age-hours", "1e308"), "--age-hours must be <= 87660 hours (10 years)"),
         (("--age-hours", "-1"), "--age-hours must be >= 0"),
         (("--hidden", "a,b"), "--hidden must be comma-separated integers >= 1"),
@@ -263,3 +293,211 @@ def test_other_commands_refuse_bad_arguments(tmp_path, capsys):
     assert code == 2 and "spec file not found" in err
     code, err = _main(capsys, "copyout", tmp_path, "--out", tmp_path / "r")
     assert code == 2 and "chipfile must be a file" in err
+
+
+# ------------------------------------------------------------------ one figure per chip state (issue 14)
+def test_train_copyout_and_lifetime_report_the_same_accuracy(tmp_path, capsys):
+    """The chip ``train`` saved scores the same in ``copyout`` and ``lifetime`` (age 0, at its
+    own temperature): the same R re-reads of the same test split, on a copy of the same state."""
+    from neuromorph.faces.cli import main
+
+    run = tmp_path / "run"
+    args = ["train", "--epochs", "1", "--hidden", "8", "--quiet", "--eval-every", "0", "--seed", "3"]
+    assert main([*args, "--out", str(run)]) == 0
+    trained = json.loads((run / "metrics.json").read_text())["test_score"]
+    said = capsys.readouterr().out
+    assert f"test accuracy {trained['text']}" in said and "re-reads of 360 images, 95 % interval [" in said
+    chip = str(run / "chip.npz")
+    assert (
+        main(["copyout", chip, "--out", str(tmp_path / "co"), "--methods", "fd", "--budgets", "1", "--quiet"])
+        == 0
+    )
+    copied = json.loads((tmp_path / "co" / "report.json").read_text())["chip"]["accuracy_score"]
+    assert f"chip accuracy: {trained['text']} (digits split seed 3)" in capsys.readouterr().out
+    lt = tmp_path / "lt"
+    opts = ["--temperatures-k", "300,330", "--ages-s", "0,3600", "--copyout-ages-s", "none", "--quiet"]
+    assert main(["lifetime", chip, "--out", str(lt), *opts]) == 0
+    said = capsys.readouterr().out
+    life = json.loads((lt / "lifetime.json").read_text())
+    assert copied == trained
+    assert {k: life["programmed"][k] for k in trained} == trained
+    first = life["temperatures"][0]["points"][0]
+    assert (first["age_s"], first["accuracy_mean"], first["accuracy_std"]) == (
+        0.0,
+        trained["mean"],
+        trained["std"],
+    )
+    assert [len(c["points"]) for c in life["temperatures"]] == [2, 2] and (
+        lt / "lifetime.png"
+    ).stat().st_size > 5000
+    assert f"at programming (300 K): {trained['text']}" in said and "seed 3 (the training seed" in said
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--ages-s=-5,0",), "--ages-s must be ages in [0, "),
+        (("--ages-s", "0,10,5"), "--ages-s must be strictly increasing"),
+        (("--ages-s", "0,4e8"), "(10 years); got 4e+08"),
+        (("--temperatures-k", "300,900"), "--temperatures-k must be in [233.15, 423.15] K"),
+        (("--temperatures-k", "30"), "Did you mean 303.15 K?"),
+        (("--temperatures-k", "hot"), "--temperatures-k must be comma-separated numbers"),
+        (("--copyout-ages-s", "7"), "--copyout-ages-s must be ages of the schedule"),
+        (("--max-age-years", "20"), "--max-age-years must be in"),
+        (("--reads", "0"), "--reads must be >= 1"),
+        (("--threshold-points", "0"), "--threshold-points must be in (0, 100]"),
+        (("--maintenance", "bake"), "invalid choice: 'bake'"),
+        (("--ages-s", "0"), "chipfile must be a digits chip (74 inputs"),
+    ],
+)
+def test_lifetime_checks_its_arguments(chipfile, tmp_path, capsys, args, message):
+    from neuromorph.faces.cli import main
+
+    try:
+        code = main(["lifetime", str(chipfile), "--out", str(tmp_path / "lt"), *args])
+    except SystemExit as stop:  # argparse's own choices
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert not (tmp_path / "lt").exists()
+
+
+def test_lifetime_needs_its_chip_file(tmp_path, capsys):
+    code, err = _main(capsys, "lifetime", tmp_path / "missing.npz", "--out", tmp_path / "lt")
+    assert code == 2 and "chipfile file not found" in err
+    assert not (tmp_path / "lt").exists()
+
+
+# ------------------------------------------------------------------ help and names
+def _parsers():
+    """(command, parser) for the top level and every subcommand of the real parser."""
+    import argparse
+
+    from neuromorph.faces.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return [("", parser), *sub.choices.items()]
+
+
+def test_neuromorph_alone_prints_help(capsys):
+    from neuromorph.faces.cli import main
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: neuromorph")
+    for command in ("demo", "train", "spice", "copyout", "lifetime", "sweep", "presets"):
+        assert f"    {command} " in out, command
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "spice", "copyout", "lifetime", "sweep", "presets"])
+def test_every_option_shows_a_default_and_a_help_line(command, capsys):
+    """``neuromorph <cmd> --help``: every option's help is shown, with its default (or
+    "(required)"), and temperatures and ages name their units."""
+    import argparse
+
+    from neuromorph.faces.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at hyphens
+    parser = dict(_parsers())[command]
+    checked = 0
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        name = action.option_strings[-1] if action.option_strings else action.dest
+        assert action.help and action.help != argparse.SUPPRESS, f"{command} {name}: no help"
+        text = " ".join(parser._get_formatter()._expand_help(action).split()).replace("- ", "-")
+        assert "(default" in text or text.endswith("(required)"), f"{command} {name}: {text}"
+        assert text in shown, f"{command} {name}: help not shown"
+        if action.dest.endswith("_k"):
+            assert "kelvin" in text, f"{command} {name}: {text}"
+        if action.dest.endswith("_hours"):
+            assert "hours" in text, f"{command} {name}: {text}"
+        checked += 1
+    assert checked >= 4
+
+
+def test_one_flag_name_per_temperature_meaning():
+    """``--temperature-k`` is the die's temperature, ``--hot-k`` the heat study's, ``--temperatures-k``
+    the lifetime's list of oven temperatures; nothing else."""
+    names = {o for _, p in _parsers() for a in p._actions for o in a.option_strings}
+    temperatures = {o for o in names if "temp" in o or o.endswith("-k")}
+    assert temperatures == {"--temperature-k", "--hot-k", "--heat-k", "--temperature", "--temperatures-k"}
+    for command, parser in _parsers():
+        for action in parser._actions:
+            if set(action.option_strings) & {"--heat-k", "--temperature"}:  # the deprecated names
+                assert "deprecated" in action.help and action.dest in ("hot_k", "temperature_k"), command
+
+
+def test_deprecated_names_still_work_and_warn(chipfile, tmp_path, capsys):
+    from neuromorph.faces.cli import main
+
+    code = main(["train", "--out", str(tmp_path / "run"), "--mode", "software", "--heat-k", "350"])
+    err = capsys.readouterr().err
+    assert "--heat-k is deprecated; use --hot-k" in err
+    assert code == 2 and "--hot-k must come with --mode in-place or ex-situ" in err
+    code = main(["spice", str(chipfile), "--out", str(tmp_path / "n.cir"), "--temperature", "330"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "--temperature is deprecated; use --temperature-k" in captured.err
+    assert "at 330 K" in captured.out
+
+
+def test_sweep_help_lists_the_spec_keys(capsys):
+    from neuromorph.faces.cli import main
+    from neuromorph.studies.sweep.spec import PARAMETERS
+
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    out = capsys.readouterr().out
+    for key in PARAMETERS:
+        assert f"\n  {key} " in out, key
+
+
+def test_presets_are_named_as_the_api_names_them(capsys):
+    from neuromorph.faces.cli import main
+
+    assert main(["presets", "--preset", "PCM_GST", "--preset", "rram"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["pcm", "rram"]
+
+
+def test_mnist_errors_name_the_option(tmp_path, capsys):
+    import numpy as np
+
+    np.savez(tmp_path / "bad.npz", x_train=np.zeros((2, 4)))
+    code, err = _main(
+        capsys, "train", "--dataset", "mnist", "--mnist-npz", tmp_path / "bad.npz", "--out", tmp_path / "r"
+    )
+    assert code == 2 and "--mnist-npz must be an .npz holding x_train, y_train, x_test and y_test" in err, err
+    assert "npz=" not in err and not (tmp_path / "r").exists()
+
+
+def test_spice_window_and_wires_from_the_command_line(chipfile, tmp_path, capsys):
+    from neuromorph.faces.cli import main
+
+    net = tmp_path / "w.cir"
+    assert main(["spice", str(chipfile), "--out", str(net), "--window", "2,1", "--wires", "--run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 rows x 2 physical columns" in out and "running ngspice on 8 nodes" in out
+    assert float(out.split("solution to ")[1].split()[0]) < 1e-9
+    assert "Rlayer0_wr0_0" in net.read_text()  # a row wire segment: the tile is wired
+    with pytest.raises(SystemExit) as stop:
+        main(["spice", str(chipfile), "--out", str(tmp_path / "x.cir"), "--wires", "3nm"])
+    assert stop.value.code == 2 and "invalid choice: '3nm'" in capsys.readouterr().err
+
+
+def test_setup_script_does_no_apt_work_when_everything_is_there():
+    """scripts/setup.sh --dry-run only looks: on this machine (ngspice and its library
+    installed by the first run) nothing is missing, so a second run would not call apt."""
+    import shutil
+
+    if shutil.which("ngspice") is None:
+        pytest.skip("ngspice is not installed here")
+    script = pathlib.Path(__file__).parent.parent / "scripts" / "setup.sh"
+    out = subprocess.run(["bash", str(script), "--dry-run"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "setup: missing system packages: none"

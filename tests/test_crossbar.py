@@ -524,17 +524,16 @@ def test_programming_hot_then_cooling_moves_the_weights_by_the_temperature_law()
     g_hot = xbar.effective_conductances()
     env.set_temperature(_ROOM_K)
     g_cold = xbar.effective_conductances()
-    # What the law says: the stored (300 K) conductance g maps to g f(u(g), 358 K) when hot.
+    # What the law says: the stored (300 K) conductance g carries min(g, g_min) on the low-state
+    # path and the rest on the high-state path (parallel), each scaled by its own law at 358 K.
     g_ref = xbar.device_state().g_prog.reshape(g_hot.shape)
     np.testing.assert_array_equal(g_cold, g_ref)
     tp, c = device.temperature, device.conductance
-    u = np.clip((g_ref - c.g_min_s) / (c.g_max_s - c.g_min_s), 0, 1)
-    alpha = tp.alpha_low_per_k + (tp.alpha_high_per_k - tp.alpha_low_per_k) * u
-    ea = tp.ea_low_ev + (tp.ea_high_ev - tp.ea_low_ev) * u
-    factor = (1 + alpha * (_HOT_K - _ROOM_K)) * np.exp(
-        -ea / nm.hardware.devices.K_B_EV * (1 / _HOT_K - 1 / _ROOM_K)
-    )
-    np.testing.assert_allclose(g_hot, g_ref * factor, rtol=1e-12)
+    x = (1 / _HOT_K - 1 / _ROOM_K) / nm.hardware.devices.K_B_EV
+    f_low = (1 + tp.alpha_low_per_k * (_HOT_K - _ROOM_K)) * np.exp(-tp.ea_low_ev * x)
+    f_high = (1 + tp.alpha_high_per_k * (_HOT_K - _ROOM_K)) * np.exp(-tp.ea_high_ev * x)
+    g_low = np.minimum(g_ref, c.g_min_s)
+    np.testing.assert_allclose(g_hot, g_low * f_low + (g_ref - g_low) * f_high, rtol=1e-12)
     moved = np.abs(xbar.effective_weights() - w)
     assert moved.max() > 20 * device.step_s / xbar.g_unit  # cooling moved the weights
 

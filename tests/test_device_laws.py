@@ -18,15 +18,24 @@ import pytest
 import neuromorph as nm
 from neuromorph._rng import noise_key
 from neuromorph.hardware import _kernels as K
-from neuromorph.hardware import noise, presets
-from neuromorph.hardware.devices import NoiseParams, StuckCode, TemperatureParams
+from neuromorph.hardware import noise, presets, programming
+from neuromorph.hardware.devices import K_B_EV, NoiseParams, StuckCode, TemperatureParams
 from neuromorph.hardware.fabrication import sample_devices
 from tests import naive
 
-#: RRAM_HFO2's exponential step under soft bounds, 64 states, and a temperature law with both
-#: coefficients on: every factor of the pulse and temperature laws at once (test-only mix).
+#: RRAM_HFO2's exponential step under soft bounds, 64 states, aihwkit's complex c2c noise and a
+#: temperature law with both coefficients on: every factor of the pulse and temperature laws
+#: at once (test-only mix).
 MIXED = nm.RRAM_HFO2.with_(
-    pulse=dataclasses.replace(nm.RRAM_HFO2.pulse, n_states=64, nonlinearity_up=0.4, nonlinearity_down=0.7),
+    pulse=dataclasses.replace(
+        nm.RRAM_HFO2.pulse,
+        n_states=64,
+        nonlinearity_up=0.4,
+        nonlinearity_down=0.7,
+        c2c_rel=0.6,
+        c2c_add_steps=4.2,
+        c2c_slope=0.108,
+    ),
     temperature=TemperatureParams(
         alpha_low_per_k=2e-3, alpha_high_per_k=-1e-3, ea_low_ev=0.2, ea_high_ev=0.02
     ),
@@ -192,7 +201,7 @@ def _kernel_write_verify(state, device, target, *, temperature_k, compensate, ac
         temp=K.temperature_law(device, temperature_k),
         step_up=p.step_up_scale * device.step_s,
         step_down=p.step_down_scale * device.step_s,
-        read_rel=device.noise.read_noise_rel,
+        noise_law=K.verify_noise_law(device),
         g_floor=c.g_min_s,
         g_ceil=c.g_max_s,
         compensate=compensate,
@@ -273,3 +282,94 @@ def test_telegraph_read_noise_matches_its_naive_twin_across_calls():
         flips += np.count_nonzero(np.diff(np.sign(want[0, :, 0])))
         last_slot, last_state = slot0 + batch - 1, state
     assert flips > 10  # the dwells (2 and 5 reads) switched states within the calls
+
+
+# ----------------------------------------------------------------- the temperature law per state
+def _seen(device, g, temperature_k):
+    """What the kernel's temperature law makes of conductances ``g`` at ``temperature_k``."""
+    temp = K.temperature_law(device, temperature_k)
+    return np.array([K.at_temperature(x, temp) for x in np.atleast_1d(g)])
+
+
+def test_rram_law_reproduces_both_measured_ends_and_keeps_the_lrs_metallic():
+    """The fit of presets.filament_alpha_per_k: the whole LRS device shows -1e-3 /K at T_ref,
+    the HRS (at or below g_min) is pure Arrhenius with 0.1 eV, and a device written 15 % below
+    g_max (the array presets' programmed LRS) stays metallic: the linear interpolation in the
+    state gave it 15 % of the HRS activation energy and a positive coefficient."""
+    d = nm.RRAM_HFO2
+    c = d.conductance
+    dt = 1e-3
+    slope = (np.log(_seen(d, c.g_max_s, 300.0 + dt)) - np.log(_seen(d, c.g_max_s, 300.0 - dt))) / (2 * dt)
+    assert slope[0] == pytest.approx(presets.RRAM_LRS_ALPHA_PER_K, rel=1e-6)
+    hrs = np.array([0.2, 0.7, 1.0]) * c.g_min_s
+    want = np.exp(-presets.RRAM_HRS_EA_EV / K_B_EV * (1 / 358.0 - 1 / 300.0))
+    np.testing.assert_allclose(_seen(d, hrs, 358.0) / hrs, want, rtol=1e-12)
+    g = np.linspace(0.5, 1.0, 11) * c.g_max_s
+    alpha = (_seen(d, g, 330.0) / g - 1) / 30.0
+    assert np.all(alpha[g >= 0.85 * c.g_max_s] < -0.9e-3) and np.all(alpha < -0.8e-3)
+    assert np.all(np.diff(alpha) < 0)  # more filament, more metallic
+
+
+def test_series_law_puts_the_amorphous_plug_in_series_with_the_set_cell():
+    """PCM: resistances add; the RESET state shows the amorphous 0.3 eV, the SET cell 0.05 eV,
+    and a state between has an activation energy between them that falls as G rises."""
+    d = nm.PCM_GST
+    c, tp = d.conductance, d.temperature
+    f_low, f_high = tp.path_factors(330.0)
+    g = np.array([0.1, 1.0, 5.0, 12.5, 20.0, 25.0, 30.0]) * 1e-6
+    r_high = np.minimum(1 / g, 1 / c.g_max_s)
+    np.testing.assert_allclose(
+        _seen(d, g, 330.0), 1 / (r_high / f_high + (1 / g - r_high) / f_low), rtol=1e-12
+    )
+    ea = -K_B_EV * np.log(_seen(d, g, 330.0) / g) / (1 / 330.0 - 1 / 300.0)
+    assert ea[0] == pytest.approx(0.3, rel=0.01) and ea[-2] == pytest.approx(0.05, rel=1e-9)
+    assert np.all(np.diff(ea[:-1]) < 0)
+
+
+def test_equal_paths_scale_every_state_alike_and_t_ref_is_the_identity():
+    law = TemperatureParams(alpha_low_per_k=2e-3, alpha_high_per_k=2e-3, ea_low_ev=0.1, ea_high_ev=0.1)
+    g = np.array([0.0, 0.5e-6, 3e-6, 5e-5, 1e-4])
+    for paths in ("parallel", "series"):
+        d = nm.IDEAL.with_(temperature=dataclasses.replace(law, paths=paths))
+        f = law.path_factors(350.0)[0]
+        np.testing.assert_array_equal(_seen(d, g, 350.0), g * f)
+        np.testing.assert_array_equal(_seen(nm.RRAM_HFO2, g, 300.0), g)
+
+
+# ----------------------------------------------------------------- verify reads see the read law
+def test_verify_noise_follows_the_read_noise_law():
+    """Kernel, numpy and naive twins agree; PCM's 1/f law gives a fresh device
+    q(G) sqrt(ln((t0 + t_r) / (2 t_r))), state dependent; a white constant law is q itself."""
+    d = nm.PCM_GST
+    state = sample_devices(d, 50, np.random.default_rng(0), tau_now=0.0)
+    rng = np.random.default_rng(1)
+    state.g_prog[:] = rng.uniform(0.5e-6, 25e-6, state.g_prog.shape)
+    state.tau_prog[:] = rng.uniform(0.0, 3600.0, state.g_prog.shape)
+    tau_now = 3600.0
+    got = programming.verify_noise_rel(state, d, tau_now=tau_now)
+    nl = K.verify_noise_law(d)
+    for s in range(2):
+        for i in range(50):
+            g, age = state.g_prog[s, i], tau_now - state.tau_prog[s, i]
+            assert K.verify_noise_rel(g, age, nl) == pytest.approx(got[s, i], rel=1e-12)
+            assert naive.verify_noise_rel(g, age, d) == pytest.approx(got[s, i], rel=1e-12)
+    x = 12.5e-6 / d.conductance.g_max_s
+    fresh = min(0.0088 / x**0.65, 0.2) * np.sqrt(np.log((20.0 + 250e-9) / (2 * 250e-9)))
+    assert K.verify_noise_rel(12.5e-6, 0.0, nl) == pytest.approx(fresh, rel=1e-12)
+    assert K.verify_noise_rel(1e-6, 0.0, nl) > 3 * K.verify_noise_rel(20e-6, 0.0, nl)  # state dependent
+    white = K.verify_noise_law(nm.RRAM_HFO2)
+    assert K.verify_noise_rel(3e-5, 1e5, white) == nm.RRAM_HFO2.noise.read_noise_rel
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_verify_scan_reads_have_the_law_s_spread(seed):
+    """One verify scan of fresh PCM devices at one level: the relative spread of the reads is
+    the 1/f law's at age 0, not the white read_noise_rel (0.0088) it was before."""
+    d = nm.PCM_GST.with_(variation=presets.VariationParams())
+    state = sample_devices(d, 20000, np.random.default_rng(seed), tau_now=0.0)
+    state.g_prog[:] = 5e-6
+    reads = programming.verify_scan(
+        state, d, temperature_k=300.0, tau_now=0.0, rng=np.random.default_rng(seed)
+    )
+    want = K.verify_noise_rel(5e-6, 0.0, K.verify_noise_law(d))
+    assert np.std(reads / 5e-6 - 1) == pytest.approx(want, rel=0.03), f"seed={seed}"

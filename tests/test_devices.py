@@ -40,6 +40,9 @@ from neuromorph.hardware.environment import Environment
         (lambda: d.DriftParams(t0_s=0), ValueError, "t0_s must be > 0"),
         (lambda: d.TemperatureParams(t_ref_k=-3), ValueError, "t_ref_k must be > 0 K"),
         (lambda: d.TemperatureParams(ea_low_ev=-0.1), ValueError, "ea_low_ev must be >= 0"),
+        (lambda: d.TemperatureParams(paths="mixed"), ValueError, r"paths must be one of \('parallel'"),
+        (lambda: d.PulseParams(n_states=3, c2c_add_steps=-1), ValueError, "c2c_add_steps must be >= 0"),
+        (lambda: d.PulseParams(n_states=3, c2c_slope=-0.1), ValueError, "c2c_slope must be >= 0"),
         (lambda: nm.RRAM_HFO2.with_(pulse=3), TypeError, "pulse must be a PulseParams"),
         (lambda: d.preset("flash"), ValueError, r"preset must be one of \['ideal', 'pcm', 'rram'"),
         (lambda: d.preset(3), TypeError, "preset must be a str"),
@@ -157,3 +160,8 @@ def test_presets_carry_their_sources_numbers():
     noise = nm.PCM_GST.noise
     assert noise.program_noise_rel * 25 == pytest.approx(0.26348)
     assert [c * 25 for c in noise.program_noise_poly] == pytest.approx([1.9650, -1.1731])
+    pcm = nm.PCM_GST.pulse  # aihwkit PCMPresetDevice, w in [0, 2]
+    assert pcm.n_states == round(2 / 0.01) and (pcm.exp_amp_up, pcm.exp_amp_down) == (-27.235, -2.235)
+    assert (pcm.c2c_rel, pcm.c2c_add_steps, pcm.c2c_slope) == (0.6, 0.042 / 0.01, 0.108)
+    # endurance counts switching cycles of two pulses (one SET, one RESET)
+    assert r.endurance.median_pulses == 2 * 1e6 and nm.PCM_GST.endurance.median_pulses == 2 * 1e8

@@ -22,7 +22,7 @@ from neuromorph._rng import (
     STREAM_VERIFY_READ,
 )
 from neuromorph.hardware import _kernels as K
-from neuromorph.hardware.devices import K_B_EV, DriftParams, PulseParams
+from neuromorph.hardware.devices import DriftParams, PulseParams, TemperatureParams
 from tests import naive
 
 
@@ -38,6 +38,14 @@ def _law(a_up=0.0, a_down=0.0, c2c=0.0, **exp):
             pulse=PulseParams(n_states=10, nonlinearity_up=a_up, nonlinearity_down=a_down, c2c_rel=c2c, **exp)
         )
     )
+
+
+def _heated(alpha_low, alpha_high, ea_low, ea_high):
+    """IDEAL (1..100 uS) with a two-path temperature law."""
+    law = TemperatureParams(
+        alpha_low_per_k=alpha_low, alpha_high_per_k=alpha_high, ea_low_ev=ea_low, ea_high_ev=ea_high
+    )
+    return nm.IDEAL.with_(temperature=law)
 
 
 SEEDS = range(5)
@@ -233,14 +241,7 @@ def test_effective_conductance_matches_twin():
         nu=nu,
         tau_now=100.0,
         ret=_ret(20.0),
-        g_min=1e-6,
-        g_range=1e-4 - 1e-6,
-        alpha_lo=2e-3,
-        alpha_hi=-1e-3,
-        ea_lo=0.2,
-        ea_hi=0.01,
-        delta_t=50.0,
-        arrhenius_x=(1 / 350 - 1 / 300) / K_B_EV,
+        temp=K.temperature_law(_heated(2e-3, -1e-3, 0.2, 0.01), 350.0),
         read_rel=0.02,
         g_eff_out=g_eff,
         gdiff_out=gdiff,
@@ -263,14 +264,7 @@ def test_effective_conductance_is_identity_at_programming():
         nu=rng.uniform(0, 0.1, (2, 50)),
         tau_now=7.0,
         ret=_ret(20.0),
-        g_min=1e-6,
-        g_range=9.9e-5,
-        alpha_lo=1e-3,
-        alpha_hi=1e-3,
-        ea_lo=0.3,
-        ea_hi=0.3,
-        delta_t=0.0,
-        arrhenius_x=0.0,
+        temp=K.temperature_law(_heated(1e-3, 1e-3, 0.3, 0.3), 300.0),
         read_rel=0.0,
         g_eff_out=g_eff,
         gdiff_out=np.empty(50),
@@ -301,14 +295,7 @@ def test_verify_conductance_matches_twin_and_the_read_path():
         nu=nu,
         tau_now=100.0,
         ret=_ret(20.0),
-        g_min=1e-6,
-        g_range=9.9e-5,
-        alpha_lo=1e-3,
-        alpha_hi=1e-3,
-        ea_lo=0.3,
-        ea_hi=0.3,
-        delta_t=0.0,
-        arrhenius_x=0.0,
+        temp=K.temperature_law(_heated(1e-3, 1e-3, 0.3, 0.3), 300.0),
         read_rel=0.0,
         g_eff_out=g_eff,
         gdiff_out=np.empty(n),
@@ -383,7 +370,7 @@ def test_write_verify_noiseless_converges_within_tolerance():
         temp=K.temperature_law(nm.IDEAL, 300.0),
         step_up=step,
         step_down=step,
-        read_rel=0.0,
+        noise_law=K.verify_noise_law(nm.IDEAL),
         tol_s=step / 2,
         max_iter=10,
         max_pulses=200,

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, TiaParams
+from neuromorph.hardware.periphery import (
+    IDEAL_PERIPHERY,
+    SAR_MISMATCH,
+    AdcParams,
+    ConverterMismatch,
+    DacParams,
+    Periphery,
+    TiaParams,
+)
 from tests import naive
 
 
@@ -42,6 +50,11 @@ def test_adc_quantises_saturates_and_adds_noise():
         (lambda: AdcParams(noise_v=float("inf")), ValueError, "noise_v must be finite"),
         (lambda: TiaParams(gain_ohm=0), ValueError, "gain_ohm must be > 0"),
         (lambda: Periphery(dac=AdcParams()), TypeError, "dac must be a DacParams"),
+        (lambda: Periphery(mismatch=0.01), TypeError, "mismatch must be a ConverterMismatch or None"),
+        (lambda: ConverterMismatch(cap_sigma_rel=-0.1), ValueError, "cap_sigma_rel must be >= 0"),
+        (lambda: ConverterMismatch(cap_sigma_rel=0.5), ValueError, r"cap_sigma_rel must be <= 0.2"),
+        (lambda: ConverterMismatch(offset_sigma_v=float("nan")), ValueError, "offset_sigma_v must be"),
+        (lambda: ConverterMismatch(gain_sigma_rel=-1), ValueError, "gain_sigma_rel must be >= 0"),
     ],
 )
 def test_periphery_errors(factory, exc, match):
@@ -52,3 +65,10 @@ def test_periphery_errors(factory, exc, match):
 def test_convert_rejects_nan():
     with pytest.raises(ValueError, match="x must be finite"):
         DacParams().convert(np.array([0.0, np.nan]))
+
+
+def test_mismatch_is_opt_in():
+    """Nominal converters unless a design asks for mismatch; the ideal periphery stays ideal."""
+    assert Periphery().mismatch is None and IDEAL_PERIPHERY.mismatch is None
+    assert SAR_MISMATCH == ConverterMismatch()
+    assert Periphery(mismatch=SAR_MISMATCH).mismatch.cap_sigma_rel > 0

@@ -25,6 +25,12 @@ noise, stuck devices and quantisation all act on learning; or the software twin 
 meter stays zero and whose refresh does nothing.  A DigitalNetwork passed directly is
 wrapped as ``net.ports()``.  The optimiser state (Adam moments, :mod:`.optim`) lives in the
 trainer's digital memory, as it would in a chip's controller.
+
+``FFConfig(update="mixed")`` puts a mixed-precision accumulator (Nandakumar et al.,
+Front. Neurosci. 14, 406 (2020)) between the optimiser and ``apply_delta``: the changes
+accumulate digitally and only whole device steps (the granularity from the ports' public
+design, :func:`design_granularity`) are sent; :class:`History` counts its digital
+operations and memory beside the chip's pulses.
 """
 
 from __future__ import annotations
@@ -38,13 +44,18 @@ from numpy.typing import ArrayLike, NDArray
 from tqdm.auto import tqdm
 
 from neuromorph import _validate as check
-from neuromorph.algorithms.optim import Adam, Optimizer, Sgd
+from neuromorph.algorithms.optim import Adam, MixedPrecisionAccumulator, Optimizer, Sgd
+from neuromorph.chip.design import ChipDesign
 from neuromorph.chip.digital import DigitalNetwork, rms_normalize
 from neuromorph.chip.ports import Ports, check_ports
 from neuromorph.datasets import Dataset, check_features, check_labels
+from neuromorph.hardware.programming import DEFAULT_MAX_PULSES
 
 #: What the functions here accept: ports, or a DigitalNetwork (wrapped as ``net.ports()``).
 Model = Ports | DigitalNetwork
+
+#: The ways an optimiser step reaches the weights (:attr:`FFConfig.update`).
+UPDATES = ("pulse", "mixed")
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,17 @@ class FFConfig:
     #: digits chip (seeds 0 and 4): 95.8 / 95.8 % without, 96.9 / 97.8 % every 5 epochs, for
     #: twice the programming pulses.
     refresh_every: int = 5
+    #: How each optimiser step reaches the weights: ``"pulse"`` sends it through
+    #: ``ports.apply_delta`` at once (stochastically rounded to pulses by the chip);
+    #: ``"mixed"`` adds it to a digital accumulator and sends only whole device steps
+    #: (:class:`~neuromorph.algorithms.optim.MixedPrecisionAccumulator`, Nandakumar et al.
+    #: 2020).  On a twin, mixed approaches pulse as the granularity shrinks (a step of more
+    #: than ``DEFAULT_MAX_PULSES`` granules waits for later calls).
+    update: Literal["pulse", "mixed"] = "pulse"
+    #: With ``update="mixed"``: the accumulator's threshold epsilon, weight units.  None takes
+    #: the device's nominal weight step from the ports' public design
+    #: (:func:`design_granularity`); ports without a design (a twin) need it given.
+    granularity: float | None = None
 
     def __post_init__(self) -> None:
         check.integer("epochs", self.epochs, minimum=0)
@@ -84,6 +106,15 @@ class FFConfig:
         check.positive("label_scale", self.label_scale)
         check.positive("init_scale", self.init_scale)
         check.integer("refresh_every", self.refresh_every, minimum=0)
+        if self.update not in UPDATES:
+            raise ValueError(f"update must be one of {list(UPDATES)}; got {self.update!r}.")
+        if self.granularity is not None:
+            if self.update != "mixed":
+                raise ValueError(
+                    f"granularity must be None unless update='mixed'; got granularity="
+                    f"{self.granularity!r} with update={self.update!r}."
+                )
+            check.positive("granularity", self.granularity)
 
 
 @dataclass
@@ -102,6 +133,12 @@ class History:
         The ports' meter since training began, read after each epoch's training:
         programming pulses and joules (earlier epochs' evaluation reads included).  Zero on a
         DigitalNetwork's twin.
+    accumulator_ops : list of int
+        With ``update="mixed"``: the digital operations of the update accumulator since
+        training began, after each epoch (zeros with ``update="pulse"``).  Counted, not
+        billed to the chip's meter: the accumulator lives in the trainer's digital memory.
+    accumulator_bytes : int
+        Digital memory the update accumulator holds (0 with ``update="pulse"``).
     """
 
     loss: list[float] = field(default_factory=list)
@@ -110,6 +147,8 @@ class History:
     wall_seconds: list[float] = field(default_factory=list)
     pulses: list[int] = field(default_factory=list)
     energy_j: list[float] = field(default_factory=list)
+    accumulator_ops: list[int] = field(default_factory=list)
+    accumulator_bytes: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -302,9 +341,47 @@ def negative_labels(
     return neg
 
 
+def design_granularity(design: ChipDesign) -> float:
+    """The programming granularity epsilon of a chip, from its public datasheet: the nominal
+    weight change of one pulse, the mean of the up and down steps of the design's device
+    (``step_s``) over the siemens per unit weight of its pairs (window over ``w_max``).
+
+    The same law as the crossbar's ``weight_per_pulse``, by which the chip turns a desired
+    change into pulse counts; computed here from the design alone, not the chip.
+    """
+    if not isinstance(design, ChipDesign):
+        raise TypeError(f"design must be a ChipDesign; got {type(design).__name__}.")
+    device = design.device
+    g_unit = (device.conductance.g_max_s - device.conductance.g_min_s) / design.w_max
+    return 0.5 * (device.pulse.step_up_scale + device.pulse.step_down_scale) * device.step_s / g_unit
+
+
+def _accumulator(config: FFConfig, ports: Ports) -> MixedPrecisionAccumulator | None:
+    """The mixed-precision accumulator ``config.update`` asks for (None for pulse updates),
+    its granularity from the config or else the ports' public design."""
+    if config.update != "mixed":
+        return None
+    granularity = config.granularity
+    if granularity is None:
+        if ports.design is None:
+            raise ValueError(
+                "granularity must be given when the ports have no design (a twin): update='mixed' "
+                "takes the device step from the datasheet; got granularity=None and design=None."
+            )
+        granularity = design_granularity(ports.design)
+    return MixedPrecisionAccumulator(
+        _weight_shapes(ports.layer_sizes), granularity=granularity, max_pulses=DEFAULT_MAX_PULSES
+    )
+
+
+def _weight_shapes(sizes: tuple[int, ...]) -> list[tuple[int, int]]:
+    """Each layer's ``(n_in + 1, n_out)`` weight shape (the bias row included)."""
+    return [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+
+
 def _optimizer(config: FFConfig, sizes: tuple[int, ...]) -> Optimizer:
     """The configured optimiser, one slot per layer's ``(n_in + 1, n_out)`` weights."""
-    shapes = [(a + 1, b) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+    shapes = _weight_shapes(sizes)
     if config.optimizer == "adam":
         return Adam(shapes)
     return Sgd(shapes, momentum=config.momentum)
@@ -342,9 +419,11 @@ def _train_batch(
     hard_negatives: bool,
     config: FFConfig,
     rng: np.random.Generator,
+    accumulator: MixedPrecisionAccumulator | None = None,
 ) -> list[float]:
     """One FF step on a batch: draw negatives, run positives and negatives, update every
-    layer through ``ports.apply_delta``.  Returns each layer's loss."""
+    layer through ``ports.apply_delta`` (through the ``accumulator`` first, if any).  Returns
+    each layer's loss."""
     c = n_classes
     hard = None
     if hard_negatives:
@@ -361,13 +440,21 @@ def _train_batch(
             h, inputs, xb.shape[0], threshold=config.threshold, bias_input=ports.bias_input
         )
         losses.append(loss)
-        ports.apply_delta(layer, opt.step(layer, grad, lr))
+        delta = opt.step(layer, grad, lr)
+        ports.apply_delta(layer, delta if accumulator is None else accumulator.step(layer, delta))
         inputs = rms_normalize(h)
     return losses
 
 
 def _train_epoch(
-    ports: Ports, opt: Optimizer, data: Dataset, epoch: int, *, config: FFConfig, rng: np.random.Generator
+    ports: Ports,
+    opt: Optimizer,
+    data: Dataset,
+    epoch: int,
+    *,
+    config: FFConfig,
+    rng: np.random.Generator,
+    accumulator: MixedPrecisionAccumulator | None = None,
 ) -> float:
     """One pass over the shuffled training set, then the refresh due this epoch (a no-op on a
     DigitalNetwork's twin); returns the mean loss over layers and batches."""
@@ -387,6 +474,7 @@ def _train_epoch(
             hard_negatives=config.hard_negatives and epoch > 0,
             config=config,
             rng=rng,
+            accumulator=accumulator,
         )
     if config.refresh_every and (epoch + 1) % config.refresh_every == 0:
         for layer in range(ports.n_layers):
@@ -424,16 +512,20 @@ def train(
             f"x_test must have at least one row when eval_every > 0; got shape {data.x_test.shape}."
         )
     opt = _optimizer(config, ports.layer_sizes)
-    hist = History()
+    accumulator = _accumulator(config, ports)
+    hist = History(accumulator_bytes=0 if accumulator is None else accumulator.memory_bytes)
     meter0 = ports.meter
     bar = tqdm(range(config.epochs), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
-        hist.loss.append(_train_epoch(ports, opt, data, epoch, config=config, rng=rng))
+        hist.loss.append(
+            _train_epoch(ports, opt, data, epoch, config=config, rng=rng, accumulator=accumulator)
+        )
         hist.wall_seconds.append(time.perf_counter() - t0)
         spent = ports.meter.minus(meter0)
         hist.pulses.append(spent.pulses)
         hist.energy_j.append(spent.energy_j)
+        hist.accumulator_ops.append(0 if accumulator is None else accumulator.ops)
         if eval_every and ((epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs):
             acc = accuracy(ports, data.x_test, data.y_test, n_classes=data.n_classes, config=config)
             hist.test_accuracy.append(acc)

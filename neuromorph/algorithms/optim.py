@@ -5,6 +5,10 @@ weight matrix.  ``step(index, grad, learning_rate)`` returns the change to apply
 ``ports.apply_delta`` on a chip, or added to a :class:`~neuromorph.chip.digital.DigitalNetwork`'s
 weights); it never touches the weights itself.  Used by Forward-Forward training
 (:mod:`neuromorph.algorithms.ff`) and by distillation (:mod:`neuromorph.algorithms.distill`).
+
+:class:`MixedPrecisionAccumulator` sits between an optimiser and the ports: it accumulates
+the changes in the same digital memory and lets through only whole device steps
+(mixed-precision updates, Nandakumar et al. 2020), counting its operations and memory.
 """
 
 from __future__ import annotations
@@ -105,3 +109,75 @@ class Sgd:
         """Update matrix ``index``'s velocity with ``grad``; return its weight change."""
         self.v[index] = self.mu * self.v[index] + grad
         return -learning_rate * self.v[index]
+
+
+#: Bytes of one accumulator entry as this simulation holds it (float64).  Nandakumar et al.
+#: 2020 keep chi "in high precision" in the digital unit without fixing a width; the meter
+#: counts what is held here, so a 32-bit unit would need half.
+ACCUMULATOR_BYTES_PER_ENTRY = 8
+
+#: Digital operations per accumulator entry on every step: the add of the desired update
+#: into chi and its scaled truncation to a pulse count (Nandakumar et al. 2020, update rule).
+OPS_PER_ENTRY = 2
+
+#: Further digital operations per entry that sends pulses: the multiply ``p * epsilon`` and
+#: its subtraction from chi (the rule's last step).
+OPS_PER_FIRING = 2
+
+
+class MixedPrecisionAccumulator:
+    """Mixed-precision weight updates: a digital accumulator that sends whole device steps.
+
+    Nandakumar et al., "Mixed-precision deep learning based on computational memory",
+    Front. Neurosci. 14, 406 (2020): the desired update is added to a high-precision
+    accumulator ``chi``; where ``|chi| >= epsilon`` (the device's programming granularity)
+    ``p = floor(|chi| / epsilon)`` pulses of the sign of ``chi`` are sent and ``p * epsilon``
+    is subtracted, the remainder waiting for later updates.  Here ``p`` is also capped at
+    ``max_pulses`` (what the programmer sends in one call); the excess stays in ``chi`` too,
+    so no update mass is lost: after any steps, the sum of what was sent plus ``chi`` equals
+    the sum of the desired updates (to float rounding).
+
+    The accumulator is digital memory beside the chip (the trainer's controller, like the
+    optimiser's moments); it is counted, not billed to the chip's meter: :attr:`ops` digital
+    operations (:data:`OPS_PER_ENTRY` per entry and step, :data:`OPS_PER_FIRING` more per
+    entry that fires) and :attr:`memory_bytes` (:data:`ACCUMULATOR_BYTES_PER_ENTRY` per entry).
+
+    Parameters
+    ----------
+    shapes : sequence of tuple of int
+        Shape of each weight matrix (one accumulator per matrix).
+    granularity : float > 0
+        ``epsilon``, weight units: the nominal weight change of one pulse.
+    max_pulses : int >= 1
+        Largest pulse count sent to one pair in one step.
+    """
+
+    def __init__(self, shapes: Sequence[tuple[int, ...]], *, granularity: float, max_pulses: int) -> None:
+        self.granularity = check.positive("granularity", granularity)
+        self.max_pulses = check.integer("max_pulses", max_pulses, minimum=1)
+        self._chi = _zeros(shapes)
+        self.ops = 0
+        self.pulses = 0
+
+    @property
+    def memory_bytes(self) -> int:
+        """Digital memory the accumulators hold, bytes."""
+        return ACCUMULATOR_BYTES_PER_ENTRY * sum(c.size for c in self._chi)
+
+    def remainder(self, index: int) -> NDArray[np.float64]:
+        """A copy of matrix ``index``'s accumulator ``chi`` (weight units, not yet sent)."""
+        return self._chi[index].copy()
+
+    def step(self, index: int, delta: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Accumulate the desired change ``delta`` of matrix ``index``; return the change to
+        send now: a whole number of steps ``p * granularity`` per entry, ``|p| <= max_pulses``."""
+        chi = self._chi[index]
+        delta = check.array("delta", delta, shape=chi.shape)
+        chi += delta
+        count = np.clip(np.trunc(chi / self.granularity), -self.max_pulses, self.max_pulses)
+        send = count * self.granularity
+        chi -= send
+        fired = int(np.count_nonzero(count))
+        self.ops += OPS_PER_ENTRY * chi.size + OPS_PER_FIRING * fired
+        self.pulses += int(np.abs(count).sum())
+        return send

@@ -38,24 +38,62 @@ class CostModel:
         The same for the input DACs (same order as the ADC's; an assumption, not a survey
         figure).
     t_read_s : float
-        Time of one array read (DAC settle, integrate, convert), seconds.  100 ns: the
-        order of NeuRRAM's per-core MVM latency, Wan et al., Nature 608, 504 (2022).
+        Shortest sense window of a read (rows driven, TIAs integrating), seconds; a tile
+        whose lines take longer to settle (:func:`neuromorph.hardware.timing.settling_time_s`)
+        waits for them.  10 ns: NeuroSim's read pulse width (``readPulseWidth = 10e-9``,
+        ``Param.cpp``, DNN+NeuroSim V1.4).  Files saved before issue 13 carry the old
+        whole-read figure, 100 ns (NeuRRAM's per-core MVM latency, Wan et al., Nature 608,
+        504 (2022)), and keep it as their window.
     pulse_v : float
         Programming pulse amplitude, volts.  1.2 V: HfO2 SET pulses of 1-2 V in Yao et al.,
         Nature 577, 641 (2020) and Li et al., Nature Commun. 9, 2385 (2018).
     t_pulse_s : float
         Programming pulse width, seconds.  100 ns (same sources: 10 ns-1 us).
+    columns_per_adc : int
+        Sensed channels sharing one ADC through a multiplexer; each ADC converts its
+        channels one after another.  8: NeuroSim's default (``numColMuxed = 8``,
+        ``Param.cpp``, DNN+NeuroSim V1.4).
+    adc_clock_hz : float
+        SAR ADC clock; a conversion takes ``bits + 1`` cycles
+        (:func:`neuromorph.hardware.energy.sar_conversion_time_s`).  1 GHz: NeuroSim's SAR
+        model (``(log2(levelOutput) + 1) * 1e-9`` s in ``SarADC.cpp``, V1.4).
+    tia_power_w : float
+        Bias power of one channel's TIA during the sense window, watts.
+        Illustrative: 10 uW, the order of a low-power CMOS op-amp with tens of MHz of
+        bandwidth; no survey gives TIA power as Murmann's does for ADCs.  Set it from your
+        circuit.
+    mux_energy_j : float
+        Energy of one mux selection (pass gates and their decoder), joules.  2 fJ:
+        DNN+NeuroSim V1.4's ``Mux`` + ``muxDecoder`` at 22 nm, 0.253 pJ for the 128
+        selections of one 128x128 read with 8 columns per ADC (run recorded in
+        ``benchmarks/energy.py``).
+    c_line_per_cell_f : float
+        Row-line capacitance per cell for chips whose wires give none, farads.  0.016 fF:
+        NeuroSim's wire capacitance 0.2 fF/um (``SubArray.cpp``) over an 80 nm cross-point
+        pitch (2F at its 32 nm node's 40 nm wire), as
+        :func:`neuromorph.hardware.wires.technology.wires_for_node` gives by default.
+        Wires with ``c_segment_f > 0`` override it.
     """
 
     adc_fom_j_per_step: float = 5e-15
     dac_fom_j_per_step: float = 5e-15
-    t_read_s: float = 100e-9
+    t_read_s: float = 10e-9
     pulse_v: float = 1.2
     t_pulse_s: float = 100e-9
+    columns_per_adc: int = 8
+    adc_clock_hz: float = 1e9
+    tia_power_w: float = 10e-6
+    mux_energy_j: float = 2e-15
+    c_line_per_cell_f: float = 1.6e-17
 
     def __post_init__(self) -> None:
         for name in ("adc_fom_j_per_step", "dac_fom_j_per_step", "t_read_s", "pulse_v", "t_pulse_s"):
             check.positive(name, getattr(self, name))
+        k = check.integer("columns_per_adc", self.columns_per_adc, minimum=1)
+        object.__setattr__(self, "columns_per_adc", k)
+        check.positive("adc_clock_hz", self.adc_clock_hz)
+        for name in ("tia_power_w", "mux_energy_j", "c_line_per_cell_f"):
+            check.non_negative(name, getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -66,7 +104,9 @@ class ChipDesign:
     ----------
     layer_sizes : tuple of int
         Widths ``(n_inputs, n_hidden_1, ..., n_out)``.
-    device : DeviceModel
+    device : DeviceModel or str, default "rram"
+        The device, or the name of a preset (:func:`neuromorph.hardware.presets.preset`:
+        ``"pcm"``, ``"PCM_GST"``, any case), stored as that preset's :class:`DeviceModel`.
     periphery : Periphery
         Default: 8-bit DACs with input full scale 8, automatic TIA gain, 8-bit ADCs.
     adc_full_scale : float
@@ -84,11 +124,13 @@ class ChipDesign:
         layers only read (a design option that makes copy-out harder).
     cost : CostModel
     wires : WireParams, optional
-        Wire resistances of every tile (exact IR drop in every read); None is ideal wiring.
+        Wire resistances of every tile (exact IR drop in every read), their line
+        capacitance and the cell model (``wires.cell``: resistive, 1T1R or sinh, solved
+        exactly in every read); None is ideal wiring with resistive cells.
     """
 
     layer_sizes: tuple[int, ...]
-    device: dev.DeviceModel = dev.RRAM_HFO2
+    device: dev.DeviceModel | str = "rram"
     periphery: Periphery = field(
         default_factory=lambda: Periphery(dac=DacParams(bits=8, input_full_scale=8.0))
     )
@@ -102,8 +144,12 @@ class ChipDesign:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))
+        if isinstance(self.device, str):
+            object.__setattr__(self, "device", dev.preset(self.device))
         if not isinstance(self.device, dev.DeviceModel):
-            raise TypeError(f"device must be a DeviceModel; got {type(self.device).__name__}.")
+            raise TypeError(
+                f"device must be a DeviceModel or a preset name; got {type(self.device).__name__}."
+            )
         if not isinstance(self.periphery, Periphery):
             raise TypeError(f"periphery must be a Periphery; got {type(self.periphery).__name__}.")
         check.positive("adc_full_scale", self.adc_full_scale)
@@ -159,6 +205,8 @@ def _from_value(hint: Any, value: Any, where: str) -> Any:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
+        if isinstance(value, str) and str in options:
+            return value
         classes = [t for t in options if dataclasses.is_dataclass(t)]
         return _from_dict(classes[0], value, where) if len(classes) == 1 else value
     if dataclasses.is_dataclass(hint):

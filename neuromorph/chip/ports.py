@@ -2,9 +2,12 @@
 
 :class:`Ports` is the protocol that names everything an on-chip algorithm may use: the public
 design (widths, bias input, weight range, drivable taps, datasheet), a :class:`Meter`
-snapshot, and the operations ``drive``, ``run``, ``apply_delta``, ``update``, ``program`` and
-``refresh``.  Two classes implement it: :class:`ChipPorts` (a fabricated chip's DACs, ADC
-taps and programming pulses, every call metered) and
+snapshot, and the operations ``drive``, ``run``, ``apply_delta``, ``update``, ``program``,
+``refresh`` and ``set_output_correction`` / ``output_correction`` (a per-column digital
+correction of a layer's outputs, applied by every later read), and ``read_reference`` (known
+reference levels into a layer's ADCs through a test mux, for calibration).  Two classes implement it:
+:class:`ChipPorts` (a fabricated chip's DACs, ADC taps and programming pulses, every call
+metered) and
 :class:`~neuromorph.chip.twin.DigitalPorts` (the software twin over a
 :class:`~neuromorph.chip.digital.DigitalNetwork`, whose meter stays zero).  Algorithms take a
 ``Ports`` and check it with :func:`check_ports`; they never import ``Chip`` or ``ChipPorts``.
@@ -44,7 +47,14 @@ class Meter:
 
     ``queries`` counts input vectors presented to the chip (one per row of a batch, per
     drive or run call); ``array_reads`` counts tile reads; ``energy_j`` is the sum of the
-    ``energy_*`` terms.
+    ``energy_*`` terms (:data:`ENERGY_FIELDS`).  By component (issue 13, after NeuroSim;
+    :mod:`neuromorph.hardware.energy`): ``energy_read_j`` the array's own ``v**2 G``
+    dissipation (reads and verify reads), ``energy_line_j`` row-line charging,
+    ``energy_dac_j`` / ``energy_adc_j`` the converters, ``energy_tia_j`` the TIAs' bias,
+    ``energy_mux_j`` the ADC multiplexers, ``energy_pulse_j`` programming pulses.
+    ``chip_seconds`` is the chip's busy time; ``seconds_settle`` (sense windows),
+    ``seconds_convert`` (ADC conversions through the mux) and ``seconds_program``
+    (pulses) split it.  Meters saved before the split load with those fields at zero.
     """
 
     queries: int = 0
@@ -58,10 +68,16 @@ class Meter:
     energy_dac_j: float = 0.0
     energy_adc_j: float = 0.0
     energy_pulse_j: float = 0.0
+    energy_line_j: float = 0.0
+    energy_tia_j: float = 0.0
+    energy_mux_j: float = 0.0
+    seconds_settle: float = 0.0
+    seconds_convert: float = 0.0
+    seconds_program: float = 0.0
 
     @property
     def energy_j(self) -> float:
-        return self.energy_read_j + self.energy_dac_j + self.energy_adc_j + self.energy_pulse_j
+        return sum(getattr(self, name) for name in ENERGY_FIELDS)
 
     def as_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -76,6 +92,22 @@ class Meter:
         return Meter(
             **{f.name: getattr(self, f.name) - getattr(earlier, f.name) for f in dataclasses.fields(self)}
         )
+
+
+#: The :class:`Meter` fields whose sum is ``energy_j``, by component.
+ENERGY_FIELDS = (
+    "energy_read_j",
+    "energy_line_j",
+    "energy_dac_j",
+    "energy_tia_j",
+    "energy_mux_j",
+    "energy_adc_j",
+    "energy_pulse_j",
+)
+
+#: The :class:`Meter` fields that split ``chip_seconds`` (meters of new chips; older saved
+#: meters have them at zero).
+SECONDS_FIELDS = ("seconds_settle", "seconds_convert", "seconds_program")
 
 
 @runtime_checkable
@@ -148,6 +180,20 @@ class Ports(Protocol):
     def refresh(self, layer: int, **options: Any) -> dict:
         """Re-centre ``layer``'s device pairs, keeping its weights; returns a report with the
         keys :data:`PUBLIC_REPORT_FIELDS`."""
+        ...
+
+    def set_output_correction(self, layer: int, scale: ArrayLike, offset: ArrayLike) -> None:
+        """Set ``layer``'s digital output correction ``y_out = (y - offset) * scale`` per column
+        (scalars or arrays of length n_out; see :func:`check_output_correction`)."""
+        ...
+
+    def output_correction(self, layer: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``layer``'s output correction now: copies of ``(scale, offset)``, each (n_out,)."""
+        ...
+
+    def read_reference(self, layer: int, levels: ArrayLike) -> NDArray[np.float64]:
+        """What ``layer``'s taps read (batch, n_out) when reference ``levels`` (batch, n_out;
+        output units) drive its ADCs through the test mux, bypassing the array; corrected."""
         ...
 
 
@@ -272,6 +318,21 @@ class ChipPorts:
         (:data:`PUBLIC_REPORT_FIELDS`)."""
         return self._call("program", layer, weights, options)
 
+    def set_output_correction(self, layer: int, scale: ArrayLike, offset: ArrayLike) -> None:
+        """Set the digital periphery's per-column correction of ``layer``'s outputs,
+        ``y_out = (y - offset) * scale`` (see :func:`check_output_correction`); unbilled."""
+        return self._call("set_output_correction", layer, scale, offset)
+
+    def output_correction(self, layer: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``layer``'s output correction now: copies of ``(scale, offset)``, each (n_out,)."""
+        return self._call("output_correction", layer)
+
+    def read_reference(self, layer: int, levels: ArrayLike) -> NDArray[np.float64]:
+        """Drive reference ``levels`` (batch, n_out; output units) into ``layer``'s ADCs through
+        the test mux and read the taps (with the output correction), metered
+        (:meth:`Chip.read_reference <neuromorph.chip.chip.Chip.read_reference>`)."""
+        return self._call("read_reference", layer, levels)
+
 
 def _layer_index(chip: Chip, layer) -> int:
     layer = check.integer("layer", layer)
@@ -342,6 +403,65 @@ def _op_program(chip: Chip, layer, weights, options):
     return public_report(pulses, report.verify_reads)
 
 
+def _op_set_output_correction(chip: Chip, layer, scale, offset):
+    layer = _layer_index(chip, layer)
+    chip.set_output_correction(layer, scale, offset)
+
+
+def _op_output_correction(chip: Chip, layer):
+    return chip.output_correction(_layer_index(chip, layer))
+
+
+def _op_read_reference(chip: Chip, layer, levels):
+    layer = _layer_index(chip, layer)
+    n_out = chip.design.layer_sizes[layer + 1]
+    return chip.read_reference(layer, check.array("levels", levels, shape=(None, n_out)))
+
+
+# ---------------------------------------------------------------- output correction
+
+
+def check_output_correction(
+    n_out: int, scale: ArrayLike, offset: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Validate a per-column output correction and return ``(scale, offset)``, each (n_out,).
+
+    ``scale`` and ``offset`` are scalars (broadcast to every column) or arrays of length
+    ``n_out``; both finite, ``scale`` never 0 (a zero gain would erase a column's output).
+
+    Metering: the correction is one digital multiply-add per column output and is billed
+    nothing, like the rest of the digital periphery (ReLU, RMS normalisation), which the
+    meter does not bill either.  For scale: an 8-bit integer multiply and a 32-bit add cost
+    about 0.2 + 0.1 pJ at 45 nm (Horowitz, ISSCC 2014, energy table), against
+    ``adc_fom_j_per_step * 2**bits`` = 1.3 pJ for the default 8-bit conversion it follows,
+    so omitting it understates a read's converter-side energy by up to about a fifth at
+    45 nm, less in newer nodes.  Setting the registers is a host write, not an analog
+    operation, and is not billed either.
+    """
+    out = []
+    for name, value in (("scale", scale), ("offset", offset)):
+        a = check.array(name, value, ndim=1)  # a scalar arrives as shape (1,)
+        if a.shape[0] not in (1, n_out):
+            raise ValueError(f"{name} must be a scalar or have shape ({n_out},); got shape {a.shape}.")
+        out.append(np.array(np.broadcast_to(a, (n_out,)), dtype=np.float64))
+    scale_a, offset_a = out
+    if np.any(scale_a == 0.0):
+        first = int(np.flatnonzero(scale_a == 0.0)[0])
+        raise ValueError(f"scale must be nonzero in every column; got scale=0 at column {first}.")
+    return scale_a, offset_a
+
+
+def apply_output_correction(
+    y: NDArray[np.float64], correction: tuple[NDArray[np.float64], NDArray[np.float64]] | None
+) -> NDArray[np.float64]:
+    """``(y - offset) * scale`` on the columns of ``y`` (batch, n_out); ``y`` itself when
+    ``correction`` is None (the identity: today's bits, untouched)."""
+    if correction is None:
+        return y
+    scale, offset = correction
+    return (y - offset) * scale
+
+
 #: Pulses a ``method="direct"`` write costs per device: the model is an idealised one-shot
 #: write (one amplitude-coded pulse sets a device to its target, no verify read), so each of
 #: a pair's two devices gets exactly one pulse, billed at the cost model's pulse energy and
@@ -378,6 +498,9 @@ _PORT_OPS = {
     "update": _op_update,
     "program": _op_program,
     "refresh": _op_refresh,
+    "set_output_correction": _op_set_output_correction,
+    "output_correction": _op_output_correction,
+    "read_reference": _op_read_reference,
 }
 
 #: The operations :func:`perform` knows: the :class:`Ports` protocol's, by name (``w_max``

@@ -158,6 +158,18 @@ class RemotePorts:
         """Re-centre the layer's pairs, keeping its weights; returns the public report."""
         return self._call("refresh", layer, options)
 
+    def set_output_correction(self, layer: int, scale: ArrayLike, offset: ArrayLike) -> None:
+        """Set ``layer``'s per-column digital output correction ``y_out = (y - offset) * scale``."""
+        return self._call("set_output_correction", layer, scale, offset)
+
+    def output_correction(self, layer: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``layer``'s output correction now: ``(scale, offset)``, each (n_out,)."""
+        return self._call("output_correction", layer)
+
+    def read_reference(self, layer: int, levels: ArrayLike) -> NDArray[np.float64]:
+        """Reference ``levels`` (batch, n_out) into ``layer``'s ADCs through the test mux; taps read."""
+        return self._call("read_reference", layer, levels)
+
     def _call(self, op: str, *args) -> Any:
         return _exchange(self._conn, ("call", op, args))
 

@@ -3,7 +3,10 @@ behind the :class:`~neuromorph.chip.ports.Ports` protocol (layer 2).
 
 With it an on-chip algorithm runs unchanged on float weights: ``drive`` returns a layer's
 exact pre-activations, ``run`` the network's forward, ``apply_delta`` and ``update`` add
-to the weights, ``program`` writes them exactly, ``refresh`` does nothing.  Nothing is
+to the weights, ``program`` writes them exactly, ``refresh`` does nothing, and
+``set_output_correction`` corrects every later ``drive`` and ``run`` exactly as a chip's
+digital periphery does (the correction belongs to these ports, not to the network, which
+has no periphery; a new ``net.ports()`` starts from the identity).  Nothing is
 metered: :attr:`DigitalPorts.meter` is always a zero :class:`~neuromorph.chip.ports.Meter`,
 so an algorithm can subtract meter snapshots and call ``refresh`` without asking what it
 holds.  A digital network has no datasheet, so :attr:`DigitalPorts.design` is None;
@@ -23,8 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
-from neuromorph.chip.digital import DigitalNetwork
-from neuromorph.chip.ports import Meter, public_report
+from neuromorph.chip.digital import DigitalNetwork, propagate
+from neuromorph.chip.ports import Meter, apply_output_correction, check_output_correction, public_report
 from neuromorph.hardware.crossbar import Crossbar
 
 
@@ -54,7 +57,7 @@ class DigitalPorts:
         ``apply_delta`` / ``update`` clip to it (as a saturating device pair does).
     """
 
-    __slots__ = ("_net", "_weight_range")
+    __slots__ = ("_corrections", "_net", "_weight_range")
 
     def __init__(self, network: DigitalNetwork, *, weight_range: float = math.inf) -> None:
         if not isinstance(network, DigitalNetwork):
@@ -71,6 +74,9 @@ class DigitalPorts:
                 )
         self._net = network
         self._weight_range = weight_range
+        self._corrections: list[tuple[NDArray[np.float64], NDArray[np.float64]] | None] = [
+            None
+        ] * network.n_layers
 
     # ------------------------------------------------------------------ public design
     @property
@@ -112,11 +118,45 @@ class DigitalPorts:
     def drive(self, layer: int, x: ArrayLike) -> NDArray[np.float64]:
         """Exact pre-activations ``[x, b] @ W_layer`` (batch, n_out) for ``x`` (batch, n_in)."""
         layer = self._layer_index(layer)
-        return self._net.layer(layer, self._inputs(layer, x))
+        return apply_output_correction(
+            self._net.layer(layer, self._inputs(layer, x)), self._corrections[layer]
+        )
 
     def run(self, x: ArrayLike) -> list[NDArray[np.float64]]:
-        """Activities of every layer for inputs ``x`` (batch, n_inputs): the network's forward."""
-        return self._net.forward(x)
+        """Activities of every layer for inputs ``x`` (batch, n_inputs): the network's forward
+        (with each layer's output correction, if any was set)."""
+        if all(c is None for c in self._corrections):
+            return self._net.forward(x)
+        x = self._inputs(0, x)
+        return propagate(
+            lambda i, xi: apply_output_correction(self._net.layer(i, xi), self._corrections[i]),
+            x,
+            self.n_layers,
+        )
+
+    def set_output_correction(self, layer: int, scale: ArrayLike, offset: ArrayLike) -> None:
+        """Correct ``layer``'s outputs in every later read: ``y_out = (y - offset) * scale``
+        per column (:func:`~neuromorph.chip.ports.check_output_correction`), as a chip does."""
+        layer = self._layer_index(layer)
+        scale, offset = check_output_correction(self.layer_sizes[layer + 1], scale, offset)
+        identity = bool(np.all(scale == 1.0) and np.all(offset == 0.0))
+        self._corrections[layer] = None if identity else (scale, offset)
+
+    def output_correction(self, layer: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Copies of ``layer``'s ``(scale, offset)``, each (n_out,) (ones and zeros if none)."""
+        layer = self._layer_index(layer)
+        c = self._corrections[layer]
+        if c is None:
+            n_out = self.layer_sizes[layer + 1]
+            return np.ones(n_out), np.zeros(n_out)
+        return c[0].copy(), c[1].copy()
+
+    def read_reference(self, layer: int, levels: ArrayLike) -> NDArray[np.float64]:
+        """Reference ``levels`` (batch, n_out) through ideal converters: ``levels`` themselves,
+        with the output correction, as a chip's test mux would give them (free)."""
+        layer = self._layer_index(layer)
+        levels = check.array("levels", levels, shape=(None, self.layer_sizes[layer + 1]))
+        return apply_output_correction(levels, self._corrections[layer])
 
     def apply_delta(self, layer: int, delta: ArrayLike) -> int:
         """Add ``delta`` (n_in + 1, n_out) to the layer's weights; returns 0 pulses."""

@@ -15,15 +15,27 @@ Rules
   command's input files is always refused; an existing output file, a non-empty run folder
   of ``train`` or ``demo``, or a ``copyout`` folder that already holds a report is refused
   unless ``--force``.  (``sweep`` resumes an earlier run in its folder by design.)
+
+Names
+-----
+One flag name per meaning: ``--temperature-k`` is the die's temperature (``train``,
+``spice``), ``--hot-k`` the hot temperature of the heat study (``demo``, ``train``), both in
+kelvin; the older ``--heat-k`` (train) and ``--temperature`` (spice) still work and warn
+(:func:`add_deprecated_alias`).  Presets are named as :func:`neuromorph.hardware.presets.preset`
+names them (``pcm`` or ``PCM_GST``, any case; :func:`preset_name`).  ``--wires NODE`` gives
+a chip NeuroSim's wires at a CMOS node (:data:`DEFAULT_WIRES` when given alone).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from neuromorph import _validate as check
-from neuromorph.hardware.devices import DeviceModel, preset
+from neuromorph.hardware.devices import PRESETS, DeviceModel, preset
+from neuromorph.hardware.wires import WireParams, wires_for_node
+from neuromorph.hardware.wires.technology import NODES_NM
 
 #: Ambient range of AEC-Q100 Grade 0 (Automotive Electronics Council, "AEC-Q100 Rev-J:
 #: Failure mechanism based stress test qualification for integrated circuits", 2023):
@@ -39,6 +51,94 @@ COPYOUT_FILES = ("report.json", "fidelity_vs_queries.png", "weight_error_vs_quer
 TRAIN_FILES = ("network.npz", "chip.npz", "metrics.json", "training_curve.png")
 #: Budget rules of the copy-out methods: (smallest budget, whole numbers only).
 _BUDGET_RULES = {"fd": (1.0, True), "designed": (1.0, False), "distill": (1.0, True)}
+#: The ``--preset`` choices: the short names of :data:`neuromorph.hardware.devices.PRESETS`.
+PRESET_CHOICES = tuple(PRESETS)
+#: ``--wires`` given alone: the 32 nm node, NeuroSim's default technology node
+#: (DNN+NeuroSim V2.1, ``Training_pytorch/NeuroSIM/Param.cpp``: ``technode = 32``, a
+#: 40 nm wire), in its 2F x 2F cross-point cell (``heightInFeatureSizeCrossbar = 2``): the
+#: cells here are two-terminal devices without an access transistor.  1.06 ohm per segment
+#: (:func:`neuromorph.hardware.wires.wires_for_node`).
+DEFAULT_WIRES = "32nm"
+#: ``spice --wires`` default: the wires saved with the chip.
+CHIP_WIRES = "chip"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default ("(default: off)" for a flag) or "(required)".
+
+    A help text that already says its default in words (it contains "(default") keeps them;
+    descriptions and epilogs keep their line breaks (the sweep's list of spec keys), so
+    :func:`neuromorph.faces.cli.build_parser` wraps its descriptions itself.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required:
+            return f"{text} (required)"
+        if "(default" in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(action, argparse._StoreTrueAction):
+            return f"{text} (default: off)"
+        return f"{text} (default: %(default)s)"
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An older name of an option: stores into the new option's ``dest`` and warns on stderr."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, use: str, **kwargs) -> None:
+        self.use = use
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"{parser.prog}: warning: {option_string} is deprecated; use {self.use}.", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_deprecated_alias(
+    parser: argparse.ArgumentParser, old: str, new: str, *, dest: str, units: str, **kwargs
+) -> None:
+    """Keep ``old`` working as ``new`` (same ``dest``, in ``units``), warning when used."""
+    parser.add_argument(
+        old,
+        dest=dest,
+        action=_DeprecatedAlias,
+        use=new,
+        default=argparse.SUPPRESS,
+        help=f"deprecated name of {new}, {units}; warns when used (default: as {new})",
+        **kwargs,
+    )
+
+
+def preset_name(text: str) -> str:
+    """The short preset name of ``text`` (``"PCM_GST"`` -> ``"pcm"``); unknown text unchanged.
+
+    Unknown names pass through so that argparse's ``choices`` reports them.
+    """
+    try:
+        found = preset(text)
+    except ValueError:
+        return text
+    return next(short for short, model in PRESETS.items() if model is found)
+
+
+def wire_choices(*, for_spice: bool = False) -> list[str]:
+    """The ``--wires`` values: the CMOS nodes ('32nm'...), and 'none' (or, for spice, 'chip')."""
+    return [CHIP_WIRES if for_spice else "none", *(f"{n}nm" for n in NODES_NM)]
+
+
+def wires_of(option: str, value: str) -> WireParams | None:
+    """The wires ``value`` names: None for 'none' or 'chip', else NeuroSim's at that node."""
+    if value in ("none", CHIP_WIRES):
+        return None
+    if not value.endswith("nm") or not value[:-2].isdigit() or int(value[:-2]) not in NODES_NM:
+        raise ValueError(f"{option} must be 'none', 'chip' or one of {wire_choices()[1:]}; got {value!r}.")
+    return wires_for_node(int(value[:-2]))
+
+
+def wires_text(value: str) -> str:
+    """'1.06 ohm per segment' for a node, 'ideal wiring' for 'none'."""
+    wires = wires_of("--wires", value)
+    return "ideal wiring" if wires is None else f"{wires.r_row_ohm:.2f} ohm per segment"
 
 
 def operating_range_k(device: DeviceModel | str) -> tuple[float, float]:
@@ -180,8 +280,7 @@ def run_folder(
 def check_demo(args: argparse.Namespace) -> None:
     """``neuromorph demo``: every option, before the first crossbar is fabricated."""
     temperature("--hot-k", args.hot_k, args.preset)
-    if not args.crossbar_only:
-        temperature("--hot-k", args.hot_k, "rram")  # the story runs on the RRAM preset
+    args.wires = wires_of("--wires", args.wires)
     age_hours("--age-hours", args.age_hours)
     integer("--seed", args.seed)
     integer("--epochs", args.epochs)
@@ -195,10 +294,13 @@ def check_demo(args: argparse.Namespace) -> None:
 def check_train(args: argparse.Namespace) -> None:
     """``neuromorph train``: every option, before data are loaded or a folder is made."""
     temperature("--temperature-k", args.temperature_k, args.preset)
-    if args.heat_k is not None:
+    if args.hot_k is not None:
         if args.mode == "software":
-            raise ValueError("--heat-k must come with --mode in-place or ex-situ; got --mode software.")
-        temperature("--heat-k", args.heat_k, args.preset)
+            raise ValueError("--hot-k must come with --mode in-place or ex-situ; got --mode software.")
+        temperature("--hot-k", args.hot_k, args.preset)
+    if args.mode == "software" and args.wires != "none":
+        raise ValueError(f"--wires must come with --mode in-place or ex-situ; got --wires {args.wires}.")
+    args.wires = wires_of("--wires", args.wires)
     age_hours("--age-hours", args.age_hours)
     integer("--seed", args.seed)
     integer("--epochs", args.epochs)
@@ -224,12 +326,22 @@ def check_train(args: argparse.Namespace) -> None:
 
 
 def check_spice(args: argparse.Namespace, chip) -> tuple[int, int]:
-    """``neuromorph spice``: every option against the loaded ``chip``; returns the tile."""
+    """``neuromorph spice``: every option against the loaded ``chip``; returns the tile.
+
+    Also turns ``args.window`` into ``(rows, weight columns)`` or None and ``args.wires`` into
+    a :class:`WireParams` or None (the chip's own).
+    """
     integer("--seed", args.seed)
     if not 0 <= args.layer < chip.n_layers:
         raise ValueError(f"--layer must be in 0..{chip.n_layers - 1}; got {args.layer}.")
-    if args.temperature is not None:
-        temperature("--temperature", args.temperature, chip.design.device)
+    if args.temperature_k is not None:
+        temperature("--temperature-k", args.temperature_k, chip.design.device)
+    if args.window is not None:
+        window = int_list("--window", args.window)
+        if len(window) != 2:
+            raise ValueError(f"--window must be 'ROWS,COLS', two integers >= 1; got {args.window!r}.")
+        args.window = window
+    args.wires = wires_of("--wires", args.wires)
     xbar = chip.crossbars[args.layer]
     tile = int_list("--tile", args.tile, minimum=0)
     n_rows, n_cols = xbar.n_tiles
@@ -259,6 +371,8 @@ def check_copyout(args: argparse.Namespace, allowed: tuple[str, ...]) -> tuple[t
 def check_sweep(args: argparse.Namespace) -> None:
     """``neuromorph sweep``: the spec exists and the worker count is positive."""
     input_file("spec", args.spec)
+    if args.workers is None:
+        args.workers = max(1, os.cpu_count() or 1)
     integer("--workers", args.workers, minimum=1)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ValueError(f"--out must be a folder; got {args.out!r}, which is a file.")

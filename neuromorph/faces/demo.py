@@ -1,20 +1,34 @@
 """The short demo: one crossbar, read cold and hot (layer 5, called by the CLI).
 
-Fabricates an RRAM crossbar, programs random weights by write-verify, reads a batch at the
-programming temperature, heats it and lets it age, reads again, and tabulates what changed.
+Fabricates a crossbar of the chosen preset, programs random weights by write-verify, reads a
+batch at the programming temperature, heats it and lets it age, reads again, and tabulates
+what changed.  Also the ngspice check that ``neuromorph demo`` and ``neuromorph spice --run``
+share (:func:`run_ngspice_check`: it says how big the netlist is and roughly how long
+ngspice will take before it runs).
 May import every layer below.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
+from neuromorph.chip.export import estimate_ngspice_seconds, ngspice_nodes
+from neuromorph.hardware import spice
 from neuromorph.hardware.crossbar import Crossbar
 from neuromorph.hardware.devices import DeviceModel, preset
 from neuromorph.hardware.environment import Environment
 from neuromorph.studies.scoring import relative_rms_error
+
+#: The demo's SPICE step exports this window of chip A's first tile: (rows, weight columns),
+#: i.e. 64 x 64 physical cells (each weight a G+/G- pair), 8,192 cell nodes with wires: a
+#: size Debian's ngspice 39 solves in about 1.5-3.5 s here (:mod:`neuromorph.chip.export`),
+#: where the whole 75 x 400 first tile would take tens of minutes.
+DEMO_SPICE_WINDOW = (64, 32)
 
 
 @dataclass(frozen=True)
@@ -111,3 +125,32 @@ def format_table(rows: list[DemoRow], info: dict) -> str:
         "effective weights against the targets.",
     ]
     return "\n".join(lines)
+
+
+def run_ngspice_check(
+    export: spice.CrossbarExport, *, say: Callable[[str], object] = print
+) -> tuple[float, NDArray]:
+    """Run ``export``'s netlist in ngspice, saying first how big it is and how long it may take.
+
+    Returns the largest column-current error relative to the largest column current of the
+    simulator's own solution, and ngspice's column currents (amperes).
+    """
+    eta = estimate_ngspice_seconds(export.netlist)
+    say(
+        f"running ngspice on {ngspice_nodes(export.netlist)} nodes ({export.voltages.size} rows x "
+        f"{export.expected_currents.size} columns): roughly {_duration(eta)}..."
+    )
+    start = time.perf_counter()
+    got = spice.run_ngspice(export.netlist)
+    say(f"ngspice took {_duration(time.perf_counter() - start)}")
+    want = export.expected_currents
+    return float(np.max(np.abs(got - want)) / np.max(np.abs(want))), got
+
+
+def _duration(seconds: float) -> str:
+    """'0.4 s', '12 s', '3 min', '2.1 h': a duration as a person reads it."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"

@@ -36,7 +36,7 @@ from neuromorph._rng import (
     STREAM_VERIFY_READ,
     STREAM_VERIFY_RETRY,
 )
-from neuromorph.hardware.devices import K_B_EV, DeviceModel, StuckCode
+from neuromorph.hardware.devices import DeviceModel, StuckCode
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -61,8 +61,12 @@ _X_FLOOR = 1e-7
 
 # Packed laws: each law's scalars travel to the kernels as one float64 array, built once by
 # pulse_law, retention_law and temperature_law below, read by these indices.
-#: pulse_law: soft bounds a_up, a_down; c2c; exponential step a, b, A_up, A_down, gammas.
-P_A_UP, P_A_DOWN, P_C2C, P_EXP_A, P_EXP_B, P_AMP_UP, P_AMP_DOWN, P_GAMMA_UP, P_GAMMA_DOWN = range(9)
+#: pulse_law: soft bounds a_up, a_down; c2c; exponential step a, b, A_up, A_down, gammas;
+#: complex c2c: additive std (S), slope in G - g_lo.
+(
+    P_A_UP, P_A_DOWN, P_C2C, P_EXP_A, P_EXP_B, P_AMP_UP, P_AMP_DOWN, P_GAMMA_UP, P_GAMMA_DOWN,
+    P_C2C_ADD, P_C2C_SLOPE,
+) = range(11)  # fmt: skip
 #: retention_law: mode, t0, exponent mean offset/slope/clip, std offset/slope/clip, g_max for
 #: x = G / g_max, relaxation shift/std growth/std at t0, whether programming redraws.
 (
@@ -71,8 +75,16 @@ P_A_UP, P_A_DOWN, P_C2C, P_EXP_A, P_EXP_B, P_AMP_UP, P_AMP_DOWN, P_GAMMA_UP, P_G
 ) = range(15)  # fmt: skip
 #: Retention modes: power-law drift, log-time relaxation.
 MODE_POWER, MODE_RELAX = 0, 1
-#: temperature_law: T - T_ref, (1/T - 1/T_ref)/k_B, alpha low/high, Ea low/high, g_min, range.
-T_DELTA, T_ARRHENIUS, T_ALPHA_LO, T_ALPHA_HI, T_EA_LO, T_EA_HI, T_G_MIN, T_G_RANGE = range(8)
+#: temperature_law: T - T_ref, the low- and high-state paths' factors f_low(T), f_high(T),
+#: the conductance where the paths split (g_min parallel, g_max series), the conduction model.
+T_DELTA, T_F_LOW, T_F_HIGH, T_G_SPLIT, T_PATHS = range(5)
+#: Conduction models of the packed temperature law (TemperatureParams.paths).
+PATHS_PARALLEL, PATHS_SERIES = 0, 1
+#: verify_noise_law: read_noise_rel q0, state exponent, cap, g_max, 1 for the 1/f law, the
+#: 1/f time offset t0 and read duration t_r (NoiseParams; neuromorph.hardware.noise).
+V_Q0, V_EXPONENT, V_CAP, V_G_MAX, V_PINK, V_T0, V_T_READ = range(7)
+#: aihwkit clamps ``(G/g_max)**exponent`` at this floor before dividing (noise.amplitude's).
+_AMPLITUDE_FLOOR = 1e-3
 
 
 @njit
@@ -225,6 +237,7 @@ def pulse_law(device: DeviceModel) -> np.ndarray:
         [
             p.nonlinearity_up, p.nonlinearity_down, p.c2c_rel, p.exp_a, p.exp_b,
             p.exp_amp_up, p.exp_amp_down, p.exp_gamma_up, p.exp_gamma_down,
+            p.c2c_add_steps * device.step_s, p.c2c_slope,
         ]
     )  # fmt: skip
 
@@ -247,13 +260,47 @@ def retention_law(device: DeviceModel) -> np.ndarray:
 def temperature_law(device: DeviceModel, temperature_k: float) -> np.ndarray:
     """The temperature law of ``device`` at ``temperature_k`` packed for the kernels (``T_*``)."""
     tp, c = device.temperature, device.conductance
+    f_low, f_high = tp.path_factors(temperature_k)
+    series = tp.paths == "series"
     return np.array(
         [
-            temperature_k - tp.t_ref_k, (1.0 / temperature_k - 1.0 / tp.t_ref_k) / K_B_EV,
-            tp.alpha_low_per_k, tp.alpha_high_per_k, tp.ea_low_ev, tp.ea_high_ev,
-            c.g_min_s, c.g_max_s - c.g_min_s,
-        ]
+            temperature_k - tp.t_ref_k, f_low, f_high, c.g_max_s if series else c.g_min_s,
+            PATHS_SERIES if series else PATHS_PARALLEL,
+        ],
+        dtype=np.float64,
     )  # fmt: skip
+
+
+def verify_noise_law(device: DeviceModel) -> np.ndarray:
+    """The read-noise law of ``device`` as one verify read sees it, packed (``V_*``)."""
+    n = device.noise
+    cap = math.inf if n.read_noise_max_rel is None else n.read_noise_max_rel
+    return np.array(
+        [
+            n.read_noise_rel, n.read_noise_exponent, cap, device.conductance.g_max_s,
+            1.0 if n.read_noise_law == "pink" else 0.0, device.drift.t0_s, n.t_read_s,
+        ],
+        dtype=np.float64,
+    )  # fmt: skip
+
+
+@njit
+def verify_noise_rel(g, age, nl):
+    """Relative std of one verify read of a device programmed to ``g`` (S), ``age`` s ago.
+
+    The marginal of the crossbar's read-noise law (:mod:`neuromorph.hardware.noise`): the
+    state-dependent amplitude ``q(g) = min(q0 / max((g/g_max)**exponent, 1e-3), cap)``, times
+    ``sqrt(ln((age + t0 + t_r) / (2 t_r)))`` for the 1/f law (its accumulated variance at
+    that age); ``q0`` itself for a constant white law.
+    """
+    q = nl[V_Q0]
+    if nl[V_EXPONENT] != 0.0:
+        q = q / max((abs(g) / nl[V_G_MAX]) ** nl[V_EXPONENT], _AMPLITUDE_FLOOR)
+    q = min(q, nl[V_CAP])
+    if nl[V_PINK] != 0.0:
+        t = max(age, 0.0) + nl[V_T0]
+        q = q * math.sqrt(max(math.log((t + nl[V_T_READ]) / (2.0 * nl[V_T_READ])), 0.0))
+    return q
 
 
 @njit
@@ -306,31 +353,26 @@ def retention_parameters(g, z, ret, out):
 
 
 @njit
-def at_temperature(g, g_min, g_range, alpha_lo, alpha_hi, ea_lo, ea_hi, delta_t, arrhenius_x):
-    """The temperature law: conductance ``g`` (at T_ref) as seen at ``T = T_ref + delta_t``.
+def at_temperature(g, temp):
+    """The temperature law: conductance ``g`` (>= 0, at T_ref) as seen at the packed law's T.
 
-    ``g (1 + alpha(u) dT) exp(-Ea(u) arrhenius_x)`` with ``alpha`` and ``Ea`` linear in the
-    state ``u = clip((g - g_min) / g_range, 0, 1)``; ``g`` itself at ``delta_t == 0``.
+    :class:`~neuromorph.hardware.devices.TemperatureParams`: parallel paths
+    ``g_b f_low + (g - g_b) f_high``, ``g_b = min(g, g_split)``; series paths
+    ``1 / (r_h / f_high + (1/g - r_h) / f_low)``, ``r_h = 1 / max(g, g_split)``.  ``g`` itself
+    at T_ref, ``g f`` when both paths have the same factor ``f``, 0 for ``g = 0``.
     """
-    if delta_t == 0.0:
+    if temp[T_DELTA] == 0.0:
         return g
-    u = (g - g_min) / g_range
-    if u < 0.0:
-        u = 0.0
-    elif u > 1.0:
-        u = 1.0
-    alpha = alpha_lo + (alpha_hi - alpha_lo) * u
-    ea = ea_lo + (ea_hi - ea_lo) * u
-    return g * (1.0 + alpha * delta_t) * math.exp(-ea * arrhenius_x)
-
-
-@njit
-def _at_law(g, temp):
-    """:func:`at_temperature` with the packed temperature law."""
-    return at_temperature(
-        g, temp[T_G_MIN], temp[T_G_RANGE], temp[T_ALPHA_LO], temp[T_ALPHA_HI],
-        temp[T_EA_LO], temp[T_EA_HI], temp[T_DELTA], temp[T_ARRHENIUS],
-    )  # fmt: skip
+    f_low, f_high = temp[T_F_LOW], temp[T_F_HIGH]
+    if f_low == f_high:
+        return g * f_high
+    if temp[T_PATHS] == PATHS_PARALLEL:
+        g_b = min(g, temp[T_G_SPLIT])
+        return g_b * f_low + (g - g_b) * f_high
+    if g <= 0.0:
+        return 0.0
+    r_h = 1.0 / max(g, temp[T_G_SPLIT])
+    return 1.0 / (r_h / f_high + (1.0 / g - r_h) / f_low)
 
 
 @njit_parallel
@@ -345,22 +387,19 @@ def verify_conductance(g_prog, tau_prog, nu, tau_now, ret, temp, g_out):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             for s in range(2):
                 g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
-                g_out[s, i] = _at_law(g, temp)
+                g_out[s, i] = at_temperature(g, temp)
 
 
 @njit_parallel
 def effective_conductance(
-    g_prog, tau_prog, nu, tau_now, ret, g_min, g_range,
-    alpha_lo, alpha_hi, ea_lo, ea_hi, delta_t, arrhenius_x, read_rel,
-    g_eff_out, gdiff_out, gvar_out,
+    g_prog, tau_prog, nu, tau_now, ret, temp, read_rel, g_eff_out, gdiff_out, gvar_out,
 ):  # fmt: skip
     """Conductances as a read sees them now: retention, then the temperature law.
 
     IN  g_prog, tau_prog, nu (2, n): programmed G at T_ref (S), equivalent programming
         time (s), retention parameter, for the + (row 0) and - (row 1) device of each pair
-        tau_now (s); ret: packed retention law (:func:`retention_law`); g_min, g_range (S)
-        nominal, for the state u; alpha_lo/hi (1/K), ea_lo/hi (eV), delta_t = T - T_ref (K),
-        arrhenius_x = (1/T - 1/T_ref) / k_B (1/eV); read_rel (relative read-noise std)
+        tau_now (s); ret, temp: packed retention and temperature laws
+        (:func:`retention_law`, :func:`temperature_law`); read_rel (relative read-noise std)
     OUT g_eff_out (2, n) S; gdiff_out (n,) = G+ - G-; gvar_out (n,) = read_rel**2 (G+**2 + G-**2)
     """
     n = g_prog.shape[1]
@@ -369,9 +408,7 @@ def effective_conductance(
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             for s in range(2):
                 g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
-                g_eff_out[s, i] = at_temperature(
-                    g, g_min, g_range, alpha_lo, alpha_hi, ea_lo, ea_hi, delta_t, arrhenius_x
-                )
+                g_eff_out[s, i] = at_temperature(g, temp)
             gdiff_out[i] = g_eff_out[0, i] - g_eff_out[1, i]
             gvar_out[i] = rr2 * (g_eff_out[0, i] ** 2 + g_eff_out[1, i] ** 2)
 
@@ -381,12 +418,14 @@ def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0)
     """``count`` pulses of one polarity on one device; returns the new conductance.
 
     The pulse law of :mod:`neuromorph.hardware.devices` (soft bounds times the exponential
-    step factor), c2c noise per pulse drawn from ``stream`` at counters
+    step factor), c2c noise per pulse (with aihwkit's complex terms, the same normal scaling
+    ``|dG| + add + slope (G - lo)``) drawn from ``stream`` at counters
     ``counter0 .. counter0 + count - 1`` (uint64), clipped to the device's [lo, hi].
     """
     span = hi - lo
     a_up, a_down, c2c = law[P_A_UP], law[P_A_DOWN], law[P_C2C]
     amp_up, amp_down = law[P_AMP_UP], law[P_AMP_DOWN]
+    complex_noise = law[P_C2C_ADD] != 0.0 or law[P_C2C_SLOPE] != 0.0
     for k in range(count):
         u = (g - lo) / span
         if up:
@@ -400,7 +439,11 @@ def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0)
                 z = law[P_EXP_A] * (2.0 * u - 1.0) + law[P_EXP_B]
                 dg *= max(1.0 - amp_down * math.exp(-law[P_GAMMA_DOWN] * z), 0.0)
         if c2c > 0.0:
-            dg *= 1.0 + c2c * normal(key, stream, counter0 + np.uint64(k))
+            eps = normal(key, stream, counter0 + np.uint64(k))
+            dg *= 1.0 + c2c * eps
+            if complex_noise:
+                extra = c2c * eps * (law[P_C2C_ADD] + law[P_C2C_SLOPE] * (g - lo))
+                dg += extra if up else -extra
         g += dg
         if g > hi:
             g = hi
@@ -507,24 +550,28 @@ def pulse_update(
 @njit
 def _verify_device(
     i, s, goal, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count,
-    pulse_budget, law, ret, temp, steps, read_rel, tol_s, max_iter, max_pulses, tau_now,
+    pulse_budget, law, ret, temp, steps, noise_law, tol_s, max_iter, max_pulses, tau_now,
     key, read_stream, pulse_stream, counts,
 ):  # fmt: skip
     """Program-and-verify device (s, i) towards ``goal`` as read at the die's temperature.
 
     Returns the last verify read; adds its pulses and reads to ``counts`` (2,) int64.  A
-    device free at the start stores its conductance and restarts its retention clock.
+    device free at the start stores its conductance and restarts its retention clock.  Each
+    read's noise is :func:`verify_noise_rel` at the state the device was last programmed to
+    and its age since (0 once this verify's pulses acted).
     """
     free = stuck[s, i] == _FREE
     g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
+    g_read, age = g_prog[s, i], tau_now - tau_prog[s, i]
     dev = np.uint64(2 * i + s) * np.uint64(max_iter)
     per_read = np.uint64(max_pulses)
     last_read = 0.0
     for it in range(max_iter):
         read = dev + np.uint64(it)
-        measured = _at_law(g, temp)
-        if read_rel > 0.0:
-            measured = measured * (1.0 + read_rel * normal(key, read_stream, read))
+        measured = at_temperature(g, temp)
+        if noise_law[V_Q0] > 0.0:
+            sd = verify_noise_rel(g_read, age, noise_law)
+            measured = measured * (1.0 + sd * normal(key, read_stream, read))
         counts[1] += 1
         last_read = measured
         err = goal - measured
@@ -532,7 +579,7 @@ def _verify_device(
             break
         up = err > 0.0
         # The programmer's step as it reads at this temperature (the law's local gain; 1 at T_ref).
-        gain = _at_law(g, temp) / g if g > 0.0 else 1.0
+        gain = at_temperature(g, temp) / g if g > 0.0 else 1.0
         k = int(np.round(abs(err) / ((steps[0] if up else steps[1]) * gain)))
         k = min(max(k, 1), max_pulses)
         counts[0] += k
@@ -542,6 +589,7 @@ def _verify_device(
                 g, acting, up, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
                 law, key, pulse_stream, read * per_read,
             )  # fmt: skip
+            g_read, age = g, 0.0
     if free:
         g_prog[s, i] = g
         tau_prog[s, i] = tau_now
@@ -561,7 +609,7 @@ def _partner_goal(read, s_read, diff, g_floor, g_ceil):
 @njit_parallel
 def write_verify(
     g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget, target,
-    law, ret, temp, step_up, step_down, read_rel, tol_s, max_iter, max_pulses,
+    law, ret, temp, step_up, step_down, noise_law, tol_s, max_iter, max_pulses,
     g_floor, g_ceil, compensate, active, tau_now, key, pulses_out, reads_out,
 ):  # fmt: skip
     """Program every active differential pair towards ``target`` by program-and-verify.
@@ -569,7 +617,8 @@ def write_verify(
     Pairs with ``active[i] == 0`` are left alone (no reads, no pulses).
 
     Each iteration reads the device once as it is now, at the die's temperature (retention,
-    then the temperature law ``temp``, then read noise ``read_rel``), stops if
+    then the temperature law ``temp``, then read noise by ``noise_law``, the marginal of the
+    crossbar's read-noise law: :func:`verify_noise_rel`), stops if
     ``|goal - read| <= tol_s``, else sends ``max(1, round(|err| / step))`` pulses (at most
     ``max_pulses``) of the needed polarity, ``step`` the nominal step times the temperature
     law's gain at the device's state (the programmer's step as it reads at this
@@ -621,7 +670,7 @@ def write_verify(
                 counts[1] = 0
                 last_read = _verify_device(
                     i, s, goal, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
-                    pulse_count, pulse_budget, law, ret, temp, steps, read_rel, tol_s,
+                    pulse_count, pulse_budget, law, ret, temp, steps, noise_law, tol_s,
                     max_iter, max_pulses, tau_now, key,
                     STREAM_VERIFY_READ if order < 2 else STREAM_VERIFY_RETRY,
                     STREAM_PULSE_NOISE if order < 2 else STREAM_PULSE_NOISE_RETRY, counts,

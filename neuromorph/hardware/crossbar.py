@@ -49,8 +49,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
-from neuromorph._rng import noise_key
+from neuromorph._rng import generator_from, noise_key
 from neuromorph.hardware import noise, programming, reading
+from neuromorph.hardware.converters import ConverterState, draw_converters
 from neuromorph.hardware.devices import RRAM_HFO2, DeviceModel, StuckCode
 from neuromorph.hardware.environment import Environment
 from neuromorph.hardware.fabrication import DeviceState, sample_devices
@@ -70,9 +71,6 @@ DEFAULT_TILE_SHAPE = (256, 256)
 _FULL_SCALE_SIGMAS = 4.0
 #: Relative slack on ``|w| <= w_max``, so that weights rounded onto the bound are accepted.
 _W_MAX_SLACK = 1e-12
-#: Widest ADC whose products run in float32: its rounding (~6e-8 relative) stays far below
-#: one LSB of a 16-bit converter.
-_FLOAT32_MAX_ADC_BITS = 16
 
 
 class Crossbar:
@@ -97,6 +95,8 @@ class Crossbar:
         ``"write"`` and ``"read"`` streams, and ``"noise"`` (the correlated read noise's
         lifetime key; needed for those laws only), held privately from now on.
     wires : WireParams, optional
+    converters : ConverterState, optional
+        This die's converter draws (None: nominal converters), held privately from now on.
     """
 
     def __init__(
@@ -112,6 +112,7 @@ class Crossbar:
         environment: Environment,
         rngs: dict[str, np.random.Generator],
         wires: WireParams | None = None,
+        converters: ConverterState | None = None,
     ) -> None:
         self.device = device
         self.wires = wires
@@ -123,6 +124,7 @@ class Crossbar:
         self.environment = environment
         self._state = state
         self._rngs = rngs
+        self._converters = converters
         self._noise = noise.ReadNoise(device.noise, n_pairs=state.n_pairs, rng=rngs.get("noise"))
         #: Bumped by :meth:`_mutating`, the one way the state changes; caches key on it.
         self._version = 0
@@ -139,7 +141,8 @@ class Crossbar:
         n_in: int,
         n_out: int,
         *,
-        rng: np.random.Generator,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
         device: DeviceModel = RRAM_HFO2,
         periphery: Periphery | None = None,
         w_max: float = 1.0,
@@ -148,17 +151,15 @@ class Crossbar:
         environment: Environment | None = None,
         wires: WireParams | None = None,
     ) -> Crossbar:
-        """Fabricate a crossbar: sample device-to-device variation and stuck-at faults once.
-
-        Every device starts at its own lower bound (weights near zero).
+        """Fabricate a crossbar: variation and stuck-at faults sampled once, every device at its lower bound.
 
         Parameters
         ----------
         n_in, n_out : int >= 1
             Inputs (rows) and outputs (columns) of the weight matrix.
-        rng : numpy.random.Generator
-            Source of all randomness; three child streams are spawned (fabrication, writes,
-            reads), so the same seed gives the same chip and the same noise.
+        seed, rng : int >= 0 or numpy.random.Generator
+            Exactly one (:func:`neuromorph._rng.generator_from`): the source of all randomness;
+            four child streams (fabrication, writes, reads, read noise), so a seed reproduces all.
         device : DeviceModel
         periphery : Periphery, optional
             Default: 8-bit DAC at 0.2 V, automatic TIA gain, 8-bit ADC of 1 V full scale.
@@ -177,7 +178,7 @@ class Crossbar:
         """
         n_in = check.integer("n_in", n_in, minimum=1)
         n_out = check.integer("n_out", n_out, minimum=1)
-        check.generator("rng", rng)
+        rng = generator_from(seed=seed, rng=rng)
         if not isinstance(device, DeviceModel):
             raise TypeError(f"device must be a DeviceModel; got {type(device).__name__}.")
         periphery = Periphery() if periphery is None else periphery
@@ -210,6 +211,7 @@ class Crossbar:
             environment=environment,
             rngs={"write": write, "read": read, "noise": read_noise},
             wires=wires,
+            converters=draw_converters(periphery, n_in=n_in, n_out=n_out, tile_rows=tile_shape[0], rng=rng),
         )
 
     # ------------------------------------------------------------------ derived constants
@@ -271,6 +273,10 @@ class Crossbar:
     def read_noise(self) -> noise.ReadNoise:
         """The read-noise state (its clock, telegraph switches): hidden, for files and tests."""
         return self._noise
+
+    def converter_state(self) -> ConverterState | None:
+        """The converters' per-die draws (None: nominal converters).  Hidden: files, scorers, tests."""
+        return self._converters
 
     def generator_states(self) -> dict[str, dict]:
         """The bit-generator states of the crossbar's random streams, by name (for files)."""
@@ -432,7 +438,7 @@ class Crossbar:
         ndarray of shape (n_out,) or (batch, n_out)
             Digitised outputs in weight units (``x @ W`` for an ideal chip).
         """
-        x2, single = self._check_inputs(x)
+        x2, single = reading.batch_inputs(x, self.shape)
         out, _ = self._read_voltages(x2)
         return out[0] if single else out
 
@@ -453,51 +459,42 @@ class Crossbar:
             dissipated in the array, ``G_row`` from :meth:`row_conductance_s`.
         """
         t_read_s = check.positive("t_read_s", t_read_s)
-        x2, single = self._check_inputs(x)
+        x2, single = reading.batch_inputs(x, self.shape)
         out, v = self._read_voltages(x2)
         energy_j = reading.array_energy_j(v, self.row_conductance_s(), t_read_s=t_read_s)
         return MeteredRead(out[0] if single else out, energy_j)
 
-    def _check_inputs(self, x: ArrayLike) -> tuple[NDArray, bool]:
-        """``x`` as a (batch, n_in) float array, and whether it was a single vector."""
-        x = check.array("x", x, ndim=(1, 2))
-        single = x.ndim == 1
-        x2 = x.reshape(1, -1) if single else x
-        if x2.shape[1] != self.n_in:
-            raise ValueError(
-                f"x must have {self.n_in} inputs (last axis) for this crossbar of shape "
-                f"{self.shape}; got shape {x.shape}."
-            )
-        return x2, single
+    def convert_at_adcs(self, v: ArrayLike) -> NDArray[np.float64]:
+        """Test mux: :func:`reading.convert_at_adcs` on this crossbar's ADCs, (batch, row tiles, n_out) V."""
+        v = check.array("v", v, shape=(None, self.n_out))
+        key = noise_key(self._rngs["read"], needed=True, name="rng")
+        return reading.convert_at_adcs(v, self.periphery.adc, self._converters, self.n_tiles[0], key)
 
     def _read_voltages(self, x: NDArray) -> tuple[NDArray, NDArray]:
         """Outputs (batch, n_out) for inputs ``x`` (batch, n_in), and the row voltages."""
-        dac, adc = self.periphery.dac, self.periphery.adc
-        inputs = self._cached("noise", self._noise_inputs)
-        # Precision follows the ADC: behind a quantising ADC the products run in float32; an
-        # ideal ADC gets float64, so ideal reads reproduce x @ W to 1e-12.
-        fast = adc.bits is not None and adc.bits <= _FLOAT32_MAX_ADC_BITS
-        dtype = np.float32 if fast else np.float64
-        v, v2 = reading.dac_voltages(x, dac, dtype=dtype, squares=self._noise.has_white_part)
+        p, inputs = self.periphery, self._cached("noise", self._noise_inputs)
+        dtype = reading.product_dtype(p.adc)
+        v, v2 = reading.dac_voltages(
+            x, p.dac, dtype=dtype, squares=self._noise.has_white_part, converters=self._converters
+        )
         g_eff, gdiff, gvar = self._effective()
-        gvar = gvar if inputs.gvar is None else inputs.gvar
-        rows, time_s = self.tile_shape[0], self.environment.time_s
-        mu_noise = self._noise.currents(v, g_eff, inputs, time_s=time_s, tile_rows=rows)
-        if fast:
+        rows = self.tile_shape[0]
+        mu_noise = self._noise.currents(v, g_eff, inputs, time_s=self.environment.time_s, tile_rows=rows)
+        if dtype == np.float32:
             gdiff = self._cached("gdiff32", lambda: self._effective()[1].astype(np.float32))
-        gain = self.tia_gain_ohm
         out = reading.convert_tiles(
             v,
             v2,
             gdiff,
-            gvar,
+            gvar if inputs.gvar is None else inputs.gvar,
             self._wired() if self.wires is not None else None,
             tile_rows=rows,
-            adc=adc,
-            gain=gain,
-            out_scale=1.0 / (gain * (dac.v_max_v / dac.input_full_scale) * self.g_unit),
+            adc=p.adc,
+            gain=self.tia_gain_ohm,
+            out_scale=reading.output_per_volt(p.dac, gain_ohm=self.tia_gain_ohm, g_unit=self.g_unit),
             key=noise_key(self._rngs["read"], needed=True, name="rng"),
             mu_noise=mu_noise,
+            converters=self._converters,
         )
         return out, v
 

@@ -12,7 +12,8 @@ Let ``u = (G - g_min) / (g_max - g_min)`` be a device's normalised state.
   ``SoftBoundsDevice`` and ``ExpStepDevice``, NeuroSim's exponential LTP/LTD curve).  One
   potentiating pulse adds ``dG = s_up (1 - a_up u) y_up(u) (1 + c2c eps)``, one depressing
   pulse subtracts ``dG = s_down (1 - a_down (1 - u)) y_down(u) (1 + c2c eps)``,
-  ``eps ~ N(0, 1)`` per pulse, then ``G`` is clipped to the device's own ``[g_min, g_max]``;
+  ``eps ~ N(0, 1)`` per pulse (plus, optionally, aihwkit's further ``c2c (add + slope (G -
+  g_lo)) eps``), then ``G`` is clipped to the device's own ``[g_min, g_max]``;
   ``y`` is 1 unless :class:`PulseParams` sets an exponential step.  ``a = 0`` is a linear
   device with hard bounds, ``a = 1`` a soft-bounds device.  A pulse moves the state by the
   same law at any temperature (no cited temperature dependence of the switching step).
@@ -21,10 +22,14 @@ Let ``u = (G - g_min) / (g_max - g_min)`` be a device's normalised state.
   power-law drift ``G_prog ((t_eq + t0) / t0) ** -nu`` with a state-dependent exponent
   (:class:`DriftParams`, aihwkit's PCM model), or log-time relaxation and broadening
   (:class:`RelaxationParams`, aihwkit's CMO-ReRAM model).
-* **Temperature** of conductance, state dependent:
-  ``G(T) = G * (1 + alpha(u) (T - T_ref)) * exp(-Ea(u)/k_B (1/T - 1/T_ref))``
-  with ``alpha`` and ``Ea`` interpolated linearly in ``u`` between their low-state and
-  high-state values (the end values are cited per preset; the interpolation is illustrative).
+* **Temperature** of conductance, state dependent, through two conduction paths with laws
+  ``f_k(T) = (1 + alpha_k (T - T_ref)) exp(-Ea_k / k_B (1/T - 1/T_ref))``: a low-state path
+  (RRAM HRS: hopping; PCM: amorphous) and a high-state path (RRAM: the metallic filament;
+  PCM: crystalline).  A state ``G`` (at T_ref) splits between them by a conduction model
+  (:class:`TemperatureParams`): in **parallel**, the low path carries ``min(G, g_min)`` and the
+  high path the rest; in **series**, the high path has the resistance ``min(1/G, 1/g_max)``
+  (at most the fully set cell's conductance) and the low path the rest of ``1/G``.  Each
+  preset cites the end-point laws and the conduction model (:mod:`~neuromorph.hardware.presets`).
   Verify reads happen at the die's temperature, so a weight programmed hot moves by this law
   when the die cools.
 * **Read noise**: each read of a device sees ``G * (1 + read_noise_rel * eps)``, re-drawn
@@ -50,6 +55,8 @@ K_B_EV = 8.617333262e-5
 
 #: Read-noise laws of :class:`NoiseParams` (stated in :mod:`neuromorph.hardware.noise`).
 READ_NOISE_LAWS = ("white", "pink", "rtn")
+#: Conduction models of :class:`TemperatureParams`: how a state splits between its two paths.
+CONDUCTION_PATHS = ("parallel", "series")
 
 
 class StuckCode(IntEnum):
@@ -121,6 +128,11 @@ class PulseParams:
         ``y_down = max(0, 1 - A_down exp(-gamma_down z))``; 0 turns the factor off (y = 1).
     exp_gamma_up, exp_gamma_down : float
         Rates ``gamma_up``, ``gamma_down`` of those factors.
+    c2c_add_steps, c2c_slope : float >= 0
+        aihwkit's complex cycle-to-cycle noise (``ExpStepDevice``'s ``dw_min_std_add`` and
+        ``dw_min_std_slope``): the std of a pulse's step becomes
+        ``c2c_rel (|dG| + c2c_add_steps s_nom + c2c_slope (G - g_lo))``, ``s_nom`` the nominal
+        step and ``g_lo`` the device's own lower bound; 0 and 0 is the plain ``c2c_rel |dG|``.
     """
 
     n_states: int
@@ -135,6 +147,8 @@ class PulseParams:
     exp_amp_down: float = 0.0
     exp_gamma_up: float = 0.0
     exp_gamma_down: float = 0.0
+    c2c_add_steps: float = 0.0
+    c2c_slope: float = 0.0
 
     def __post_init__(self) -> None:
         check.integer("n_states", self.n_states, minimum=1)
@@ -143,6 +157,8 @@ class PulseParams:
         check.fraction("nonlinearity_up", self.nonlinearity_up)
         check.fraction("nonlinearity_down", self.nonlinearity_down)
         check.non_negative("c2c_rel", self.c2c_rel)
+        check.non_negative("c2c_add_steps", self.c2c_add_steps)
+        check.non_negative("c2c_slope", self.c2c_slope)
         for name in ("exp_a", "exp_b", "exp_amp_up", "exp_amp_down", "exp_gamma_up", "exp_gamma_down"):
             check.real(name, getattr(self, name))
 
@@ -416,16 +432,35 @@ class EnduranceParams:
 
 @dataclass(frozen=True)
 class TemperatureParams:
-    """State-dependent temperature law of conductance (see the module docstring).
+    """State-dependent temperature law of conductance: two conduction paths.
+
+    Each path has the law ``f_k(T) = (1 + alpha_k (T - T_ref)) exp(-Ea_k / k_B (1/T - 1/T_ref))``,
+    ``k`` = low (the conduction left in the lowest state: RRAM HRS hopping, PCM amorphous) or
+    high (what the high states add: RRAM metallic filament, PCM crystalline).  A device at
+    ``G`` (siemens, at T_ref) is seen at T as
+
+    * ``paths="parallel"``: ``G(T) = g_b f_low(T) + (G - g_b) f_high(T)``, ``g_b = min(G, g_min)``
+      (a conductive path of the high state in parallel with a background of at most the nominal
+      low-state conductance ``g_min``);
+    * ``paths="series"``: ``G(T) = 1 / (r_h / f_high(T) + (1/G - r_h) / f_low(T))``,
+      ``r_h = min(1/G, 1/g_max)`` (the fully set cell ``1/g_max`` in series with what the lower
+      states add, e.g. PCM's amorphous plug over the heater);
+
+    ``g_min``, ``g_max`` the device model's nominal bounds.  So the share of each law follows
+    the conduction model, not the position in the window: in parallel, a device 15 % below
+    ``g_max`` still conducts ~99 % through the high path.  When both laws are equal the split
+    does not matter and ``G(T) = G f(T)``.
 
     Parameters
     ----------
     t_ref_k : float > 0
         Reference temperature at which conductances are programmed and specified, K.
     alpha_low_per_k, alpha_high_per_k : float
-        Linear temperature coefficient of conductance at ``u = 0`` and ``u = 1``, 1/K.
+        Linear temperature coefficient of the low-state and high-state paths, 1/K.
     ea_low_ev, ea_high_ev : float >= 0
-        Arrhenius activation energy of conduction at ``u = 0`` and ``u = 1``, eV.
+        Arrhenius activation energy of the low-state and high-state paths, eV.
+    paths : {"parallel", "series"}
+        How a state's conductance splits between the paths.
     """
 
     t_ref_k: float = 300.0
@@ -433,6 +468,7 @@ class TemperatureParams:
     alpha_high_per_k: float = 0.0
     ea_low_ev: float = 0.0
     ea_high_ev: float = 0.0
+    paths: Literal["parallel", "series"] = "parallel"
 
     def __post_init__(self) -> None:
         check.temperature("t_ref_k", self.t_ref_k)
@@ -440,9 +476,20 @@ class TemperatureParams:
         check.real("alpha_high_per_k", self.alpha_high_per_k)
         check.non_negative("ea_low_ev", self.ea_low_ev)
         check.non_negative("ea_high_ev", self.ea_high_ev)
+        if self.paths not in CONDUCTION_PATHS:
+            raise ValueError(f"paths must be one of {CONDUCTION_PATHS}; got {self.paths!r}.")
+
+    def path_factors(self, temperature_k: float) -> tuple[float, float]:
+        """``(f_low(T), f_high(T))``: each path's conductance at ``temperature_k`` over at T_ref."""
+        d_t = temperature_k - self.t_ref_k
+        x = (1.0 / temperature_k - 1.0 / self.t_ref_k) / K_B_EV
+        return (
+            (1.0 + self.alpha_low_per_k * d_t) * math.exp(-self.ea_low_ev * x),
+            (1.0 + self.alpha_high_per_k * d_t) * math.exp(-self.ea_high_ev * x),
+        )
 
     def valid_range_k(self) -> tuple[float, float]:
-        """Temperatures where the linear factor ``1 + alpha (T - T_ref)`` stays > 0."""
+        """Temperatures where both linear factors ``1 + alpha (T - T_ref)`` stay > 0."""
         lo, hi = 0.0, math.inf
         for alpha in (self.alpha_low_per_k, self.alpha_high_per_k):
             if alpha > 0:

@@ -59,6 +59,8 @@ class DeviceState:
         Pulses each device survives (:class:`~neuromorph.hardware.devices.EnduranceParams`);
         default ``inf``, a device that never wears out.
 
+    Notes
+    -----
     ``nu`` is the device's retention parameter: its drift exponent (power law) or its
     normal deviate (relaxation).  The fields cannot be rebound; the arrays themselves are
     changed in place only by the crossbar that owns them.  The state stores its own

@@ -13,6 +13,12 @@ ideal converter of infinite resolution (for tests and ideal references).
 * ADC: ``V`` plus optional input-referred Gaussian noise (``noise_v`` std, per conversion)
   becomes ``lsb * clip(round(V / lsb), -max_code, max_code)`` with
   ``lsb = full_scale_v / max_code``; values beyond full scale saturate.
+
+Those are the *nominal* laws, and with ``Periphery.mismatch=None`` every converter of every
+die follows them exactly (today's bits).  A :class:`ConverterMismatch` (e.g.
+:data:`SAR_MISMATCH`) makes each die's converters its own, drawn once at fabrication
+(:mod:`neuromorph.hardware.converters`): per-row capacitive DACs and per-column SAR ADCs
+with capacitor mismatch, and per-column gain and offset errors.
 """
 
 from __future__ import annotations
@@ -162,19 +168,85 @@ class AdcParams:
         return out
 
 
+#: Largest unit-capacitor spread accepted: at 20 % a unit capacitor is still 5 sigma from 0.
+_MAX_CAP_SIGMA_REL = 0.2
+
+
+@dataclass(frozen=True)
+class ConverterMismatch:
+    """Statistics of the converter errors fixed at fabrication (one draw per die).
+
+    Architecture (:mod:`neuromorph.hardware.converters`): every column of every row tile has
+    a differential SAR ADC with monotonic capacitor switching (Liu et al., IEEE JSSC 45(4),
+    731 (2010)): the first comparison gives the sign, then the binary-weighted capacitor
+    array of the higher side resolves the magnitude, so the two signs use two different
+    arrays; every row has a binary-weighted capacitive DAC with a polarity switch.  A
+    capacitor of ``2**k`` units has the relative spread ``cap_sigma_rel / sqrt(2**k)`` (its
+    absolute spread ``cap_sigma_rel * sqrt(2**k)`` units, Pelgrom's area law, as CrossSim's
+    SAR model of Spear et al., IEEE JXCDC 2023, draws it).
+
+    Parameters
+    ----------
+    cap_sigma_rel : float >= 0
+        Relative standard deviation of one unit capacitor, in both the ADCs and the DACs.
+        Default 0.85 %: metal-fringe (MOM) unit capacitors of 1 fF with the matching
+        coefficient 0.85 %·sqrt(fF) reported for such capacitors by Tripathi & Murmann,
+        IEEE TCAS-I 61(8), 2236 (2014) (see docs/references.md for what was checked).
+        The 1 fF unit is illustrative: the size of unit capacitors in low-energy 8-10-bit
+        SAR ADCs, chosen, not fitted.
+    offset_sigma_v : float >= 0
+        Standard deviation of each ADC's input-referred comparator offset, volts.  Default
+        3.44 mV: the Monte-Carlo offset of a dynamic latch comparator in 0.18 um CMOS
+        (Rahman et al., The Scientific World Journal 2014, 258068, abstract).
+    gain_sigma_rel : float >= 0
+        Relative standard deviation of each column's gain error ahead of the SAR (TIA
+        feedback element against the ADC reference), on top of the gain error the capacitor
+        array itself gives.  Default 0.5 %.
+        Illustrative: the order of on-chip resistor/capacitor ratio matching; no source was
+        found that states it for a compute-in-memory column, so it is a stated assumption.
+    """
+
+    cap_sigma_rel: float = 0.0085
+    offset_sigma_v: float = 3.44e-3
+    gain_sigma_rel: float = 0.005
+
+    def __post_init__(self) -> None:
+        for name in ("cap_sigma_rel", "offset_sigma_v", "gain_sigma_rel"):
+            check.non_negative(name, getattr(self, name))
+        if self.cap_sigma_rel > _MAX_CAP_SIGMA_REL:
+            raise ValueError(
+                f"cap_sigma_rel must be <= {_MAX_CAP_SIGMA_REL} (a unit capacitor that can turn "
+                f"negative is not a capacitor); got cap_sigma_rel={self.cap_sigma_rel!r}."
+            )
+
+
+#: The cited SAR converter mismatch (defaults of :class:`ConverterMismatch`): a design opts in
+#: with ``Periphery(..., mismatch=SAR_MISMATCH)``.
+SAR_MISMATCH = ConverterMismatch()
+
+
 @dataclass(frozen=True)
 class Periphery:
-    """The converters and amplifier around one crossbar."""
+    """The converters and amplifier around one crossbar.
+
+    ``mismatch`` (a :class:`ConverterMismatch`) gives every die its own converters, drawn at
+    fabrication; None (default) keeps every converter nominal and identical.
+    """
 
     dac: DacParams = field(default_factory=DacParams)
     tia: TiaParams = field(default_factory=TiaParams)
     adc: AdcParams = field(default_factory=AdcParams)
+    mismatch: ConverterMismatch | None = None
 
     def __post_init__(self) -> None:
         for name, kind in (("dac", DacParams), ("tia", TiaParams), ("adc", AdcParams)):
             value = getattr(self, name)
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}; got {type(value).__name__}.")
+        if self.mismatch is not None and not isinstance(self.mismatch, ConverterMismatch):
+            raise TypeError(
+                f"mismatch must be a ConverterMismatch or None; got {type(self.mismatch).__name__}."
+            )
 
 
 #: Periphery of infinite resolution and no noise: with the IDEAL device it reproduces x @ W.

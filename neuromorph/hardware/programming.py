@@ -11,12 +11,13 @@ The weight-to-pair mapping is :func:`pair_targets`; the weight error of a progra
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph.hardware import _kernels
+from neuromorph.hardware import _kernels, noise
 from neuromorph.hardware.devices import DeviceModel, StuckCode
 from neuromorph.hardware.fabrication import DeviceState
 
@@ -170,7 +171,7 @@ def program_and_verify(
         temp=temp,
         step_up=p.step_up_scale * device.step_s,
         step_down=p.step_down_scale * device.step_s,
-        read_rel=device.noise.read_noise_rel,
+        noise_law=_kernels.verify_noise_law(device),
         tol_s=tolerance_s,
         max_iter=max_iterations,
         max_pulses=max_pulses,
@@ -278,8 +279,10 @@ def verify_scan(
     """One verify read of every device, shape (2, n), siemens.
 
     A verify read sees the device as it is now at ``temperature_k`` (retention, then the
-    temperature law), times ``1 + read_noise_rel * eps`` with ``eps`` standard normals from
-    ``rng``.
+    temperature law), times ``1 + sd * eps`` with ``eps`` standard normals from ``rng`` and
+    ``sd`` the marginal of the read-noise law at the device's programmed state and age
+    (:func:`verify_noise_rel`; the kernels' twin is
+    :func:`neuromorph.hardware._kernels.verify_noise_rel`).
     """
     g = np.empty_like(state.g_prog)
     _kernels.verify_conductance(
@@ -291,5 +294,28 @@ def verify_scan(
         temp=_kernels.temperature_law(device, temperature_k),
         g_out=g,
     )
-    read_rel = device.noise.read_noise_rel
-    return g * (1.0 + read_rel * rng.standard_normal(g.shape)) if read_rel else g
+    if not device.noise.read_noise_rel:
+        return g
+    sd = verify_noise_rel(state, device, tau_now=tau_now)
+    return g * (1.0 + sd * rng.standard_normal(g.shape))
+
+
+def verify_noise_rel(state: DeviceState, device: DeviceModel, *, tau_now: float) -> NDArray[np.float64]:
+    """Relative std of one verify read of every device now, shape (2, n).
+
+    Verify reads see the marginal of the read-noise law of ``device.noise``
+    (:mod:`neuromorph.hardware.noise`): the state-dependent amplitude ``q`` at the programmed
+    conductance, and for the 1/f law its accumulated growth ``sqrt(ln((age + t0 + t_r) / (2
+    t_r)))`` at the device's age since programming (``tau_now - tau_prog``, equivalent s).
+    Successive verify reads draw independently: the 1/f and telegraph laws' correlation
+    across reads lives on the crossbar's read clock, which counts array reads, not the
+    single-device reads of a verify (each follows a reprogramming pulse, which restarts the
+    1/f accumulation of aihwkit's law anyway).
+    """
+    p = device.noise
+    q = noise.amplitude(state.g_prog, p, g_max_s=device.conductance.g_max_s)
+    if p.read_noise_law != "pink":
+        return q
+    age = tau_now - state.tau_prog
+    span = noise.ln_span(age, t0_s=device.drift.t0_s, t_read_s=p.t_read_s)
+    return q * np.sqrt(np.maximum(span - math.log(2.0), 0.0))

@@ -3,9 +3,15 @@
 :func:`effective_conductances` applies drift and the temperature law to a
 :class:`~neuromorph.hardware.fabrication.DeviceState`; :func:`convert_tiles` turns row
 voltages into digitised outputs tile by tile (column currents, read noise, TIA, ADC);
-:class:`MeteredRead` is what :meth:`~neuromorph.hardware.crossbar.Crossbar.read_metered`
+:func:`convert_at_adcs` is the test mux that drives reference voltages straight into the
+ADCs; :class:`MeteredRead` is what :meth:`~neuromorph.hardware.crossbar.Crossbar.read_metered`
 returns.  The :class:`~neuromorph.hardware.crossbar.Crossbar` holds the state and the caches
-and calls these; they do not validate.
+and calls these; apart from :func:`batch_inputs`, which checks a read's inputs, they do not
+validate.
+
+With a :class:`~neuromorph.hardware.converters.ConverterState` (a die with converter
+mismatch) the DACs and ADCs are each die's own (:mod:`neuromorph.hardware._converter_kernels`);
+without one (None) the nominal kernels run, untouched: the same bits and speed as before.
 """
 
 from __future__ import annotations
@@ -13,14 +19,20 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-from neuromorph._rng import STREAM_READ_NOISE
-from neuromorph.hardware import _kernels
-from neuromorph.hardware.devices import K_B_EV, DeviceModel
+from neuromorph import _validate as check
+from neuromorph._rng import STREAM_READ_NOISE, STREAM_REFERENCE_NOISE
+from neuromorph.hardware import _converter_kernels, _kernels
+from neuromorph.hardware.converters import ConverterState
+from neuromorph.hardware.devices import DeviceModel
 from neuromorph.hardware.fabrication import DeviceState
 from neuromorph.hardware.periphery import AdcParams, DacParams, max_code
 from neuromorph.hardware.wires import WiredArray
+
+#: Widest ADC whose products run in float32: its rounding (~6e-8 relative) stays far below
+#: one LSB of a 16-bit converter.
+_FLOAT32_MAX_ADC_BITS = 16
 
 
 class MeteredRead(NamedTuple):
@@ -39,6 +51,28 @@ class MeteredRead(NamedTuple):
     energy_j: float
 
 
+def batch_inputs(x: ArrayLike, shape: tuple[int, int]) -> tuple[NDArray, bool]:
+    """``x`` as a (batch, n_in) float array for a crossbar of ``shape``, and whether it was one
+    vector; ValueError/TypeError naming ``x`` otherwise."""
+    x = check.array("x", x, ndim=(1, 2))
+    single = x.ndim == 1
+    x2 = x.reshape(1, -1) if single else x
+    if x2.shape[1] != shape[0]:
+        raise ValueError(
+            f"x must have {shape[0]} inputs (last axis) for this crossbar of shape {shape}; "
+            f"got shape {x.shape}."
+        )
+    return x2, single
+
+
+def product_dtype(adc: AdcParams) -> type:
+    """Precision of a read's products: float32 behind a quantising ADC of at most
+    :data:`_FLOAT32_MAX_ADC_BITS` bits, float64 for an ideal ADC (ideal reads reproduce
+    ``x @ W`` to 1e-12)."""
+    fast = adc.bits is not None and adc.bits <= _FLOAT32_MAX_ADC_BITS
+    return np.float32 if fast else np.float64
+
+
 def effective_conductances(
     state: DeviceState, device: DeviceModel, *, temperature_k: float, tau_now: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -53,7 +87,6 @@ def effective_conductances(
     gvar : ndarray of shape (n,), siemens**2
         ``read_noise_rel**2 (G+**2 + G-**2)``: the read-noise variance per unit v**2.
     """
-    tp, c = device.temperature, device.conductance
     n = state.n_pairs
     g_eff = np.empty((2, n))
     gdiff = np.empty(n)
@@ -64,14 +97,7 @@ def effective_conductances(
         nu=state.nu,
         tau_now=tau_now,
         ret=_kernels.retention_law(device),
-        g_min=c.g_min_s,
-        g_range=c.g_max_s - c.g_min_s,
-        alpha_lo=tp.alpha_low_per_k,
-        alpha_hi=tp.alpha_high_per_k,
-        ea_lo=tp.ea_low_ev,
-        ea_hi=tp.ea_high_ev,
-        delta_t=temperature_k - tp.t_ref_k,
-        arrhenius_x=(1.0 / temperature_k - 1.0 / tp.t_ref_k) / K_B_EV,
+        temp=_kernels.temperature_law(device, temperature_k),
         read_rel=device.noise.read_noise_rel,
         g_eff_out=g_eff,
         gdiff_out=gdiff,
@@ -81,15 +107,28 @@ def effective_conductances(
 
 
 def dac_voltages(
-    x: NDArray, dac: DacParams, *, dtype: type, squares: bool
+    x: NDArray, dac: DacParams, *, dtype: type, squares: bool, converters: ConverterState | None = None
 ) -> tuple[NDArray, NDArray[np.float32]]:
     """Row voltages ``v`` (``dtype``) of DAC inputs ``x`` (batch, n_in), and ``v**2`` in float32.
 
     ``v**2`` (size 0 unless ``squares``) feeds the white read noise's variance product; float32
-    suffices there, it only scales noise.
+    suffices there, it only scales noise.  ``converters``: each row's own DAC levels (an ideal
+    DAC, ``bits=None``, has none and stays ideal).
     """
     v = np.empty(x.shape, dtype=dtype)
     v2 = np.empty(x.shape if squares else 0, dtype=np.float32)
+    if converters is not None and dac.bits is not None:
+        _converter_kernels.dac_convert_table(
+            x=x.reshape(-1),
+            n_rows=x.shape[1],
+            scale=1.0 / dac.input_full_scale,
+            levels=max_code(dac.bits),
+            v_max=dac.v_max_v,
+            table=converters.dac_table,
+            v_out=v.reshape(-1),
+            v2_out=v2.reshape(-1),
+        )
+        return v, v2
     _kernels.dac_convert(
         x=x.reshape(-1),
         scale=1.0 / dac.input_full_scale,
@@ -114,14 +153,16 @@ def convert_tiles(
     out_scale: float,
     key: np.uint64,
     mu_noise: NDArray[np.float64] | None = None,
+    converters: ConverterState | None = None,
 ) -> NDArray[np.float64]:
     """Digitised outputs (batch, n_out) of row voltages ``v`` (batch, n_in), tile by tile.
 
     Each row tile's column currents (``v @ gdiff``, or the wired tiles' exact currents), plus
     the correlated read-noise currents ``mu_noise[tile]`` (n_row_tiles, batch, n_out) if
     given, get white read noise of variance ``v2 @ gvar`` (``v2`` of size 0: none), the TIA
-    ``gain`` and the ``adc``; the partial sums are added in weight units (``out_scale`` per
-    volt).  One normal per conversion from ``STREAM_READ_NOISE``, counted across tiles.
+    ``gain`` and the ``adc`` (with ``converters``: row tile ``t``'s own SAR ADCs, one per
+    column); the partial sums are added in weight units (``out_scale`` per volt).  One normal
+    per conversion from ``STREAM_READ_NOISE``, counted across tiles.
     """
     batch, n_in = v.shape
     n_out = gdiff.shape[1]
@@ -144,6 +185,9 @@ def convert_tiles(
             var = v2 @ gvar if whole else v2[:, r0:r1] @ gvar[r0:r1]
         else:
             var = none
+        if converters is not None:
+            _sar(mu, var, key, STREAM_READ_NOISE, t * batch * n_out, gain, adc, out_scale, converters, t, out)
+            continue
         _kernels.adc_accumulate(
             mu=mu,
             var=var,
@@ -158,6 +202,71 @@ def convert_tiles(
             out=out,
         )
     return out
+
+
+def _sar(mu, var, key, stream, counter_base, gain, adc, out_scale, converters, tile, out) -> None:
+    """Row tile ``tile``'s mismatched SAR ADCs on currents ``mu``, accumulated into ``out``."""
+    _converter_kernels.sar_accumulate(
+        mu=mu,
+        var=var,
+        key=key,
+        stream=stream,
+        counter_base=counter_base,
+        gain=gain,
+        noise_v=adc.noise_v,
+        lsb=adc.lsb_v,
+        out_scale=out_scale,
+        adc_gain=converters.adc_gain[tile],
+        adc_offset_v=converters.adc_offset_v[tile],
+        weights=converters.adc_weights[tile],
+        out=out,
+    )
+
+
+def convert_at_adcs(
+    v: NDArray[np.float64],
+    adc: AdcParams,
+    converters: ConverterState | None,
+    n_row_tiles: int,
+    key: np.uint64,
+) -> NDArray[np.float64]:
+    """The test mux: volts ``v`` (batch, n_out) into column ``j``'s ADC of every row tile.
+
+    No array and no TIA: each ADC converts ``v[:, j]`` with its own input noise (one normal
+    per conversion from ``STREAM_REFERENCE_NOISE``), gain, offset and SAR (``converters``;
+    None: the nominal ADC).  Returns the quantised volts (code times LSB), shape
+    (batch, n_row_tiles, n_out).
+    """
+    batch, n_out = v.shape
+    out = np.zeros((n_row_tiles, batch, n_out))
+    none = np.empty((0, 0), dtype=np.float32)
+    for t in range(n_row_tiles):
+        base = t * batch * n_out
+        if converters is not None:
+            _sar(v, none, key, STREAM_REFERENCE_NOISE, base, 1.0, adc, 1.0, converters, t, out[t])
+            continue
+        _kernels.adc_accumulate(
+            mu=v,
+            var=none,
+            key=key,
+            stream=STREAM_REFERENCE_NOISE,
+            counter_base=base,
+            gain=1.0,
+            noise_v=adc.noise_v,
+            lsb=adc.lsb_v,
+            max_code=float(max_code(adc.bits)),
+            out_scale=1.0,
+            out=out[t],
+        )
+    return np.ascontiguousarray(out.transpose(1, 0, 2))
+
+
+def output_per_volt(dac: DacParams, *, gain_ohm: float, g_unit: float) -> float:
+    """Output (weight units) per volt at an ADC's input: ``1 / (gain (v_max / ifs) g_unit)``.
+
+    A column current ``x @ W (v_max / ifs) g_unit`` becomes ``gain`` times that in volts.
+    """
+    return 1.0 / (gain_ohm * (dac.v_max_v / dac.input_full_scale) * g_unit)
 
 
 def array_energy_j(v: NDArray, row_conductance_s: NDArray[np.float64], *, t_read_s: float) -> float:

@@ -6,8 +6,9 @@ trained chip: for every method (``"fd"`` one-hot finite differences, ``"designed
 ``"distill"``) and budget it records the cost (queries, ADC conversions, chip seconds, joules
 from the chip's meter, and simulator wall time) against the quality of the copy:
 
-* weight error against the chip's true effective weights at the operating point (relative
-  RMS per layer, the worst layer, and in bits, ``-log2(rel RMS)``);
+* weight error against the chip's true effective weights at the operating point, through its
+  digital output correction if it has one (:func:`~neuromorph.studies.scoring.weights_as_read`;
+  relative RMS per layer, the worst layer, and in bits, ``-log2(rel RMS)``);
 * fidelity: top-1 agreement of the copy's Forward-Forward predictions with the chip's on the
   held-out test inputs, beside the chip's agreement with itself on a second read (a noisy chip
   disagrees with itself), and accuracy on the test labels;
@@ -46,8 +47,9 @@ from neuromorph.algorithms import extract as ex
 from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, Meter
 from neuromorph.chip.digital import DigitalNetwork
+from neuromorph.chip.ports import ENERGY_FIELDS, SECONDS_FIELDS
 from neuromorph.datasets import Dataset
-from neuromorph.studies.scoring import bits, weight_errors
+from neuromorph.studies.scoring import AccuracyScore, bits, score_accuracy, weight_errors, weights_as_read
 from neuromorph.studies.training import design_variant
 
 ALL_METHODS = ("fd", "designed", "distill")
@@ -57,25 +59,35 @@ DEFAULT_BUDGETS = {"fd": (1, 4), "designed": (1.5, 2, 4), "distill": (50, 200, 1
 
 
 def _meter_dict(m: Meter) -> dict:
+    """What a copy spent: counts, time and energy, with both split by component."""
     d = m.as_dict()
-    return {
-        k: d[k]
-        for k in ("queries", "dac_conversions", "adc_conversions", "chip_seconds", "energy_j", "pulses")
-    }
+    keys = ("queries", "dac_conversions", "adc_conversions", "chip_seconds", "energy_j", "pulses")
+    return {k: d[k] for k in keys + ENERGY_FIELDS + SECONDS_FIELDS}
 
 
 class _Scorer:
-    """Grades copies of one chip: hidden weights, chip predictions (twice), test labels."""
+    """Grades copies of one chip: hidden weights, chip predictions (twice), test labels.
 
-    def __init__(self, chip: Chip, data: Dataset, config: ff.FFConfig) -> None:
+    The chip's own accuracy is its :func:`~neuromorph.studies.scoring.score_accuracy` (re-reads
+    on a copy, taken first, so it is the figure ``train`` and ``lifetime`` give this state;
+    ``score`` passes one already taken); the two prediction reads that fidelity is measured
+    against are then read from the chip itself, as before.
+    """
+
+    def __init__(
+        self, chip: Chip, data: Dataset, config: ff.FFConfig, score: AccuracyScore | None = None
+    ) -> None:
         self.chip, self.data, self.config = chip, data, config
-        ports = chip.ports()
         c = data.n_classes
-        self.true = chip.effective_weights()
+        if score is None:
+            score = score_accuracy(chip, data.x_test, data.y_test, n_classes=c, config=config)
+        self.chip_score = score
+        ports = chip.ports()
+        self.true = weights_as_read(chip)
         self.pred = ff.predict(ports, data.x_test, n_classes=c, config=config)
         self.pred2 = ff.predict(ports, data.x_test, n_classes=c, config=config)
         self.self_agreement = float(np.mean(self.pred == self.pred2))
-        self.accuracy = float(np.mean(self.pred == data.y_test))
+        self.accuracy = score.mean
 
     def score(self, net: DigitalNetwork, *, weights: bool = True) -> dict:
         p = ff.predict(net, self.data.x_test, n_classes=self.data.n_classes, config=self.config)
@@ -85,6 +97,7 @@ class _Scorer:
             "self_agreement": self.self_agreement,
             "accuracy": float(np.mean(p == self.data.y_test)),
             "chip_accuracy": self.accuracy,
+            "n_test": int(self.data.y_test.size),
         }
         if weights and net.layer_sizes == self.chip.design.layer_sizes:
             rel = weight_errors(net.weights, self.true)
@@ -164,7 +177,7 @@ def _variant_chips(
     chip: Chip, *, adc_bits: Iterable[int], read_noise: Iterable[float], age_s: Iterable[float]
 ) -> Iterator[tuple[str, float, Chip]]:
     """Yield (sweep name, value, variant chip) for every sweep point (documented above)."""
-    weights = [np.clip(w, -chip.design.w_max, chip.design.w_max) for w in chip.effective_weights()]
+    weights = [np.clip(w, -chip.design.w_max, chip.design.w_max) for w in weights_as_read(chip)]
 
     def refab(design):
         new = Chip.fabricate(design, seed=(chip.seed or 0) + VARIANT_SEED_OFFSET)
@@ -255,6 +268,7 @@ def study(
             "seed": chip.seed,
             "self_agreement": scorer.self_agreement,
             "accuracy": scorer.accuracy,
+            "accuracy_score": scorer.chip_score.as_dict(),
             "temperature_k": chip.environment.temperature_k,
             "time_s": chip.environment.time_s,
         },
@@ -315,21 +329,45 @@ def _sweep_rows(
     """Designed probing of every variant chip, scored against the variant itself."""
     sweeps = []
     for name, value, variant in variants:
-        vs = _Scorer(variant, data, config)
-        t0 = time.perf_counter()
-        res = ex.extract(
-            variant.ports(),
-            method="designed",
-            budget=budget,
-            design=variant.design,
-            rng=rng_root.spawn(1)[0],
-            progress=progress,
+        entry = {"sweep": name, "value": value}
+        entry.update(
+            copy_out_designed(
+                variant, data, config=config, budget=budget, rng=rng_root.spawn(1)[0], progress=progress
+            )
         )
-        wall = time.perf_counter() - t0
-        entry = {"sweep": name, "value": value, **_meter_dict(res.spent), "wall_seconds": wall}
-        entry.update(vs.score(res.network))
         sweeps.append(entry)
     return sweeps
+
+
+def copy_out_designed(
+    chip: Chip,
+    data: Dataset,
+    *,
+    config: ff.FFConfig,
+    budget: float,
+    rng: np.random.Generator,
+    score: AccuracyScore | None = None,
+    progress: bool = False,
+) -> dict:
+    """Copy ``chip`` out by designed probing at ``budget`` (multiples of ``N + 1`` queries per
+    layer) and grade the copy against the chip itself, as every sweep point of :func:`study` is.
+
+    Reads ``chip`` through its ports (its noise clock and meter move: pass a copy to keep a
+    chip as it is).  ``score`` is the chip's accuracy when already taken (else it is taken
+    first, :func:`~neuromorph.studies.scoring.score_accuracy`).  Returns one JSON-ready row:
+    what the copy spent (:func:`_meter_dict`), ``wall_seconds``, and the grades of
+    ``_Scorer.score`` (``weight_rel_rms``, ``weight_bits``, ``fidelity``, ``self_agreement``,
+    ``accuracy``, ``chip_accuracy``, ``n_test``...).
+    """
+    scorer = _Scorer(chip, data, config, score)
+    t0 = time.perf_counter()
+    res = ex.extract(
+        chip.ports(), method="designed", budget=budget, design=chip.design, rng=rng, progress=progress
+    )
+    wall = time.perf_counter() - t0
+    row = {**_meter_dict(res.spent), "wall_seconds": wall}
+    row.update(scorer.score(res.network))
+    return row
 
 
 def write_report(result: Mapping, out_dir: str | os.PathLike) -> list[str]:

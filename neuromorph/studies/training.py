@@ -1,11 +1,14 @@
 """Training runs, chip designs and the temperature study (layer 4, studies).
 
 ``run_training`` is what ``neuromorph train`` does: fabricate, train in one of three modes and
-score (the face writes the run folder).  :func:`default_design` is the chip every study
-fabricates for a data set, :func:`design_variant` the one way a study changes its ADC bits or
-read noise, and :func:`program_initial_weights` the one way a chip gets its random starting
-weights.  ``temperature_study`` trains in place at 300 K, heats and ages the chip, measures the
-loss of accuracy, retrains in place at the new temperature and measures the recovery.
+score (the face writes the run folder).  Every accuracy here is
+:func:`~neuromorph.studies.scoring.score_accuracy`'s: re-reads of the test set on a copy of
+the chip, so scoring never changes the chip that is then saved, heated or copied out.
+:func:`default_design` is the chip every study fabricates for a data set,
+:func:`design_variant` the one way a study changes its ADC bits or read noise, and
+:func:`program_initial_weights` the one way a chip gets its random starting weights.
+``temperature_study`` trains in place at 300 K, heats and ages the chip, measures the loss of
+accuracy, retrains in place at the new temperature and measures the recovery.
 Scorers here may read hidden state; the trainers they call may not.
 
 May import ``algorithms``, ``chip``, ``hardware`` and the shared leaves; never ``faces``.
@@ -23,9 +26,11 @@ import numpy as np
 from neuromorph.algorithms import ff
 from neuromorph.chip import Chip, ChipDesign
 from neuromorph.chip.digital import DigitalNetwork
-from neuromorph.chip.ports import Ports
+from neuromorph.chip.ports import ENERGY_FIELDS, SECONDS_FIELDS, Ports
 from neuromorph.datasets import Dataset
 from neuromorph.hardware.devices import preset
+from neuromorph.hardware.wires import WireParams
+from neuromorph.studies.scoring import DEFAULT_REREADS, score_accuracy
 
 Mode = Literal["software", "in-place", "ex-situ"]
 MODES = ("software", "in-place", "ex-situ")
@@ -106,11 +111,13 @@ def run_training(
     hidden: Sequence[int] = (500, 500),
     eval_every: int = 0,
     progress: bool = True,
+    wires: WireParams | None = None,
 ) -> TrainResult:
     """Fabricate (unless software), train in ``mode``, and score on the data's test split.
 
     One Generator, ``default_rng(seed)``, draws the initial weights and every training
-    step; the die is ``Chip.fabricate(default_design(...), seed=seed)``.
+    step; the die is ``Chip.fabricate(default_design(..., wires=wires), seed=seed)`` (``wires``:
+    the design's :class:`~neuromorph.hardware.wires.WireParams`, None for ideal wiring).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {list(MODES)}; got {mode!r}.")
@@ -128,19 +135,19 @@ def run_training(
     }
     fit = {"config": config, "rng": rng, "eval_every": eval_every, "progress": progress}
     if mode == "software":
-        model = scored = _initial_network(data, hidden, config, rng)
+        model = _initial_network(data, hidden, config, rng)
         hist = ff.train(model, data, desc="FF software", **fit)
     else:
-        model = Chip.fabricate(default_design(data, device=device, hidden=hidden), seed=seed)
+        model = Chip.fabricate(default_design(data, device=device, hidden=hidden, wires=wires), seed=seed)
         model.environment.set_temperature(temperature_k)
-        scored = model.ports()
+        ports = model.ports()
         if mode == "in-place":
-            metrics.update(program_initial_weights(scored, config, rng))
-            hist = ff.train(scored, data, desc="FF in place", **fit)
+            metrics.update(program_initial_weights(ports, config, rng))
+            hist = ff.train(ports, data, desc="FF in place", **fit)
         else:
-            hist = _train_ex_situ(scored, data, hidden, metrics, **fit)
-        train_meter = scored.meter  # before scoring: test reads cost queries too
-    metrics.update(_accuracies(scored, data, config))
+            hist = _train_ex_situ(ports, data, hidden, metrics, **fit)
+        train_meter = ports.meter  # scoring reads a copy of the chip: the meter stays as is
+    metrics.update(_accuracies(model, data, config))
     metrics["final_loss"] = hist.loss[-1] if hist.loss else None
     if mode != "software":
         metrics["meter_after_training"] = train_meter.as_dict()
@@ -148,6 +155,8 @@ def run_training(
         metrics["energy_j"] = train_meter.energy_j
         metrics["pulses_per_epoch"] = hist.pulses[-1] / len(hist.pulses) if hist.pulses else 0
         metrics["programming_energy_j"] = train_meter.energy_pulse_j
+        metrics["energy_by_component_j"] = {k: getattr(train_meter, k) for k in ENERGY_FIELDS}
+        metrics["seconds_by_component"] = {k: getattr(train_meter, k) for k in SECONDS_FIELDS}
     return TrainResult(model=model, metrics=metrics, history=hist)
 
 
@@ -174,11 +183,25 @@ def _train_ex_situ(ports, data: Dataset, hidden: Sequence[int], metrics: dict, *
     return hist
 
 
-def _accuracies(scored, data: Dataset, config: ff.FFConfig) -> dict:
+#: Re-reads of the training split behind ``train_accuracy``: one, a training figure beside the
+#: chip's score (``test_accuracy``, :data:`~neuromorph.studies.scoring.DEFAULT_REREADS` re-reads);
+#: the training split is four times the test split and re-reading it would dominate a run.
+TRAIN_SPLIT_READS = 1
+
+
+def _accuracies(model: Chip | DigitalNetwork, data: Dataset, config: ff.FFConfig) -> dict:
+    """The model's test score (``test_accuracy``: its mean; ``test_score``: the whole
+    :class:`~neuromorph.studies.scoring.AccuracyScore` as a dict) and its training-split score."""
     c = data.n_classes
+    test = score_accuracy(model, data.x_test, data.y_test, n_classes=c, config=config, reads=DEFAULT_REREADS)
+    train = score_accuracy(
+        model, data.x_train, data.y_train, n_classes=c, config=config, reads=TRAIN_SPLIT_READS
+    )
     return {
-        "test_accuracy": ff.accuracy(scored, data.x_test, data.y_test, n_classes=c, config=config),
-        "train_accuracy": ff.accuracy(scored, data.x_train, data.y_train, n_classes=c, config=config),
+        "test_accuracy": test.mean,
+        "test_score": test.as_dict(),
+        "train_accuracy": train.mean,
+        "train_score": train.as_dict(),
     }
 
 
@@ -196,26 +219,29 @@ def temperature_study(
 ) -> dict:
     """Heat and age a trained chip, measure, retrain in place at the new temperature, measure.
 
-    The environment (oven and clock) is set on the chip; accuracy and retraining go through
-    its ports only.
+    The environment (oven and clock) is set on the chip; retraining goes through its ports
+    only.  Each ``accuracy_*`` is the mean of :func:`~neuromorph.studies.scoring.score_accuracy`
+    (re-reads on a copy of the chip, so scoring changes nothing the retraining sees);
+    ``scores`` holds each whole score (``AccuracyScore.as_dict``) by the same names.
     """
     ports = chip.ports()
-    n_classes = data.n_classes
+    scores: dict[str, dict] = {}
 
-    def acc():
-        return ff.accuracy(ports, data.x_test, data.y_test, n_classes=n_classes, config=config)
+    def score(name: str) -> None:
+        s = score_accuracy(chip, data.x_test, data.y_test, n_classes=data.n_classes, config=config)
+        out[name], scores[name] = s.mean, s.as_dict()
 
     out = {
         "cold_k": chip.environment.temperature_k,
         "hot_k": hot_k,
         "age_hours": age_hours,
         "retrain_epochs": retrain_epochs,
-        "accuracy_before": acc(),
     }
+    score("accuracy_before")
     chip.environment.set_temperature(hot_k)
-    out["accuracy_hot"] = acc()
+    score("accuracy_hot")
     chip.environment.advance(hours=age_hours)
-    out["accuracy_hot_aged"] = acc()
+    score("accuracy_hot_aged")
     meter0 = ports.meter
     retrain = ff.FFConfig(
         **{
@@ -225,7 +251,8 @@ def temperature_study(
         }
     )
     ff.train(ports, data, retrain, rng=rng, progress=progress, desc="FF retrain hot")
-    out["accuracy_retrained"] = acc()
+    score("accuracy_retrained")
+    out["scores"] = scores
     spent = ports.meter.minus(meter0)
     out["retrain_pulses"] = spent.pulses
     out["retrain_energy_j"] = spent.energy_j

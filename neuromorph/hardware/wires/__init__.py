@@ -5,6 +5,8 @@ the crossbar and the SPICE export import this package.
 
 * :mod:`~neuromorph.hardware.wires.params`: :class:`WireParams` (row/column wire, driver and
   sense resistances, copper's temperature law).
+* :mod:`~neuromorph.hardware.wires.technology`: :func:`wires_for_node` (NeuroSim's cited
+  wire resistance and capacitance per segment at a technology node).
 * :mod:`~neuromorph.hardware.wires.solve`: the nodal system (:func:`nodal_system`), column
   currents (:func:`solve`) and node voltages (:func:`node_voltages`) of one array, exact or
   iterative.
@@ -22,5 +24,6 @@ not the module of that name; import the module's other names with
 from neuromorph.hardware.wires.array import WiredArray
 from neuromorph.hardware.wires.params import WireParams
 from neuromorph.hardware.wires.solve import nodal_system, node_voltages, solve
+from neuromorph.hardware.wires.technology import wires_for_node
 
-__all__ = ["WireParams", "WiredArray", "nodal_system", "node_voltages", "solve"]
+__all__ = ["WireParams", "WiredArray", "nodal_system", "node_voltages", "solve", "wires_for_node"]

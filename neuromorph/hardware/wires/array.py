@@ -24,6 +24,7 @@ from neuromorph.hardware.wires import _multifrontal
 from neuromorph.hardware.wires.params import WireParams, check_wires
 from neuromorph.hardware.wires.solve import (
     Layout,
+    cell_solution,
     check_conductances,
     check_inputs,
     factorize_lu,
@@ -117,7 +118,12 @@ class WiredArray:
 
     @property
     def transfer(self) -> NDArray[np.float64]:
-        """Transfer matrix ``T`` (n_rows, n_cols), siemens (a read-only view)."""
+        """Transfer matrix ``T`` (n_rows, n_cols), siemens (a read-only view).
+
+        With nonlinear cells (``wires.cell``), the small-signal map at zero input (each cell
+        at :meth:`~neuromorph.hardware.wires.cells.CellModel.small_signal`); reads then
+        solve the nonlinear network instead.
+        """
         out = self._T.view()
         out.flags.writeable = False
         return out
@@ -130,6 +136,7 @@ class WiredArray:
         w = self._wires.at_temperature(self._temperature_k)
         self._g = g.copy()
         self._g_base = g.copy()
+        g = w.cell.small_signal(g, self._temperature_k)  # the device itself for resistive cells
         self.last_update = "rebuild"
         self._use_nested = nested_applies(w)
         self._lowrank: _multifrontal.LowRank | None = None
@@ -157,11 +164,18 @@ class WiredArray:
         """Column currents for inputs ``v`` (n_rows,) or (batch, n_rows), volts -> amperes.
 
         One product ``v @ T``; the dtype of ``v`` is kept when it is float32.  Small products
-        run BLAS on one thread (see ``_ONE_THREAD_PRODUCT``).
+        run BLAS on one thread (see ``_ONE_THREAD_PRODUCT``).  With nonlinear cells
+        (``wires.cell``), Newton's method on the nodal equations for each input vector
+        (:func:`~neuromorph.hardware.wires.solve.cell_solution`; a few sparse LU solves per
+        vector instead of one product).
         """
         arr = np.asarray(v)
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
         vb, squeeze = check_inputs(arr, self._g.shape[0])
+        if not self._wires.cell.is_linear:
+            w = self._wires.at_temperature(self._temperature_k)
+            out = cell_solution(self._g, vb.astype(np.float64), w)[0].astype(dtype, copy=False)
+            return out[0] if squeeze else out
         T = self._T if dtype == np.float64 else self._T.astype(np.float32)
         if vb.shape[0] * T.size <= _ONE_THREAD_PRODUCT:
             with _multifrontal.one_blas_thread():
@@ -184,6 +198,9 @@ class WiredArray:
         g_new = check_conductances(g_new, "g_new")
         if g_new.shape != self._g.shape:
             raise ValueError(f"g_new must have shape {self._g.shape}; got shape {g_new.shape}.")
+        if not self._wires.cell.is_linear:  # the small-signal map is not linear in g
+            self._rebuild(g_new)
+            return
         delta = (g_new - self._g_base).ravel()
         changed = np.flatnonzero(delta != 0.0)
         if changed.size == 0:

@@ -183,6 +183,24 @@ def heated_ratio(
     return g_plus(xbar)[keep] / cold[keep]
 
 
+def hrs_heated_ratio(
+    device: DeviceModel, rng: np.random.Generator, *, n_pairs: int, temperature_k: float
+) -> NDArray[np.float64]:
+    """``G(T) / G(T_ref)`` of free devices in the high-resistance state, read at once.
+
+    Devices leave fabrication RESET, at their own lower bound; as a tester counts a RESET
+    successful only once the cell reads at or above its HRS resistance, only devices reading
+    ``0 < G <= g_min`` (nominal) are in the HRS and count.  Their number is
+    ``len(result)``.
+    """
+    env = Environment(temperature_k=device.temperature.t_ref_k)
+    xbar = fabricate(device, n_pairs, rng, env=env)
+    cold = g_plus(xbar)
+    keep = free_plus(xbar) & (cold > 0.0) & (cold <= device.conductance.g_min_s)
+    env.set_temperature(temperature_k)
+    return g_plus(xbar)[keep] / cold[keep]
+
+
 def steps_from_bottom(
     device: DeviceModel, rng: np.random.Generator, *, n_pairs: int, n_cycles: int, reset_pulses: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

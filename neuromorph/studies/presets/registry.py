@@ -39,12 +39,16 @@ POPULATION = 4000
 #: devices resolve a fraction of 0.1 to ~2 %.
 STUCK_PAIRS, STUCK_PULSES = 20000, 10
 #: Devices, pulses per burst and bursts for endurance: 300 lognormal (sigma_ln 1) budgets
-#: give their median to ~7 % (one standard error); the run stops once 60 % are worn.
+#: give their median to ~7 % (one standard error); the run stops once 60 % are worn (a
+#: median of 2e6 pulses: ~105 bursts).
 WEAR_PAIRS, WEAR_BURST, WEAR_BURSTS, WEAR_STOP = 300, 25_000, 400, 0.6
 #: Statistical tolerance of a mean over the samples above (a few standard errors).
 SAMPLING_TOL = 0.1
 #: Tolerance of a spread or a median over a few hundred devices (~3 standard errors).
 SPREAD_TOL = 0.2
+#: Fewest devices in the HRS an activation energy is measured on (a mean over fewer says
+#: little about the population).
+MIN_HRS_DEVICES = 20
 #: Heated read temperature of the temperature checks, K (the story's "hot").
 HOT_K = 330.0
 #: Retention read times, s: one hour and one day (stated times of the sources' laws).
@@ -153,22 +157,25 @@ def _alpha(x: float):
     return measure_alpha
 
 
-def _activation(x: float):
-    """Arrhenius activation energy of G from reads at T_ref and :data:`HOT_K`, eV."""
+def _hrs_activation(device: DeviceModel, rng: np.random.Generator) -> float:
+    """Arrhenius activation energy of G in the HRS from reads at T_ref and :data:`HOT_K`, eV.
 
-    def measure_ea(device: DeviceModel, rng: np.random.Generator) -> float:
-        ratio = measure.heated_ratio(device, rng, x=x, n_pairs=POPULATION, temperature_k=HOT_K)
-        t_ref = device.temperature.t_ref_k
-        return float(-K_B_EV * np.mean(np.log(ratio)) / (1.0 / HOT_K - 1.0 / t_ref))
-
-    return measure_ea
+    The devices are those fabrication leaves in the HRS (:func:`.measure.hrs_heated_ratio`);
+    NaN, which fails, if fewer than :data:`MIN_HRS_DEVICES` are.
+    """
+    ratio = measure.hrs_heated_ratio(device, rng, n_pairs=POPULATION, temperature_k=HOT_K)
+    if ratio.size < MIN_HRS_DEVICES:
+        return float("nan")
+    t_ref = device.temperature.t_ref_k
+    return float(-K_B_EV * np.mean(np.log(ratio)) / (1.0 / HOT_K - 1.0 / t_ref))
 
 
 def _endurance(device: DeviceModel, rng: np.random.Generator) -> float:
+    """Median switching cycles to wear-out: pulses to wear-out over pulses per cycle."""
     worn = measure.pulses_to_failure(
         device, rng, n_pairs=WEAR_PAIRS, burst=WEAR_BURST, max_bursts=WEAR_BURSTS, stop_fraction=WEAR_STOP
     )
-    return float(np.median(worn))
+    return float(np.median(worn)) / src.PULSES_PER_CYCLE
 
 
 def _rram_common(program_sigma: float, program_source: str) -> tuple[Check, ...]:
@@ -208,11 +215,11 @@ def _rram_common(program_sigma: float, program_source: str) -> tuple[Check, ...]
         ),
         Check(
             "temperature",
-            "HRS activation energy, 300 -> 330 K, eV",
+            "HRS (RESET, reading <= g_min) activation energy, 300 -> 330 K, eV",
             src.RRAM_T_SOURCE,
             src.RRAM_HRS_EA_EV,
             SAMPLING_TOL,
-            _activation(0.0),
+            _hrs_activation,
         ),
         Check(
             "programming",
@@ -224,7 +231,7 @@ def _rram_common(program_sigma: float, program_source: str) -> tuple[Check, ...]
         ),
         Check(
             "endurance",
-            "median pulses to wear-out",
+            "median switching cycles to wear-out (pulses / 2: one SET, one RESET)",
             src.RRAM_ENDURANCE_SOURCE,
             src.RRAM_ENDURANCE_CYCLES,
             SPREAD_TOL,
@@ -318,6 +325,38 @@ def _array(kind: str, corrupt: float) -> tuple[Check, ...]:
 
 _PCM = (
     Check(
+        "pulse",
+        "median first up (SET) step from g_min / window",
+        src.PCM_PULSE_SOURCE + ": dw_min, A_up, gamma_up, a, b",
+        src.pcm_up_step(0.0) / 2.0,
+        SAMPLING_TOL,
+        _bottom("median"),
+    ),
+    Check(
+        "c2c",
+        "step std / mean of one device, first up step from g_min (clipped at g_min)",
+        src.PCM_PULSE_SOURCE + ": dw_min_std, dw_min_std_add",
+        src.pcm_first_step_c2c(),
+        SAMPLING_TOL,
+        _bottom("c2c"),
+    ),
+    Check(
+        "d2d",
+        "device-to-device std / mean of the up step at g_min",
+        src.PCM_PULSE_SOURCE + ": dw_min_dtod",
+        src.PCM_D2D,
+        SPREAD_TOL,
+        _bottom("d2d"),
+    ),
+    Check(
+        "stuck",
+        "fraction of devices that respond to pulses",
+        src.PCM_PULSE_SOURCE + ": no corrupt devices",
+        1.0,
+        0.01,
+        _responsive,
+    ),
+    Check(
         "retention",
         "mean drift exponent at G/g_max = 0.1, 1 h -> 1 day",
         src.PCM_SOURCE,
@@ -359,11 +398,11 @@ _PCM = (
     ),
     Check(
         "temperature",
-        "RESET-state (amorphous) activation energy, eV",
+        "RESET-state (amorphous, reading <= g_min) activation energy, 300 -> 330 K, eV",
         src.PCM_T_SOURCE,
         src.PCM_AMORPHOUS_EA_EV,
         SAMPLING_TOL,
-        _activation(0.0),
+        _hrs_activation,
     ),
 )
 

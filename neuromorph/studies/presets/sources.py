@@ -47,6 +47,57 @@ def pcm_read_noise_rel(g: float, t_s: float) -> float:
     return q_s * math.sqrt(math.log((t_s + PCM_T_READ_S) / (2.0 * PCM_T_READ_S)))
 
 
+# ------------------------------------------------------------------ PCM pulses: [Nandakumar2020]
+# aihwkit's PCMPresetDevice ([aihwkit], src/aihwkit/simulator/presets/devices.py), an
+# ExpStepDevice fitted to the GST cells of Nandakumar et al., Front. Neurosci. 14, 406 (2020),
+# on weights w in [0, 2].  Up (SET) step: dw_min max(y_up, 0) plus Gaussian noise of std
+# dw_min_std (|dw| + dw_min_std_add + dw_min_std_slope |w|) (rpu_expstep_device.cpp,
+# update_once_complex_noise), y_up = 1 - A_up exp(gamma_up z), z = 2 a w / (b_max - b_min) + b.
+
+PCM_PULSE_SOURCE = "[Nandakumar2020] via [aihwkit] PCMPresetDevice"
+#: dw_min on w in [0, 2] (a window of 2 weight units).
+PCM_DW_MIN = 0.01
+#: Exponential-step constants a, b, gamma_up, A_up.
+PCM_EXP_UP = (-1.0, 0.0, 2.5, -27.235)
+#: Complex cycle-to-cycle noise: dw_min_std, dw_min_std_add, dw_min_std_slope.
+PCM_C2C = (0.6, 0.042, 0.108)
+#: Device-to-device std of the step, relative (dw_min_dtod, normal).
+PCM_D2D = 0.2
+
+
+def pcm_up_step(w: float) -> float:
+    """Mean up (SET) step at weight ``w`` (nominal bounds [0, 2]), weight units."""
+    a, b, gamma_up, amp_up = PCM_EXP_UP
+    z = 2.0 * a * w / 2.0 + b
+    return PCM_DW_MIN * max(1.0 - amp_up * math.exp(gamma_up * z), 0.0)
+
+
+def pcm_up_c2c(w: float) -> float:
+    """Std of one up step at ``w`` over its mean (the complex noise model, unclipped)."""
+    std, add, slope = PCM_C2C
+    step = pcm_up_step(w)
+    return std * (step + add + slope * abs(w)) / step
+
+
+def pcm_first_step_c2c() -> float:
+    """Std over mean of the first up step from the lower bound ``w = 0``, as the model gives it.
+
+    The step is ``X ~ N(m, s**2)``, ``m = pcm_up_step(0)``, ``s = m pcm_up_c2c(0)``, and the
+    model clips the new weight at the bound (``w = max(w, min_bound)``), so the step seen is
+    ``max(X, 0)``: mean ``m Phi(a) + s phi(a)``, second moment ``(m**2 + s**2) Phi(a) + m s
+    phi(a)``, ``a = m / s`` (moments of a normal censored at zero).  ~0.632 where the
+    unclipped ratio is 0.689.
+    """
+    m = pcm_up_step(0.0)
+    s = m * pcm_up_c2c(0.0)
+    a = m / s
+    cdf = 0.5 * (1.0 + math.erf(a / math.sqrt(2.0)))
+    pdf = math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+    mean = m * cdf + s * pdf
+    second = (m * m + s * s) * cdf + m * s * pdf
+    return math.sqrt(second - mean * mean) / mean
+
+
 # ------------------------------------------------------------------ RRAM: [Gong2018]
 # aihwkit's ReRamESPresetDevice ([aihwkit], src/aihwkit/simulator/presets/devices.py), an
 # ExpStepDevice fitted to the HfO2 RRAM of Gong et al., Nat. Commun. 9, 2102 (2018).  In
@@ -145,6 +196,8 @@ RRAM_READ_SOURCE = "[Ambrogio2014]"
 #: HfOx/TaOx RRAM endurance: 1e6 .. 1e12 switching cycles reviewed; the low end
 #: ([Wong2012]).
 RRAM_ENDURANCE_CYCLES = 1.0e6
+#: Pulses per switching cycle in an endurance test: one SET and one RESET ([Wong2012]).
+PULSES_PER_CYCLE = 2
 RRAM_ENDURANCE_SOURCE = "[Wong2012] (low end of 1e6..1e12 cycles)"
 #: Amorphous GST (PCM RESET state): activation energy of conduction ~0.3 eV
 #: ([Ielmini2007a]).
