@@ -3,6 +3,11 @@
 Every figure is a median over repeats, measured beside its baseline in the same run, and
 reported as a ratio so it survives a noisy machine.  ``--json PATH`` writes
 ``{"<figure>": {"seconds": s, "baseline_seconds": b, "ratio": r}}``.
+
+Benchmarks run under OpenBLAS's own kernel choice: a shell that sets ``OPENBLAS_CORETYPE`` or
+``OPENBLAS_L2_SIZE`` (this machine's sandbox may) should run them as
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/<name>.py``; tests and CI
+never unset them.  :func:`blas_note` says which kernel ran.
 """
 
 from __future__ import annotations
@@ -73,6 +78,32 @@ def report(figures: dict[str, dict], *, title: str, notes: list[str], json_path:
         with os.fdopen(fd, "w") as fh:
             json.dump(slim, fh, indent=2)
         os.replace(tmp, json_path)
+
+
+def blas_note() -> str:
+    """The BLAS in use, as threadpoolctl reports it: internal API, version, kernel
+    architecture and threads (and whether the OpenBLAS environment overrides are set)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover
+        return "BLAS: unknown (threadpoolctl missing)"
+    parts = [
+        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} {i.get('num_threads')} threads"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    overrides = [k for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ]
+    tail = f"; env overrides set: {', '.join(overrides)}" if overrides else "; native OpenBLAS settings"
+    return "BLAS: " + (", ".join(parts) or "none found") + tail
+
+
+def matmul_baselines(x, w) -> dict[str, Callable[[], object]]:
+    """Plain ``x @ W`` in float64 and float32, same shapes: ``{"f64": fn, "f32": fn}``."""
+    import numpy as np
+
+    x64, w64 = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    x32, w32 = x64.astype(np.float32), w64.astype(np.float32)
+    return {"f64": lambda: x64 @ w64, "f32": lambda: x32 @ w32}
 
 
 def figure(seconds: float, baseline_seconds: float, baseline: str) -> dict:

@@ -18,7 +18,16 @@ read_1f         the read with 1/f read noise instead of white (``read_noise_law=
 read_1f_f64     the same 1/f read against float64 ``x @ W``
 read_rtn        the read with random telegraph noise (dwell times 1 us), against float32
 update          one pulse-programming update of the whole array from a batch of inputs and
-                errors (outer product by BLAS, then pulses per device)
+                errors (outer product by BLAS, then pulses per device), against float64
+update_f32      the same update against float32 ``x @ W``
+read_ideal      a read of the ``IDEAL`` device with ``IDEAL_PERIPHERY`` (an exact read: the
+                product and one fused pass for the TIA and ADC), against float64 ``x @ W``
+read_ideal_pass the same against float64 ``x @ W`` followed by one in-place pass over its
+                outputs (the goal: ratio <= 1)
+
+Both baselines' absolute times and the BLAS kernel in use (threadpoolctl's internal API,
+version, architecture, threads) are printed as notes.  Run under OpenBLAS's native settings:
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/crossbar.py``.
 
 Usage: ``python benchmarks/crossbar.py [--json PATH] [--repeats N]``
 """
@@ -32,7 +41,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _harness import figure, interleaved, parser, report  # noqa: E402
+from _harness import blas_note, figure, interleaved, matmul_baselines, median_seconds, parser, report  # noqa: E402
 
 import neuromorph as nm  # noqa: E402
 from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery  # noqa: E402
@@ -53,17 +62,8 @@ def main(argv=None) -> dict:
     env.set_temperature(330.0)
     x = rng.uniform(-1.0, 1.0, (batch, rows))
     d = rng.normal(0.0, 1.0, (batch, cols))
-    w_plain = xbar.effective_weights()
-    dtype = np.float64
-    xb, wb = x.astype(dtype), w_plain.astype(dtype)
-
-    def baseline():
-        return xb @ wb
-
-    x32, w32 = x.astype(np.float32), w_plain.astype(np.float32)
-
-    def baseline32():
-        return x32 @ w32
+    base = matmul_baselines(x, xbar.effective_weights())
+    baseline, baseline32 = base["f64"], base["f32"]
 
     figures = {}
     s, b = interleaved(lambda: xbar.read(x), baseline, repeats=args.repeats)
@@ -101,25 +101,45 @@ def main(argv=None) -> dict:
 
     s, b = interleaved(update, baseline, repeats=args.repeats)
     figures["update"] = figure(s, b, "numpy x @ W, float64")
+    s, b = interleaved(update, baseline32, repeats=args.repeats)
+    figures["update_f32"] = figure(s, b, "numpy x @ W, float32")
     pulses = xbar.update(x, d, learning_rate=1e-5).pulses
+    _ideal_figures(figures, w, x, baseline, repeats=args.repeats)
 
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(f"{i.get('internal_api')} {i.get('num_threads')} threads" for i in threadpool_info())
-    except ImportError:  # pragma: no cover
-        blas = "unknown"
+    t32 = median_seconds(baseline32, repeats=args.repeats)
+    t64 = median_seconds(baseline, repeats=args.repeats)
     notes = [
-        f"shape {rows}x{cols}, batch {batch}; baseline float64; the read's products run in "
-        f"float32 behind the 8-bit ADC (float64 with an ideal ADC); BLAS: {blas}",
+        f"shape {rows}x{cols}, batch {batch}; baselines x @ W float32 {t32 * 1e3:.3f} ms, float64 "
+        f"{t64 * 1e3:.3f} ms; the read's products run in float32 behind the 8-bit ADC (float64 "
+        "with an ideal ADC)",
+        blas_note(),
         "white read noise: exact column statistics (one extra BLAS product v**2 @ var), one "
         "normal per column current; 1/f and telegraph noise: per-device draws and products per "
         "block of reads; see neuromorph/hardware/noise.py",
         f"update sends {pulses} pulses per call (learning rate 1e-5, N(0,1) errors)",
-        f"numba threads: {nm_threads()}",
+        f"numba threads: {nm_threads()}; load average at the end {os.getloadavg()[0]:.1f}",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures
+
+
+def _ideal_figures(figures: dict, w, x, baseline, *, repeats: int) -> None:
+    """``read_ideal`` and ``read_ideal_pass``: the exact read against float64 ``x @ W``."""
+    ideal = nm.Crossbar.fabricate(
+        *w.shape, rng=np.random.default_rng(2), device=nm.IDEAL, periphery=nm.IDEAL_PERIPHERY
+    )
+    ideal.program(w)
+    w_ideal = ideal.effective_weights()
+
+    def with_pass():
+        y = x @ w_ideal
+        y *= 1.5
+        return y
+
+    s, b = interleaved(lambda: ideal.read(x), baseline, repeats=repeats)
+    figures["read_ideal"] = figure(s, b, "numpy x @ W, float64")
+    s, b = interleaved(lambda: ideal.read(x), with_pass, repeats=repeats)
+    figures["read_ideal_pass"] = figure(s, b, "numpy x @ W, float64, then y *= c in place")
 
 
 def nm_threads() -> int:

@@ -160,8 +160,8 @@ def test_presets_carry_their_sources_numbers():
     noise = nm.PCM_GST.noise
     assert noise.program_noise_rel * 25 == pytest.approx(0.26348)
     assert [c * 25 for c in noise.program_noise_poly] == pytest.approx([1.9650, -1.1731])
-    pcm = nm.PCM_GST.pulse  # aihwkit PCMPresetDevice, w in [0, 2]
-    assert pcm.n_states == round(2 / 0.01) and (pcm.exp_amp_up, pcm.exp_amp_down) == (-27.235, -2.235)
-    assert (pcm.c2c_rel, pcm.c2c_add_steps, pcm.c2c_slope) == (0.6, 0.042 / 0.01, 0.108)
+    pcm = nm.PCM_GST.variation  # aihwkit PCMPresetDevice: dw_min_dtod, w_max_dtod (of w_max 2)
+    assert (pcm.step_rel, pcm.hi_window_rel, pcm.lo_window_rel, pcm.bounds_rel) == (0.2, 0.1, 0.0, 0.0)
+    assert pcm.stuck_at_min_fraction == pcm.stuck_fixed_fraction == 0.0  # no corrupt devices
     # endurance counts switching cycles of two pulses (one SET, one RESET)
     assert r.endurance.median_pulses == 2 * 1e6 and nm.PCM_GST.endurance.median_pulses == 2 * 1e8

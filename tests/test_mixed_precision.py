@@ -127,13 +127,13 @@ def test_mixed_on_a_twin_learns_in_whole_steps():
         d, x_train=d.x_train[:400], y_train=d.y_train[:400], x_test=d.x_test[:100], y_test=d.y_test[:100]
     )
     eps = 1e-3  # fine beside Adam's steps (~learning rate, 0.02): mixed must train like exact
-    scores = {}
+    scores, hists = {}, {}
     for update, granularity in (("pulse", None), ("mixed", eps)):
         cfg = ff.FFConfig(epochs=6, update=update, granularity=granularity)
         rng = np.random.default_rng(3)
         net = DigitalNetwork.initialize((74, 32, 32), rng=rng)
         start = [w.copy() for w in net.weights]
-        hist = ff.train(net, data, cfg, rng=rng, progress=False)
+        hist = hists[update] = ff.train(net, data, cfg, rng=rng, progress=False)
         scores[update] = ff.accuracy(net, data.x_test, data.y_test, n_classes=10, config=cfg)
     assert scores["mixed"] > 0.5 and abs(scores["mixed"] - scores["pulse"]) < 0.1, scores
     for w, w0 in zip(net.weights, start, strict=True):  # every change a whole number of steps
@@ -142,6 +142,7 @@ def test_mixed_on_a_twin_learns_in_whole_steps():
     assert hist.accumulator_bytes == ACCUMULATOR_BYTES_PER_ENTRY * (75 * 32 + 33 * 32)
     assert len(hist.accumulator_ops) == 6 and np.all(np.diff(hist.accumulator_ops) > 0)
     assert hist.pulses == [0] * 6  # the twin's meter stays zero
+    assert hists["pulse"].accumulator_ops == [0] * 6 and hists["pulse"].accumulator_bytes == 0
 
 
 def test_mixed_sends_whole_steps_through_a_chips_ports():

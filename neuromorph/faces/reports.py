@@ -161,6 +161,10 @@ def lifetime_table(result: Mapping) -> str:
             lines.append(f"  {age_text(point['age_s']):>12}  {_score_text(point)}{upkeep}")
         if curve["deadline_s"] is None:
             lines.append("  copy-out deadline: beyond the schedule (never below the threshold)")
+        elif curve["deadline_bracket_s"][0] == curve["deadline_s"]:
+            lines.append(
+                f"  copy-out deadline: {age_text(curve['deadline_s'])}, the first age (below from the start)"
+            )
         else:
             lo, hi = curve["deadline_bracket_s"]
             lines.append(

@@ -102,3 +102,23 @@ def sar_accumulate(
             if lsb > 0.0:
                 v = sar_code(v, lsb, weights[j, 0], weights[j, 1]) * lsb
             out[b, j] += out_scale * v
+
+
+@njit
+def _scale_run(mu, gain, out_scale):
+    """:func:`scale_in_place` on one run (a serial kernel, so Numba vectorises it)."""
+    for i in range(mu.size):
+        mu[i] = out_scale * (gain * mu[i])
+
+
+@njit_parallel
+def scale_in_place(mu, gain, out_scale):
+    """An exact read's conversion: the TIA and an ideal, noiseless ADC, in one pass.
+
+    IN/OUT mu (n,): column currents in, ``out_scale * (gain * mu)`` out (output units), the
+    same bits as :func:`neuromorph.hardware._kernels.adc_accumulate` adds to zeros.
+    """
+    n = mu.size
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
+        _scale_run(mu[lo:hi], gain, out_scale)
