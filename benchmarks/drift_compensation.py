@@ -16,7 +16,7 @@ layer's mean activity on the test images with their true labels, relative to at 
 what the compensation restores.
 
 Usage: ``python benchmarks/drift_compensation.py [--seeds 3] [--epochs 60] [--days 1] [--json PATH]``
-(about 5 minutes per seed on one core, mostly the software training).
+(about 5 CPU minutes per seed, mostly the software training).
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from neuromorph.studies.training import run_training
 
 #: Two-sided 95 % normal quantile, for the Wilson score interval.
 Z_95 = 1.959963984540054
-#: The acceptance bound: compensated accuracy within this many points of the accuracy at
-#: programming (issue 13).
+#: The acceptance bound (issue 13): compensated accuracy "back to within" this many points of
+#: the accuracy at programming, i.e. at most this far below it (one above is no loss; the
+#: largest deviation either way is reported beside it).
 ACCEPT_POINTS = 1.0
 
 
@@ -107,16 +108,17 @@ def main(argv=None) -> dict:
     data = datasets.load_digits()
     config = ff.FFConfig(epochs=args.epochs)
     runs = [run_seed(data, s, config=config, days=args.days) for s in range(args.seeds)]
-    gaps = [100 * abs(r["compensated"]["accuracy"] - r["programmed"]["accuracy"]) for r in runs]
+    gaps = [100 * (r["compensated"]["accuracy"] - r["programmed"]["accuracy"]) for r in runs]
     out = {
         "preset": "pcm_gst",
         "days": args.days,
         "epochs": args.epochs,
         "n_test": int(data.y_test.size),
         "seeds": runs,
-        "max_gap_points": max(gaps),
+        "max_drop_points": max(0.0, -min(gaps)),
+        "max_abs_gap_points": max(abs(g) for g in gaps),
         "accept_points": ACCEPT_POINTS,
-        "accepted": max(gaps) <= ACCEPT_POINTS,
+        "accepted": -min(gaps) <= ACCEPT_POINTS,
     }
     print(f"PCM_GST digits chip, ex-situ, {args.days:g} day(s) at 300 K; n_test={out['n_test']}")
     for r in runs:
@@ -133,7 +135,8 @@ def main(argv=None) -> dict:
             + f"  queries {r['reference_queries']} + {r['compensation_queries']}"
         )
     print(
-        f"largest |compensated - programmed|: {out['max_gap_points']:.2f} points (accept <= {ACCEPT_POINTS})"
+        f"largest drop compensated vs programmed: {out['max_drop_points']:.2f} points (accept <= "
+        f"{ACCEPT_POINTS}); largest |difference|: {out['max_abs_gap_points']:.2f} points"
     )
     if args.json:
         directory = os.path.dirname(os.path.abspath(args.json))
