@@ -21,7 +21,8 @@ beside the same work in plain NumPy in another fresh process:
   ports, metered) over a synthetic 10-class data set of 512 images whose width fills the
   first layer, against the same epoch in software (float64, :class:`DigitalNetwork`);
 * ``memory_<n>``: peak resident memory of the chip process over the NumPy process;
-* with ``--wires``, each also on a wired chip (``WireParams()``: exact IR drop in every read).
+* with ``--wires``, each also on a wired chip (``wires_for_node(32)``, NeuroSim's 32 nm wires:
+  exact IR drop in every read).
 
 Growth from 1 to 64 cores is reported as seconds per core (linear growth keeps it flat).
 
@@ -92,10 +93,10 @@ def one_chip(cores: int, wires: bool, repeats: int) -> dict:
     from neuromorph.algorithms import ff
     from neuromorph.chip import Chip, ChipDesign
     from neuromorph.chip.digital import DigitalNetwork
-    from neuromorph.hardware.wires import WireParams
+    from neuromorph.hardware.wires import wires_for_node
 
     sizes = DESIGNS[cores]
-    design = ChipDesign(layer_sizes=sizes, wires=WireParams() if wires else None)
+    design = ChipDesign(layer_sizes=sizes, wires=wires_for_node(32) if wires else None)
     t0 = time.perf_counter()
     chip = Chip.fabricate(design, seed=0)
     ports = chip.ports()
