@@ -12,8 +12,9 @@ One command, two steps:
    (about 25 minutes on the project's 2-core machine; OpenBLAS's core-type overrides are
    dropped from their environment, as the benchmarks ask).
 2. It then renders the tables from those folders into ``README.md`` between the markers
-   ``<!-- results:begin -->`` and ``<!-- results:end -->``, and copies the copy-out figures to
-   ``docs/figures/``.  Without ``--run`` only this step runs, from existing folders.
+   ``<!-- results:begin -->`` and ``<!-- results:end -->``.  Without ``--run`` only this step
+   runs, from existing folders.  The README's figures come from ``scripts/figures.py`` (the
+   deterministic demo), not from here.
 
 Usage: ``python scripts/readme_results.py [--run] [--results DIR] [--readme PATH]``
 """
@@ -24,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -44,10 +44,6 @@ SEEDS = 3
 N_TEST = 360
 #: Two-sided 95 % normal quantile, for the binomial interval of one accuracy.
 Z95 = 1.959964
-FIGURES = (
-    ("fidelity_vs_queries.png", "copyout_digits_fidelity.png"),
-    ("weight_error_vs_queries.png", "copyout_digits_weight_error.png"),
-)
 
 
 def run_benchmarks(results: Path) -> None:
@@ -142,8 +138,8 @@ def copyout_paragraph(results: Path) -> str:
     )
 
 
-def render(results: Path, readme: Path, figures: Path) -> None:
-    """Write the tables into ``readme`` between the markers and copy the copy-out figures."""
+def render(results: Path, readme: Path) -> None:
+    """Write the tables into ``readme`` between the markers."""
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{readme} must hold the markers {BEGIN} and {END}")
@@ -156,9 +152,7 @@ def render(results: Path, readme: Path, figures: Path) -> None:
     )
     head, rest = text.split(BEGIN, 1)
     readme.write_text(head + block + rest.split(END, 1)[1])
-    for src, dst in FIGURES:
-        shutil.copyfile(results / "copyout" / src, figures / dst)
-    print(f"wrote the results into {readme} and {len(FIGURES)} figures into {figures}")
+    print(f"wrote the results into {readme}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,13 +160,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run", action="store_true", help="run the benchmarks first (~25 min)")
     p.add_argument("--results", default=str(ROOT / "runs" / "readme"), help="benchmark results folder")
     p.add_argument("--readme", default=str(ROOT / "README.md"))
-    p.add_argument("--figures", default=str(ROOT / "docs" / "figures"))
     args = p.parse_args(argv)
     results = Path(args.results)
     if args.run:
         results.mkdir(parents=True, exist_ok=True)
         run_benchmarks(results)
-    render(results, Path(args.readme), Path(args.figures))
+    render(results, Path(args.readme))
 
 
 if __name__ == "__main__":
