@@ -21,6 +21,9 @@ Timing figures (``--json``): simulator wall time of each copy-out, against the w
 one FF inference pass of the chip over the test set (10 label passes of 360 images), measured
 in the same run.
 
+The BLAS kernel in use is printed; run under OpenBLAS's native settings:
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/copyout.py``.
+
 Usage: ``python benchmarks/copyout.py [--json PATH] [--out DIR] [--cache PATH] [--epochs 60]``
 """
 
@@ -36,7 +39,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _harness import figure, parser, report  # noqa: E402
+from _harness import blas_note, figure, parser, report  # noqa: E402
 
 from neuromorph import datasets  # noqa: E402
 from neuromorph._io import write_json  # noqa: E402
@@ -224,7 +227,7 @@ def main(argv=None) -> dict:
     report(
         figures,
         title="benchmarks/copyout.py (simulator wall time)",
-        notes=[f"chip cached at {cache}"],
+        notes=[f"chip cached at {cache}", blas_note()],
         json_path=args.json,
     )
     return {"result": result, "figures": figures}

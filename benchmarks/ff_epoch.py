@@ -5,6 +5,9 @@ RRAM preset with 8-bit converters and every nonideality on (so each epoch includ
 hard-negative goodness tables, the positive/negative passes and every pulse update through
 the ports, metered).  Medians over epochs after a warm-up epoch (Numba compile excluded).
 
+The BLAS kernel in use is printed.  Run under OpenBLAS's native settings:
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ff_epoch.py``.
+
 Usage: ``python benchmarks/ff_epoch.py [--epochs 4] [--json PATH]``
 """
 
@@ -17,7 +20,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _harness import figure, parser, report  # noqa: E402
+from _harness import blas_note, figure, parser, report  # noqa: E402
 
 from neuromorph import datasets  # noqa: E402
 from neuromorph.algorithms import ff  # noqa: E402
@@ -54,7 +57,7 @@ def main(argv=None) -> dict:
         figures,
         title="benchmarks/ff_epoch.py",
         json_path=args.json,
-        notes=[f"{args.epochs} epochs each, interleaved; design {sizes}, RRAM, 8-bit"],
+        notes=[f"{args.epochs} epochs each, interleaved; design {sizes}, RRAM, 8-bit", blas_note()],
     )
     return figures
 

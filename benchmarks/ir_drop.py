@@ -15,6 +15,7 @@ Figures (seconds are medians over repeats; Numba compilation is excluded by a wa
                     exact solve.
 * ``batch_256``     1024 inputs through a 256x256 wired array with ``WiredArray.currents`` vs
                     a plain ``x @ W`` of the same shape and dtype (float64).
+* ``batch_256_f32`` the same read against a float32 ``x @ W`` of the same shape.
 * ``build_256``     building ``WiredArray`` (its exact transfer matrix, keeping the
                     elimination for low-rank updates) vs one spsolve of the 256x256 system.
 * ``update_step``   ``WiredArray.update`` after one device changed vs a fresh build.
@@ -30,7 +31,9 @@ Figures (seconds are medians over repeats; Numba compilation is excluded by a wa
 Timings are ratios within one run; on a shared 2-core machine repeat a run that looks noisy
 (the elimination uses both cores when they are free).
 
-``ratio`` is ``seconds / baseline_seconds``: below 1 means faster than the baseline.
+``ratio`` is ``seconds / baseline_seconds``: below 1 means faster than the baseline.  The
+BLAS kernel in use is printed.  Run under OpenBLAS's native settings:
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ir_drop.py``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ import scipy.sparse.linalg as spla
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import median_seconds  # noqa: E402
+from _harness import blas_note, median_seconds  # noqa: E402
 
 from neuromorph.hardware.wires import WiredArray, WireParams, nodal_system, solve  # noqa: E402
 
@@ -115,7 +118,10 @@ def main(argv=None) -> dict:
     arr = WiredArray(g, WIRES)
     t_build_first = time.perf_counter() - t0
     W = np.random.default_rng(3).uniform(1e-6, 1e-4, (256, 256))
-    record("batch_256", median_time(lambda: arr.currents(x), k), median_time(lambda: x @ W, k))
+    t_read = median_time(lambda: arr.currents(x), k)
+    record("batch_256", t_read, median_time(lambda: x @ W, k))
+    x32, w32 = x.astype(np.float32), W.astype(np.float32)
+    record("batch_256_f32", t_read, median_time(lambda: x32 @ w32, k))
     kb = max(1, k // 3)
     t_build = min(t_build_first, median_time(lambda: WiredArray(g, WIRES), kb))
     record("build_256", t_build, median_time(spsolve_baseline(g, x[0]), kb))
@@ -157,6 +163,7 @@ def main(argv=None) -> dict:
     print(f"{'figure':<15}{'seconds':>12}{'baseline':>12}{'ratio':>10}")
     for name, row in out.items():
         print(f"{name:<15}{row['seconds']:>12.4g}{row['baseline_seconds']:>12.4g}{row['ratio']:>10.3g}")
+    print(blas_note())
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return out

@@ -6,6 +6,7 @@ import ast
 import math
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -21,6 +22,7 @@ from neuromorph._rng import (
     STREAM_READ_NOISE,
     STREAM_VERIFY_READ,
 )
+from neuromorph.hardware import _converter_kernels as CK
 from neuromorph.hardware import _kernels as K
 from neuromorph.hardware.devices import DriftParams, PulseParams, TemperatureParams
 from tests import naive
@@ -162,7 +164,7 @@ def test_dac_convert_matches_twin(bits):
     x = rng.uniform(-3, 3, 1000)
     v, v2 = np.empty_like(x), np.empty(x.size, dtype=np.float32)
     levels = 0 if bits is None else 2 ** (bits - 1) - 1
-    K.dac_convert(x=x, scale=1 / 2.0, v_max=0.3, levels=levels, v_out=v, v2_out=v2)
+    CK.dac_convert(x=x, scale=1 / 2.0, v_max=0.3, levels=levels, v_out=v, v2_out=v2)
     want = naive.dac(x, input_full_scale=2.0, v_max=0.3, bits=bits)
     np.testing.assert_allclose(v, want, rtol=0, atol=1e-15)
     np.testing.assert_allclose(v2, want**2, rtol=1e-6)
@@ -175,7 +177,7 @@ def test_adc_accumulate_noiseless_matches_twin(bits):
     out = np.full((7, 5), 0.25)
     levels = 0 if bits is None else 2 ** (bits - 1) - 1
     lsb = 0.0 if bits is None else 1.0 / levels
-    K.adc_accumulate(
+    CK.adc_accumulate(
         mu=mu,
         var=np.empty((0, 0), np.float32),
         key=np.uint64(0),
@@ -198,7 +200,7 @@ def test_adc_accumulate_noise_statistics(seed):
     mu = np.full((1, n), 2e-5)
     var = np.full((1, n), (1e-6) ** 2, dtype=np.float32)
     out = np.zeros((1, n))
-    K.adc_accumulate(
+    CK.adc_accumulate(
         mu=mu,
         var=var,
         key=np.uint64(seed),
@@ -387,3 +389,99 @@ def test_write_verify_noiseless_converges_within_tolerance():
     assert np.all(np.abs(g - target) <= step / 2 + 1e-18)
     np.testing.assert_array_equal(pulses, np.round((target - lo) / step).astype(int))
     assert np.all(reads == 2)
+
+
+# ----------------------------------------------------------------- converter kernels (issue 17)
+def test_normals_match_normal_bit_for_bit():
+    """The vectorised normals take the ziggurat's slow branches too (1.2 %): the same bits."""
+    key, first = np.uint64(77), 5_000
+    out = np.empty(20_000)
+    K.normals(key, STREAM_READ_NOISE, first, out)
+    want = np.array([K.normal(key, STREAM_READ_NOISE, first + i) for i in range(out.size)])
+    np.testing.assert_array_equal(out, want)
+
+
+def _adc_twin(mu, var, key, counter_base, gain, noise_v, lsb, max_code, out_scale, out):
+    """``adc_accumulate`` element by element with the scalar ``normal`` (the naive twin)."""
+    for b in range(mu.shape[0]):
+        for j in range(mu.shape[1]):
+            v = gain * float(mu[b, j])
+            total = noise_v**2 + (gain**2 * float(var[b, j]) if var.size else 0.0)
+            if total > 0.0:
+                v += math.sqrt(total) * K.normal(key, STREAM_READ_NOISE, counter_base + b * mu.shape[1] + j)
+            if lsb > 0.0:
+                v = float(np.clip(np.round(v / lsb), -max_code, max_code)) * lsb
+            out[b, j] += out_scale * v
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("has_var", [True, False])
+def test_adc_accumulate_matches_scalar_twin_on_any_thread_count(threads, has_var):
+    rng = np.random.default_rng(3)
+    mu = rng.normal(0, 1e-4, (37, 29)).astype(np.float32)
+    var = rng.uniform(0, 1e-13, mu.shape).astype(np.float32) if has_var else np.empty((0, 0), np.float32)
+    if has_var:
+        var[::5, ::3] = 0.0  # no draw where the total variance is zero and noise_v is zero
+    args = dict(key=np.uint64(11), counter_base=123, gain=1e4, noise_v=0.0 if has_var else 1e-3)
+    args.update(lsb=1 / 127, max_code=127.0, out_scale=1.7)
+    want = np.full(mu.shape, 0.5)
+    _adc_twin(mu, var, out=want, **args)
+    out = np.full(mu.shape, 0.5)
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        CK.adc_accumulate(mu=mu, var=var, stream=STREAM_READ_NOISE, out=out, **args)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_exact_read_scaling_is_the_ideal_adc_bit_for_bit():
+    """The exact-read short cut (one pass) gives what the ideal ADC adds to zeros."""
+    mu = np.random.default_rng(4).normal(0, 1e-4, (300, 70))
+    want = np.zeros_like(mu)
+    CK.adc_accumulate(
+        mu=mu, var=np.empty((0, 0), np.float32), key=np.uint64(0), stream=STREAM_READ_NOISE,
+        counter_base=0, gain=3e3, noise_v=0.0, lsb=0.0, max_code=0.0, out_scale=0.7, out=want,
+    )  # fmt: skip
+    got = mu.copy()
+    CK.scale_in_place(got.reshape(-1), 3e3, 0.7)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("tile_shape", [None, (16, 16)])
+def test_ideal_read_short_cut_equals_general_path(tile_shape):
+    """An IDEAL crossbar's read (short cut when one row tile) and a read with a noiseless but
+    quantising-free general path agree to rounding; a tiled one takes the general path."""
+    kw = {} if tile_shape is None else {"tile_shape": tile_shape}
+    xbar = nm.Crossbar.fabricate(
+        40, 12, rng=np.random.default_rng(0), device=nm.IDEAL, periphery=nm.IDEAL_PERIPHERY, **kw
+    )
+    w = np.random.default_rng(1).uniform(-0.8, 0.8, (40, 12))
+    xbar.program(w)
+    x = np.random.default_rng(2).uniform(-1.5, 1.5, (9, 40))
+    want = np.clip(x, -1, 1) @ xbar.effective_weights()
+    np.testing.assert_allclose(xbar.read(x), want, rtol=1e-12, atol=1e-14)
+
+
+def test_wired_tile_keeps_no_elimination_until_a_small_update():
+    """Memory (issue 17): a wired tile holds T only; the first small update makes the
+    elimination on demand and gives the bits an eagerly kept one gives (Woodbury on it)."""
+    from neuromorph.hardware.wires import WiredArray, WireParams
+    from neuromorph.hardware.wires import _multifrontal as mf
+    from neuromorph.hardware.wires.solve import nested_factor
+
+    rng = np.random.default_rng(5)
+    g = rng.uniform(1e-6, 1e-4, (12, 24))
+    wires = WireParams(r_row_ohm=2.0, r_col_ohm=2.0)
+    wa = WiredArray(g, wires)
+    assert wa._lowrank is None
+    g2 = g.copy()
+    g2[3, 5] *= 1.1
+    wa.update(g2)
+    assert wa.last_update == "low_rank" and wa._lowrank is not None
+    assert wa._lowrank.num.stack.size == 0
+    eager = mf.LowRank(nested_factor(g, wires.at_temperature(300.0), keep=True))
+    np.testing.assert_array_equal(
+        wa.transfer, eager.transfer(np.array([3 * 24 + 5]), np.array([g2[3, 5] - g[3, 5]]))
+    )

@@ -1,9 +1,10 @@
-"""Numba kernels of mismatched converters: table DACs and SAR ADCs (layer 1, private).
+"""Numba kernels of the converters: nominal DACs and ADCs, and mismatched ones (table DACs,
+SAR ADCs) (layer 1, private).
 
 Contract as in :mod:`neuromorph.hardware._kernels`: arrays and scalars in, caller-allocated
 outputs (OUT), no validation, the same bits on any thread count.  The per-die draws these
 kernels read come from :class:`neuromorph.hardware.converters.ConverterState`; the read
-noise they add is drawn exactly as :func:`neuromorph.hardware._kernels.adc_accumulate`
+noise they add is drawn exactly as :func:`adc_accumulate`
 draws it (same stream, same counters), so a die whose converters are nominal reads the
 same noise as a die without mismatch.
 """
@@ -16,7 +17,116 @@ import numpy as np
 from numba import prange
 
 from neuromorph._numba import CHUNK, njit, njit_parallel
-from neuromorph.hardware._kernels import normal
+from neuromorph.hardware._kernels import normal, normals
+
+#: Rows of a batch per parallel task of :func:`adc_accumulate`: a fixed split (the bits do not
+#: depend on the thread count), long enough that each task reuses its scratch row 16 times.
+ADC_ROWS_PER_TASK = 16
+
+
+@njit
+def _dac_level(x, scale, levels):
+    """A DAC input as a fraction of full scale: clipped to [-1, 1], on ``levels`` steps
+    (``levels = 0``: continuous)."""
+    t = x * scale
+    if t > 1.0:
+        t = 1.0
+    elif t < -1.0:
+        t = -1.0
+    if levels > 0:
+        t = np.round(t * levels) / levels
+    return t
+
+
+@njit
+def dac_convert(x, scale, v_max, levels, v_out, v2_out):
+    """Quantise inputs to row voltages.
+
+    IN  x (n,), scale = 1/input_full_scale, v_max (V), levels = max code (0 = ideal)
+    OUT v_out (n,) volts; v2_out (n,) volts**2 if its size is n, else ignored.
+
+    Serial on purpose: the loop vectorises and runs near memory speed (0.11 ms for 262k
+    inputs); a parallel launch cost more than it saved (0.19 ms median, 1.1 ms mean on 2
+    busy cores, the worker threads waiting for a core).
+    """
+    if v2_out.size == x.size:
+        for i in range(x.size):
+            v = _dac_level(x[i], scale, levels) * v_max
+            v_out[i] = v
+            v2_out[i] = v * v
+    else:
+        for i in range(x.size):
+            v_out[i] = _dac_level(x[i], scale, levels) * v_max
+
+
+@njit
+def _adc_row(mu, var, z, gain, noise_v2, lsb, max_code, out_scale, out):
+    """One row of :func:`adc_accumulate`: ``z`` (cols,) its normals, or size 0 if noiseless;
+    ``var`` (cols,) or size 0."""
+    has_var = var.size == mu.size
+    noisy = z.size == mu.size
+    gain2 = gain * gain
+    for j in range(mu.size):
+        v = gain * mu[j]
+        if noisy:
+            # Read noise (through the TIA) and ADC input noise are independent Gaussians:
+            # their sum is one Gaussian of the summed variance, drawn with one normal.
+            total_var = noise_v2
+            if has_var:
+                total_var += gain2 * var[j]
+            if total_var > 0.0:
+                v += math.sqrt(total_var) * z[j]
+        if lsb > 0.0:
+            code = np.round(v / lsb)
+            if code > max_code:
+                code = max_code
+            elif code < -max_code:
+                code = -max_code
+            v = code * lsb
+        out[j] += out_scale * v
+
+
+@njit
+def adc_rows(mu, var, key, stream, counter_base, gain, noise_v, lsb, max_code, out_scale, out, row0, row1):
+    """:func:`adc_accumulate` on rows ``row0:row1`` only, serially, on the calling thread (the
+    same bits): for small reads, where a parallel launch costs more than it saves."""
+    cols = mu.shape[1]
+    has_var = var.shape[0] == mu.shape[0]
+    noise_v2 = noise_v * noise_v
+    noisy = has_var or noise_v2 > 0.0
+    base = np.uint64(counter_base)
+    no_var = np.empty(0, dtype=var.dtype)
+    z = np.empty(cols if noisy else 0)
+    for b in range(row0, row1):
+        if noisy:
+            normals(key, stream, base + np.uint64(b * cols), z)
+        row_var = var[b] if has_var else no_var
+        _adc_row(mu[b], row_var, z, gain, noise_v2, lsb, max_code, out_scale, out[b])
+
+
+@njit_parallel
+def adc_accumulate(mu, var, key, stream, counter_base, gain, noise_v, lsb, max_code, out_scale, out):
+    """Read noise, TIA, ADC for one tile's column currents, accumulated into ``out``.
+
+    IN  mu (batch, cols) mean column currents, amperes
+        var (batch, cols) read-noise variance of each current, A**2, or shape (0, 0) = none
+        key (uint64), stream (id of :mod:`neuromorph._rng`), counter_base (element offset
+        of this tile in the stream)
+        gain (V/A), noise_v (ADC input noise std, V), lsb (V, 0 = ideal), max_code
+        out_scale: factor from quantised volts to output units
+    OUT out (batch, cols) += out_scale * ADC(gain * mu + sqrt(gain**2 var + noise_v**2) z)
+
+    Element ``(b, j)`` takes normal ``counter_base + b cols + j`` of ``stream`` if its total
+    variance is > 0 (every normal of a noisy row is drawn, an unused one is discarded).
+    Tasks of :data:`ADC_ROWS_PER_TASK` rows, each :func:`adc_rows`.
+    """
+    batch = mu.shape[0]
+    for c in prange((batch + ADC_ROWS_PER_TASK - 1) // ADC_ROWS_PER_TASK):
+        row0 = c * ADC_ROWS_PER_TASK
+        adc_rows(
+            mu, var, key, stream, counter_base, gain, noise_v, lsb, max_code, out_scale, out, row0,
+            min(batch, row0 + ADC_ROWS_PER_TASK),
+        )  # fmt: skip
 
 
 @njit_parallel
@@ -29,7 +139,7 @@ def dac_convert_table(x, n_rows, scale, levels, v_max, table, v_out, v2_out):
     OUT v_out (n,) volts; v2_out (n,) volts**2 if its size is n, else ignored.
 
     The code is the nominal DAC's, ``round(clip(x scale, -1, 1) levels)``; a row with the
-    nominal table ``c / levels`` gives the same bits as ``_kernels.dac_convert``.
+    nominal table ``c / levels`` gives the same bits as :func:`dac_convert`.
     """
     n = x.size
     want2 = v2_out.size == n
@@ -77,7 +187,7 @@ def sar_accumulate(
 
     IN  mu (batch, cols) mean column currents, amperes (or volts with gain = 1)
         var (batch, cols) read-noise variance, A**2, or shape (0, 0) = none
-        key, stream, counter_base: as ``_kernels.adc_accumulate`` (the same draws)
+        key, stream, counter_base: as :func:`adc_accumulate` (the same draws)
         gain (V/A), noise_v (ADC input noise std, V), lsb (V, 0 = no quantisation)
         out_scale: factor from quantised volts to output units
         adc_gain (cols,), adc_offset_v (cols,): each column's gain and offset ahead of its SAR
@@ -105,20 +215,12 @@ def sar_accumulate(
 
 
 @njit
-def _scale_run(mu, gain, out_scale):
-    """:func:`scale_in_place` on one run (a serial kernel, so Numba vectorises it)."""
-    for i in range(mu.size):
-        mu[i] = out_scale * (gain * mu[i])
-
-
-@njit_parallel
 def scale_in_place(mu, gain, out_scale):
     """An exact read's conversion: the TIA and an ideal, noiseless ADC, in one pass.
 
     IN/OUT mu (n,): column currents in, ``out_scale * (gain * mu)`` out (output units), the
-    same bits as :func:`neuromorph.hardware._kernels.adc_accumulate` adds to zeros.
+    same bits as :func:`adc_accumulate` adds to zeros.  Serial, as :func:`dac_convert` (a
+    vectorised pass at memory speed).
     """
-    n = mu.size
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
-        _scale_run(mu[lo:hi], gain, out_scale)
+    for i in range(mu.size):
+        mu[i] = out_scale * (gain * mu[i])

@@ -169,11 +169,6 @@ def normal(key, stream, counter):
         j += 1
 
 
-#: Rows of a batch per parallel task of :func:`adc_accumulate`: a fixed split (the bits do not
-#: depend on the thread count), long enough that each task reuses its scratch row 16 times.
-ADC_ROWS_PER_TASK = 16
-
-
 @njit
 def normals(key, stream, first, out):
     """Standard normals ``normal(key, stream, first + j)`` for every ``j``, the same bits.
@@ -190,105 +185,6 @@ def normals(key, stream, first, out):
     for j in range(out.size):
         if np.isnan(out[j]):
             out[j] = normal(key, stream, first + np.uint64(j))
-
-
-@njit
-def _dac_level(x, scale, levels):
-    """A DAC input as a fraction of full scale: clipped to [-1, 1], on ``levels`` steps
-    (``levels = 0``: continuous)."""
-    t = x * scale
-    if t > 1.0:
-        t = 1.0
-    elif t < -1.0:
-        t = -1.0
-    if levels > 0:
-        t = np.round(t * levels) / levels
-    return t
-
-
-@njit
-def _dac_run(x, scale, v_max, levels, v_out, v2_out):
-    """:func:`dac_convert` on one run of inputs, as a serial kernel: Numba vectorises a loop
-    in a called function but not one inlined in a ``prange`` body (measured: 4x slower)."""
-    if v2_out.size == x.size:
-        for i in range(x.size):
-            v = _dac_level(x[i], scale, levels) * v_max
-            v_out[i] = v
-            v2_out[i] = v * v
-    else:
-        for i in range(x.size):
-            v_out[i] = _dac_level(x[i], scale, levels) * v_max
-
-
-@njit_parallel
-def dac_convert(x, scale, v_max, levels, v_out, v2_out):
-    """Quantise inputs to row voltages.
-
-    IN  x (n,), scale = 1/input_full_scale, v_max (V), levels = max code (0 = ideal)
-    OUT v_out (n,) volts; v2_out (n,) volts**2 if its size is n, else ignored.
-    """
-    n = x.size
-    want2 = v2_out.size == n
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        lo, hi = c * CHUNK, min(n, (c + 1) * CHUNK)
-        _dac_run(x[lo:hi], scale, v_max, levels, v_out[lo:hi], v2_out[lo:hi] if want2 else v2_out[:0])
-
-
-@njit
-def _adc_row(mu, var, z, gain, noise_v2, lsb, max_code, out_scale, out):
-    """One row of :func:`adc_accumulate`: ``z`` (cols,) its normals, or size 0 if noiseless;
-    ``var`` (cols,) or size 0."""
-    has_var = var.size == mu.size
-    noisy = z.size == mu.size
-    gain2 = gain * gain
-    for j in range(mu.size):
-        v = gain * mu[j]
-        if noisy:
-            # Read noise (through the TIA) and ADC input noise are independent Gaussians:
-            # their sum is one Gaussian of the summed variance, drawn with one normal.
-            total_var = noise_v2
-            if has_var:
-                total_var += gain2 * var[j]
-            if total_var > 0.0:
-                v += math.sqrt(total_var) * z[j]
-        if lsb > 0.0:
-            code = np.round(v / lsb)
-            if code > max_code:
-                code = max_code
-            elif code < -max_code:
-                code = -max_code
-            v = code * lsb
-        out[j] += out_scale * v
-
-
-@njit_parallel
-def adc_accumulate(mu, var, key, stream, counter_base, gain, noise_v, lsb, max_code, out_scale, out):
-    """Read noise, TIA, ADC for one tile's column currents, accumulated into ``out``.
-
-    IN  mu (batch, cols) mean column currents, amperes
-        var (batch, cols) read-noise variance of each current, A**2, or shape (0, 0) = none
-        key (uint64), stream (id of :mod:`neuromorph._rng`), counter_base (element offset
-        of this tile in the stream)
-        gain (V/A), noise_v (ADC input noise std, V), lsb (V, 0 = ideal), max_code
-        out_scale: factor from quantised volts to output units
-    OUT out (batch, cols) += out_scale * ADC(gain * mu + sqrt(gain**2 var + noise_v**2) z)
-
-    Element ``(b, j)`` takes normal ``counter_base + b cols + j`` of ``stream`` if its total
-    variance is > 0 (every normal of a noisy row is drawn, an unused one is discarded).
-    """
-    batch, cols = mu.shape
-    has_var = var.shape[0] == batch
-    noise_v2 = noise_v * noise_v
-    noisy = has_var or noise_v2 > 0.0
-    base = np.uint64(counter_base)
-    no_var = np.empty(0, dtype=var.dtype)
-    for c in prange((batch + ADC_ROWS_PER_TASK - 1) // ADC_ROWS_PER_TASK):
-        z = np.empty(cols if noisy else 0)
-        for b in range(c * ADC_ROWS_PER_TASK, min(batch, (c + 1) * ADC_ROWS_PER_TASK)):
-            if noisy:
-                normals(key, stream, base + np.uint64(b * cols), z)
-            row_var = var[b] if has_var else no_var
-            _adc_row(mu[b], row_var, z, gain, noise_v2, lsb, max_code, out_scale, out[b])
 
 
 def pulse_law(device: DeviceModel) -> np.ndarray:

@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
 from neuromorph._rng import STREAM_ADC_NOISE, noise_key
-from neuromorph.hardware import _kernels
+from neuromorph.hardware import _converter_kernels
 
 
 def _check_bits(name: str, bits: int | None) -> int | None:
@@ -86,7 +86,7 @@ class DacParams:
         """Row voltages for inputs ``x`` (any shape), volts."""
         x = check.array("x", x)
         v = np.empty_like(x)
-        _kernels.dac_convert(
+        _converter_kernels.dac_convert(
             x=x.reshape(-1),
             scale=1.0 / self.input_full_scale,
             v_max=self.v_max_v,
@@ -152,7 +152,7 @@ class AdcParams:
         key = noise_key(rng, needed=self.noise_v > 0, name="rng")
         out = np.zeros_like(v)
         flat = v.reshape(1, -1)
-        _kernels.adc_accumulate(
+        _converter_kernels.adc_accumulate(
             mu=flat,
             var=np.empty((0, 0), dtype=np.float32),
             key=key,

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
+from neuromorph._numba import one_blas_thread
 from neuromorph._rng import STREAM_READ_NOISE, STREAM_REFERENCE_NOISE
 from neuromorph.hardware import _converter_kernels, _kernels
 from neuromorph.hardware.converters import ConverterState
@@ -29,6 +30,16 @@ from neuromorph.hardware.devices import DeviceModel
 from neuromorph.hardware.fabrication import DeviceState
 from neuromorph.hardware.periphery import AdcParams, DacParams, max_code
 from neuromorph.hardware.wires import WiredArray
+
+#: Products with at most this many multiply-adds run BLAS on one thread.  Measured on 2 busy
+#: cores (load ~9): a (113, 75) @ (75, 300) product took 8.4 ms on average with OpenBLAS's two
+#: threads (its worker waits for a core), 0.46 ms on one; designed extraction, whose reads
+#: are this small, slowed 20-fold.  The bound is the wired tiles' (2**22).
+_ONE_THREAD_PRODUCT = 1 << 22
+
+#: Conversions per read up to which the nominal ADCs run on the calling thread: a parallel
+#: launch hands the work to Numba's workers, which on 2 busy cores wait for a core for ~1 ms.
+_SERIAL_ADC = 1 << 16
 
 #: Widest ADC whose products run in float32: its rounding (~6e-8 relative) stays far below
 #: one LSB of a 16-bit converter.
@@ -129,7 +140,7 @@ def dac_voltages(
             v2_out=v2.reshape(-1),
         )
         return v, v2
-    _kernels.dac_convert(
+    _converter_kernels.dac_convert(
         x=x.reshape(-1),
         scale=1.0 / dac.input_full_scale,
         v_max=dac.v_max_v,
@@ -167,7 +178,7 @@ def convert_tiles(
     batch, n_in = v.shape
     n_out = gdiff.shape[1]
     if _is_exact(n_in, tile_rows, wired, mu_noise, v2, adc, converters):
-        out = v @ gdiff
+        out = _product(v, gdiff, True, 0, n_in)
         _converter_kernels.scale_in_place(out.reshape(-1), gain, out_scale)
         return out
     out = np.zeros((batch, n_out))
@@ -182,17 +193,14 @@ def convert_tiles(
                     cur = wa.currents(v[:, r0:r1])
                     mu[:, c0 : c0 + cur.shape[1] // 2] = cur[:, 0::2] - cur[:, 1::2]
         else:
-            mu = v @ gdiff if whole else v[:, r0:r1] @ gdiff[r0:r1]
+            mu = _product(v, gdiff, whole, r0, r1)
         if mu_noise is not None:
             mu = mu + mu_noise[t]
-        if v2.size:
-            var = v2 @ gvar if whole else v2[:, r0:r1] @ gvar[r0:r1]
-        else:
-            var = none
+        var = _product(v2, gvar, whole, r0, r1) if v2.size else none
         if converters is not None:
             _sar(mu, var, key, STREAM_READ_NOISE, t * batch * n_out, gain, adc, out_scale, converters, t, out)
             continue
-        _kernels.adc_accumulate(
+        _adc(
             mu=mu,
             var=var,
             key=key,
@@ -206,6 +214,25 @@ def convert_tiles(
             out=out,
         )
     return out
+
+
+def _product(v: NDArray, g: NDArray, whole: bool, r0: int, r1: int) -> NDArray:
+    """``v[:, r0:r1] @ g[r0:r1]`` (all rows if ``whole``), a small one on one BLAS thread."""
+    a, b = (v, g) if whole else (v[:, r0:r1], g[r0:r1])
+    if a.shape[0] * b.size > _ONE_THREAD_PRODUCT:
+        return a @ b
+    with one_blas_thread():
+        return a @ b
+
+
+def _adc(**kernel_args) -> None:
+    """The nominal ADCs: :func:`_converter_kernels.adc_accumulate`, or ``adc_rows`` on the
+    calling thread for at most :data:`_SERIAL_ADC` conversions (the same bits)."""
+    mu = kernel_args["mu"]
+    if mu.size <= _SERIAL_ADC:
+        _converter_kernels.adc_rows(**kernel_args, row0=0, row1=mu.shape[0])
+    else:
+        _converter_kernels.adc_accumulate(**kernel_args)
 
 
 def _is_exact(n_in, tile_rows, wired, mu_noise, v2, adc, converters) -> bool:
@@ -257,7 +284,7 @@ def convert_at_adcs(
         if converters is not None:
             _sar(v, none, key, STREAM_REFERENCE_NOISE, base, 1.0, adc, 1.0, converters, t, out[t])
             continue
-        _kernels.adc_accumulate(
+        _adc(
             mu=v,
             var=none,
             key=key,

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import NDArray
 
+from neuromorph._numba import one_blas_thread
 from neuromorph.algorithms.extract.drive import adc_lsb, clip_edge, row_tiles
 from neuromorph.chip.design import ChipDesign
 
@@ -65,7 +66,6 @@ def lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
     ValueError
         When a column keeps fewer than ``p`` readings.
     """
-    p = x_aug.shape[1]
     gram = x_aug.T @ x_aug
     gram_inv = np.linalg.inv(gram)
     w = gram_inv @ (x_aug.T @ y)
@@ -73,6 +73,14 @@ def lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
         return w
     cols = np.flatnonzero(~keep.all(axis=0))
     xty = x_aug.T @ y[:, cols]
+    with one_blas_thread():  # many small solves: a second BLAS thread only waits
+        _downdated_columns(x_aug, y, keep, cols, xty, gram, gram_inv, w)
+    return w
+
+
+def _downdated_columns(x_aug, y, keep, cols, xty, gram, gram_inv, w) -> None:
+    """:func:`lstsq_columns` for the columns ``cols`` that drop readings, written into ``w``."""
+    p = x_aug.shape[1]
     for c, j in enumerate(cols):
         drop = ~keep[:, j]
         if x_aug.shape[0] - np.count_nonzero(drop) < p:
@@ -92,7 +100,6 @@ def lstsq_columns(x_aug: NDArray, y: NDArray, keep: NDArray | None) -> NDArray:
             w[:, j] = gram_inv @ rhs + u.T @ np.linalg.solve(core, u @ rhs)
         except np.linalg.LinAlgError:
             w[:, j] = np.linalg.lstsq(x_aug[~drop], y[~drop, j], rcond=None)[0]
-    return w
 
 
 def gls_columns(
@@ -122,6 +129,12 @@ def gls_columns(
     if group.max() >= n_groups:
         raise ValueError(f"group must be < var_gj.shape[0] = {n_groups}; got group up to {group.max()}.")
     grams = np.stack([x_fit[group == g].T @ x_fit[group == g] for g in range(n_groups)])
+    with one_blas_thread():  # one small solve per column: a second BLAS thread only waits
+        _gls_each(x_fit, y, keep, group, var_gj, grams, cols, out)
+
+
+def _gls_each(x_fit, y, keep, group, var_gj, grams, cols, out) -> None:
+    """:func:`gls_columns`' per-column weighted solves, written into ``out``."""
     for j in cols:
         inv_v = 1.0 / var_gj[:, j]
         drop = ~keep[:, j]

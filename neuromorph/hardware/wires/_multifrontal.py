@@ -37,34 +37,18 @@ Units: conductances in siemens, voltages in volts, currents in amperes.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from neuromorph._numba import one_blas_thread
 from neuromorph.hardware.wires import _factor_kernels, _solve_kernels
 from neuromorph.hardware.wires._nested import I64, N_WIRE_BRANCHES, Symbolic
 
 #: Pivots per panel in the fronts eliminated with BLAS updates (``Symbolic.big``).
 PANEL = 32
-
-_BLAS = None
-
-
-def one_blas_thread() -> AbstractContextManager:
-    """Context holding BLAS to one thread: the same bits on any machine, no waiting for a
-    core that another process holds (measured: 100x slower panels on a busy 2-core box), and
-    no OpenBLAS worker left spinning to slow the parallel elimination that follows.
-    """
-    global _BLAS
-    if _BLAS is None:
-        import scipy.linalg  # noqa: F401  (loads the BLAS that Numba's np.dot calls)
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 @dataclass(eq=False)
