@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neuromorph.chip.export import estimate_ngspice_seconds, ngspice_nodes
+from neuromorph.faces._figure_data import display_name
 from neuromorph.hardware import spice
 from neuromorph.hardware.crossbar import Crossbar
 from neuromorph.hardware.devices import DeviceModel, preset
@@ -105,7 +106,7 @@ def temperature_demo(
 def format_table(rows: list[DemoRow], info: dict) -> str:
     """A readable table of the demo's rows."""
     lines = [
-        f"{info['device']} crossbar {info['shape'][0]}x{info['shape'][1]}: programmed by "
+        f"{display_name(info['device'])} crossbar {info['shape'][0]}x{info['shape'][1]}: programmed by "
         f"write-verify with {info['pulses']} pulses and {info['verify_reads']} verify reads "
         f"(weight RMS error {info['program_weight_rms_error']:.4f})",
         "",
