@@ -48,6 +48,11 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _harness import blas_note  # noqa: E402
+
+from neuromorph._io import write_json  # noqa: E402
+
 #: Layer sizes that fill 1, 8 and 64 cores of 256x256 (bias row included in the inputs).
 DESIGNS = {
     1: (255, 256),
@@ -245,24 +250,10 @@ def main(argv: list[str] | None = None) -> dict:
                 + "; FF epoch "
                 + ", ".join(f"{t}: {v:.2e}" for t, v in epoch_core.items())
             )
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = "; ".join(
-            f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-            f"{i.get('num_threads')} threads"
-            for i in threadpool_info()
-        )
-    except ImportError:  # pragma: no cover
-        blas = "unknown"
-    print(f"BLAS: {blas}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    blas = blas_note()
+    print(blas)
     if args.json:
-        payload = {"figures": figures, "runs": runs, "blas": blas}
-        directory = os.path.dirname(os.path.abspath(args.json))
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, {"figures": figures, "runs": runs, "blas": blas})
     return figures
 
 

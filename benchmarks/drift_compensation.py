@@ -22,14 +22,12 @@ Usage: ``python benchmarks/drift_compensation.py [--seeds 3] [--epochs 60] [--da
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import tempfile
 
 import numpy as np
 
 from neuromorph import datasets
+from neuromorph._io import write_json
 from neuromorph.algorithms import drift, ff
 from neuromorph.studies.training import run_training
 
@@ -139,11 +137,7 @@ def main(argv=None) -> dict:
         f"{ACCEPT_POINTS}); largest |difference|: {out['max_abs_gap_points']:.2f} points"
     )
     if args.json:
-        directory = os.path.dirname(os.path.abspath(args.json))
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(out, fh, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, out)
     return out
 
 
