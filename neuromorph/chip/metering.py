@@ -9,7 +9,10 @@ Contract
 :class:`~neuromorph.chip.design.CostModel`'s cited constants and
 :mod:`neuromorph.hardware.energy` / :mod:`neuromorph.hardware.timing`.  :class:`Chip`
 (``read_layer``, ``bill_programming``) calls them; they read the design and the tile
-geometry, never the conductances (the array's own dissipation comes from the crossbar).
+geometry, never the conductances (the array's own dissipation comes from the crossbar),
+except under ``"muxed"`` sensing (:attr:`~neuromorph.hardware.periphery.Periphery.sensing`),
+where the floating columns' current depends on them
+(:func:`~neuromorph.hardware.energy.floating_column_energy_j` on the tile's conductances).
 
 Tiles of one layer read in parallel: a read lasts as long as its slowest tile (the first,
 largest one); one DAC drives a row across all column tiles.
@@ -23,7 +26,7 @@ from numpy.typing import NDArray
 from neuromorph.chip.design import ChipDesign
 from neuromorph.chip.ports import Meter
 from neuromorph.hardware.crossbar import Crossbar
-from neuromorph.hardware.energy import TileReadCost, tile_read_cost
+from neuromorph.hardware.energy import TileReadCost, floating_column_energy_j, tile_read_cost
 from neuromorph.hardware.timing import line_time_constant_s, settling_time_s
 
 __all__ = ["bill_programming", "bill_read", "sense_window_s", "tile_size", "verify_window_s"]
@@ -88,6 +91,7 @@ def _tile_cost(design: ChipDesign, **kw) -> TileReadCost:
         tia_power_w=cost.tia_power_w,
         mux_energy_j=cost.mux_energy_j,
         c_line_per_cell_f=_c_per_cell(design),
+        sensing=p.sensing,
         **kw,
     )
 
@@ -107,14 +111,17 @@ def bill_read(
 
     Counts DAC conversions (one per row), ADC conversions (one per weight column and row
     tile) and tile reads; bills each tile's periphery (:func:`tile_read_cost`), the array's
-    ``energy_array_j`` (from the crossbar, over ``settle_s``), and per read the sense window
-    ``settle_s`` plus the slowest tile's conversions.
+    ``energy_array_j`` (from the crossbar: every column sensed for one window ``settle_s``),
+    and per read the slowest tile's sensing and conversions.  Under ``"muxed"`` sensing a
+    tile's sensing is one window per mux slot, and every column floats for the other slots'
+    windows: :func:`floating_column_energy_j` of the tile's conductances at the DAC's
+    nominal voltages ``v`` (as the row lines are billed) is added to the array's energy.
     """
     batch = v.shape[0]
     row_tiles, col_tiles = xb.n_tiles
     row_v2 = np.einsum("bi,bi->i", v, v, dtype=np.float64)
-    convert_s = 0.0
-    for r0, r1, c0, c1 in xb.tiles():
+    convert_s = sense_s = 0.0
+    for idx, (r0, r1, c0, c1) in enumerate(xb.tiles()):
         c = _tile_cost(
             design,
             reads=batch,
@@ -125,14 +132,19 @@ def bill_read(
             settle_s=settle_s,
         )
         _add(meter, c)
+        if c.sense_windows > 1:
+            g = xb.tile_conductances((idx // col_tiles, idx % col_tiles))
+            floating_s = (c.sense_windows - 1) * settle_s
+            meter.energy_read_j += floating_column_energy_j(v[:, r0:r1], g, window_s=floating_s)
         convert_s = max(convert_s, c.convert_s)
+        sense_s = max(sense_s, c.settle_s)
     meter.dac_conversions += batch * xb.n_in
     meter.adc_conversions += batch * xb.n_out * row_tiles
     meter.array_reads += batch * row_tiles * col_tiles
     meter.energy_read_j += energy_array_j
-    meter.seconds_settle += batch * settle_s
+    meter.seconds_settle += batch * sense_s
     meter.seconds_convert += batch * convert_s
-    meter.chip_seconds += batch * (settle_s + convert_s)
+    meter.chip_seconds += batch * (sense_s + convert_s)
 
 
 def bill_programming(

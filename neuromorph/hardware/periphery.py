@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from neuromorph import _validate as check
 from neuromorph._rng import STREAM_ADC_NOISE, noise_key
 from neuromorph.hardware import _converter_kernels
+from neuromorph.hardware.energy import check_sensing
 
 
 def _check_bits(name: str, bits: int | None) -> int | None:
@@ -231,12 +232,29 @@ class Periphery:
 
     ``mismatch`` (a :class:`ConverterMismatch`) gives every die its own converters, drawn at
     fabrication; None (default) keeps every converter nominal and identical.
+
+    ``sensing`` says where the column multiplexer sits
+    (:data:`~neuromorph.hardware.energy.SENSING_SCHEMES`): ``"parallel"`` (default), one TIA
+    per channel holding its columns at virtual ground, all channels sensed in one window,
+    sampled and held, then sharing the ADC through the mux; ``"muxed"``, the mux before one
+    TIA per ADC (NeuroSim's column mux ahead of its sense circuit), one channel per ADC
+    sensed per slot while the others float.  It is the periphery's because it is circuit
+    topology: it decides which columns conduct during a read, where the cost model only
+    prices what conducts.  It changes the bills (:mod:`neuromorph.hardware.energy`: line
+    charging per slot, a sense window per slot in the latency, the floating columns'
+    current), not the outputs: with ideal wires a selected column's current does not depend
+    on the others; with wires the solver keeps every column at its sense node, which under
+    ``"muxed"`` leaves out the floating columns' share of the row IR drop.  The default is
+    ``"parallel"`` because that is the circuit this periphery describes (:class:`TiaParams`:
+    a TIA "at the foot of each column") and the one every bill before this field assumed;
+    files saved before it load as ``"parallel"``, their bills unchanged.
     """
 
     dac: DacParams = field(default_factory=DacParams)
     tia: TiaParams = field(default_factory=TiaParams)
     adc: AdcParams = field(default_factory=AdcParams)
     mismatch: ConverterMismatch | None = None
+    sensing: str = "parallel"
 
     def __post_init__(self) -> None:
         for name, kind in (("dac", DacParams), ("tia", TiaParams), ("adc", AdcParams)):
@@ -247,6 +265,7 @@ class Periphery:
             raise TypeError(
                 f"mismatch must be a ConverterMismatch or None; got {type(self.mismatch).__name__}."
             )
+        check_sensing(self.sensing)
 
 
 #: Periphery of infinite resolution and no noise: with the IDEAL device it reproduces x @ W.
