@@ -157,6 +157,9 @@ def test_a_chip_saved_before_the_state_moved_behind_methods_still_loads(tmp_path
         device=pcm_v1,
         tile_shape=(4, 3),
         wires=nm.hardware.wires.WireParams(2.0, 3.0),
+        # The file's converters are nominal: converter mismatch (issue 13) did not exist then
+        # and became the default in issue 14; an old file keeps what it was made with.
+        periphery=dataclasses.replace(nm.chip.design.DEFAULT_PERIPHERY, mismatch=None),
         # The file's cost model has the five fields of then (100 ns reads); the periphery
         # constants of issue 13 take their defaults.
         cost=nm.CostModel(t_read_s=100e-9),

@@ -18,10 +18,15 @@ from neuromorph import _validate as check
 from neuromorph.chip.digital import check_layer_sizes
 from neuromorph.hardware import devices as dev
 from neuromorph.hardware.crossbar import DEFAULT_TILE_SHAPE
-from neuromorph.hardware.periphery import DacParams, Periphery
+from neuromorph.hardware.periphery import SAR_MISMATCH, DacParams, Periphery
 from neuromorph.hardware.wires import WireParams
 
 _T = TypeVar("_T")
+
+#: The periphery of :class:`ChipDesign` by default: 8-bit DACs (input full scale 8), automatic
+#: TIA gain, 8-bit ADCs, and :data:`~neuromorph.hardware.periphery.SAR_MISMATCH` (each die's
+#: own converters; the cited statistics, one of them illustrative, see ConverterMismatch).
+DEFAULT_PERIPHERY = Periphery(dac=DacParams(bits=8, input_full_scale=8.0), mismatch=SAR_MISMATCH)
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,12 @@ class ChipDesign:
         The device, or the name of a preset (:func:`neuromorph.hardware.presets.preset`:
         ``"pcm"``, ``"PCM_GST"``, any case), stored as that preset's :class:`DeviceModel`.
     periphery : Periphery
-        Default: 8-bit DACs with input full scale 8, automatic TIA gain, 8-bit ADCs.
+        Default (:data:`DEFAULT_PERIPHERY`): 8-bit DACs with input full scale 8, automatic
+        TIA gain, 8-bit ADCs, and each die's own converters (:data:`SAR_MISMATCH`:
+        capacitor, comparator-offset and column-gain mismatch drawn at fabrication), because
+        a real chip's converters are not identical (issue 14: the credible design has its
+        periphery effects on).  ``dataclasses.replace(design.periphery, mismatch=None)``
+        gives identical nominal converters, as every design had before.
     adc_full_scale : float
         Pre-activation (weight x input units) that reaches each tap's ADC full scale.  With
         the defaults (ADC 16, DAC 8) in-place FF on the digits chip reached 95.8 % on seeds 0
@@ -131,9 +141,7 @@ class ChipDesign:
 
     layer_sizes: tuple[int, ...]
     device: dev.DeviceModel | str = "rram"
-    periphery: Periphery = field(
-        default_factory=lambda: Periphery(dac=DacParams(bits=8, input_full_scale=8.0))
-    )
+    periphery: Periphery = field(default_factory=lambda: DEFAULT_PERIPHERY)
     adc_full_scale: float = 16.0
     w_max: float = 1.0
     tile_shape: tuple[int, int] = DEFAULT_TILE_SHAPE
