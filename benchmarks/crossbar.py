@@ -29,7 +29,9 @@ Both baselines' absolute times and the BLAS kernel in use (threadpoolctl's inter
 version, architecture, threads) are printed as notes.  Run under OpenBLAS's native settings:
 ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/crossbar.py``.
 
-Usage: ``python benchmarks/crossbar.py [--json PATH] [--repeats N]``
+Usage: ``python benchmarks/crossbar.py [--json PATH] [--repeats N] [--only GROUP]``; ``--only
+update`` times ``update`` and ``update_f32`` alone, ``--only read`` the read figures,
+``--only ideal`` the two ideal ones.
 """
 
 from __future__ import annotations
@@ -46,9 +48,17 @@ from _harness import blas_note, figure, interleaved, matmul_baselines, median_se
 import neuromorph as nm  # noqa: E402
 from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery  # noqa: E402
 
+#: Groups of figures ``--only`` may pick.
+GROUPS = ("read", "update", "ideal")
+#: The update's learning rate: with N(0, 1) errors, about a quarter of the pairs get a pulse.
+UPDATE_RATE = 1e-5
+
 
 def main(argv=None) -> dict:
-    args = parser(__doc__.splitlines()[0]).parse_args(argv)
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--only", choices=GROUPS, help="time one group of figures")
+    args = p.parse_args(argv)
+    groups = [args.only] if args.only else list(GROUPS)
     rows, cols, batch = 256, 256, 1024
     rng = np.random.default_rng(0)
     env = nm.Environment(temperature_k=300.0)
@@ -66,9 +76,40 @@ def main(argv=None) -> dict:
     baseline, baseline32 = base["f64"], base["f32"]
 
     figures = {}
-    s, b = interleaved(lambda: xbar.read(x), baseline, repeats=args.repeats)
+    if "read" in groups:
+        _read_figures(figures, xbar, w, x, env, periphery, base, repeats=args.repeats)
+    if "update" in groups:
+        _update_figures(figures, xbar, x, d, base, repeats=args.repeats)
+    if "ideal" in groups:
+        _ideal_figures(figures, w, x, baseline, repeats=args.repeats)
+
+    t32 = median_seconds(baseline32, repeats=args.repeats)
+    t64 = median_seconds(baseline, repeats=args.repeats)
+    pulses = xbar.update(x, d, learning_rate=UPDATE_RATE).pulses
+    notes = [
+        f"shape {rows}x{cols}, batch {batch}; baselines x @ W float32 {t32 * 1e3:.3f} ms, float64 "
+        f"{t64 * 1e3:.3f} ms; the read's products run in float32 behind the 8-bit ADC (float64 "
+        "with an ideal ADC)",
+        blas_note(),
+        "white read noise: exact column statistics (one extra BLAS product v**2 @ var), one "
+        "normal per column current; 1/f and telegraph noise: per-device draws and products per "
+        "block of reads; see neuromorph/hardware/noise.py",
+        f"update sends {pulses} pulses per call (learning rate {UPDATE_RATE:g}, N(0,1) errors); "
+        "its product x.T @ d runs in float32 with a proven error bound, float64 where that "
+        "bound cannot decide a pair's rounding (neuromorph/hardware/pulsing.py)",
+        f"numba threads: {nm_threads()}; load average at the end {os.getloadavg()[0]:.1f}",
+    ]
+    report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
+    return figures
+
+
+def _read_figures(figures: dict, xbar, w, x, env, periphery, base, *, repeats: int) -> None:
+    """The read figures: cached, 1/f, telegraph and after an environment change."""
+    baseline, baseline32 = base["f64"], base["f32"]
+    rows, cols = w.shape
+    s, b = interleaved(lambda: xbar.read(x), baseline, repeats=repeats)
     figures["read"] = figure(s, b, "numpy x @ W, float64")
-    s, b = interleaved(lambda: xbar.read(x), baseline32, repeats=args.repeats)
+    s, b = interleaved(lambda: xbar.read(x), baseline32, repeats=repeats)
     figures["read_f32"] = figure(s, b, "numpy x @ W, float32")
     for law, name in (("pink", "read_1f"), ("rtn", "read_rtn")):
         noise = dataclasses.replace(nm.RRAM_HFO2.noise, read_noise_law=law)
@@ -81,10 +122,10 @@ def main(argv=None) -> dict:
             environment=env,
         )
         other.program(w)
-        s, b = interleaved(lambda xb_=other: xb_.read(x), baseline32, repeats=args.repeats)
+        s, b = interleaved(lambda xb_=other: xb_.read(x), baseline32, repeats=repeats)
         figures[name] = figure(s, b, "numpy x @ W, float32")
         if law == "pink":
-            s, b = interleaved(lambda xb_=other: xb_.read(x), baseline, repeats=args.repeats)
+            s, b = interleaved(lambda xb_=other: xb_.read(x), baseline, repeats=repeats)
             figures["read_1f_f64"] = figure(s, b, "numpy x @ W, float64")
 
     temps = iter(np.tile([330.0, 331.0], 10_000))
@@ -93,34 +134,20 @@ def main(argv=None) -> dict:
         env.set_temperature(next(temps))
         return xbar.read(x)
 
-    s, b = interleaved(read_env_change, baseline, repeats=args.repeats)
+    s, b = interleaved(read_env_change, baseline, repeats=repeats)
     figures["read_env_change"] = figure(s, b, "numpy x @ W, float64")
 
+
+def _update_figures(figures: dict, xbar, x, d, base, *, repeats: int) -> None:
+    """``update`` and ``update_f32``: one pulse update of the whole array from a batch."""
+
     def update():
-        return xbar.update(x, d, learning_rate=1e-5)
+        return xbar.update(x, d, learning_rate=UPDATE_RATE)
 
-    s, b = interleaved(update, baseline, repeats=args.repeats)
+    s, b = interleaved(update, base["f64"], repeats=repeats)
     figures["update"] = figure(s, b, "numpy x @ W, float64")
-    s, b = interleaved(update, baseline32, repeats=args.repeats)
+    s, b = interleaved(update, base["f32"], repeats=repeats)
     figures["update_f32"] = figure(s, b, "numpy x @ W, float32")
-    pulses = xbar.update(x, d, learning_rate=1e-5).pulses
-    _ideal_figures(figures, w, x, baseline, repeats=args.repeats)
-
-    t32 = median_seconds(baseline32, repeats=args.repeats)
-    t64 = median_seconds(baseline, repeats=args.repeats)
-    notes = [
-        f"shape {rows}x{cols}, batch {batch}; baselines x @ W float32 {t32 * 1e3:.3f} ms, float64 "
-        f"{t64 * 1e3:.3f} ms; the read's products run in float32 behind the 8-bit ADC (float64 "
-        "with an ideal ADC)",
-        blas_note(),
-        "white read noise: exact column statistics (one extra BLAS product v**2 @ var), one "
-        "normal per column current; 1/f and telegraph noise: per-device draws and products per "
-        "block of reads; see neuromorph/hardware/noise.py",
-        f"update sends {pulses} pulses per call (learning rate 1e-5, N(0,1) errors)",
-        f"numba threads: {nm_threads()}; load average at the end {os.getloadavg()[0]:.1f}",
-    ]
-    report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
-    return figures
 
 
 def _ideal_figures(figures: dict, w, x, baseline, *, repeats: int) -> None:

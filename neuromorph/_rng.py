@@ -61,6 +61,17 @@ STREAM_RETENTION = 20
 STREAM_VERIFY_RETRY = 21
 #: Cycle-to-cycle noise of the pulses of that retry pass, one normal per pulse.
 STREAM_PULSE_NOISE_RETRY = 22
+#: One-sided (SET-only) devices, :mod:`neuromorph.hardware.onesided`: the level a RESET
+#: leaves, one normal per RESET.
+STREAM_RESET = 23
+#: Verify reads of SET-only program-and-verify (programming and refresh), one normal per read.
+STREAM_SET_VERIFY_READ = 24
+#: Cycle-to-cycle noise of the SET pulses of that program-and-verify, one normal per pulse.
+STREAM_SET_VERIFY_PULSE = 25
+#: Retention parameter drawn after that program-and-verify, one normal per device and pass.
+STREAM_SET_VERIFY_RETENTION = 26
+#: The refresh check after a pulse update: one verify read of each device of a pulsed pair.
+STREAM_REFRESH_SCAN = 27
 
 # Converter streams (issue 13) take ids from 30 on.
 #: ADC input noise of reference conversions through the test mux (calibration), one normal

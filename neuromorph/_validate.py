@@ -166,10 +166,22 @@ def array(
         ):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}; got shape {out.shape}.")
-    if finite and out.dtype.kind == "f" and not np.isfinite(out).all():
+    if finite and out.dtype.kind == "f" and not _all_finite(out):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(out))[0])
         raise ValueError(f"{name} must be finite (no NaN or inf); got {out[bad]} at index {bad}.")
     return out
+
+
+def _all_finite(a: NDArray) -> bool:
+    """Whether every element of float array ``a`` is finite, in one read-only pass.
+
+    A non-finite element makes the sum non-finite; a finite sum therefore settles it without
+    the boolean temporary of ``np.isfinite(a).all()``.  Only when the sum is not finite (a NaN
+    or inf, or finite values whose sum overflows) is the elementwise test run.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
 def _is_complex(value: object) -> bool:

@@ -143,9 +143,12 @@ def test_a_chip_saved_before_the_state_moved_behind_methods_still_loads(tmp_path
     save writes it as version 2."""
     # The PCM preset as it was when the file was saved (issue 12 changed its drift,
     # programming noise, variation and temperature paths and added endurance); a design in a
-    # file keeps its own numbers, and a file without `paths` reads as parallel paths.
+    # file keeps its own numbers, and a file without `paths` reads as parallel paths; issue 12
+    # also made PCM one-sided with aihwkit's SET law: a file without `one_sided` reads as None.
     dev = nm.hardware.devices
     pcm_v1 = nm.PCM_GST.with_(
+        pulse=dev.PulseParams(n_states=40, step_down_scale=20.0, nonlinearity_up=0.8, c2c_rel=0.4),
+        one_sided=None,
         noise=dev.NoiseParams(program_noise_rel=0.03, read_noise_rel=0.015),
         drift=dev.DriftParams(nu_mean=0.05, nu_std=0.02, t0_s=20.0, ea_drift_ev=1.0),
         endurance=dev.EnduranceParams(),

@@ -19,7 +19,9 @@ SIZES = (30, 20, 10)
 #: cannot undo the device-to-device spread of the drift exponent, which on these small
 #: layers (210 pairs in layer 1) leaves up to 5 % between the reference inputs' decay and
 #: the data's (measured over seeds 0-7: 0.955..1.051); the uncompensated scale is ~0.66.
-SCALE_TOLERANCE = 0.08
+#: With one-sided PCM pairs (issue 12) write-verify leaves both devices of more pairs above
+#: the bottom, whose drifts partly cancel in the difference: 0.969..1.107 over seeds 0-7.
+SCALE_TOLERANCE = 0.12
 
 
 def _pcm_chip(seed: int, **design) -> Chip:

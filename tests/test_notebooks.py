@@ -21,6 +21,8 @@ SMALL = {
     "DISTILL_BUDGETS = [20]\n",
     "03_spice_crossbar.ipynb": "ROWS, COLS = 8, 6\nR_WIRE_OHM = 2.0\nHOT_K = 358.0\nN_READS = 50\nSEED = 0\n",
     "04_devices.ipynb": "N_PAIRS = 2\nN_DEVICES = 200\nMAX_READS = 16\nSEED = 0\n",
+    "05_lifetime.ipynb": "EPOCHS = 1\nHIDDEN = (12, 12)\nSEED = 0\nTEMPERATURES_K = (300.0, 358.0)\n"
+    "AGE_POINTS = 2\nCOPYOUT_BUDGETS = (4.0,)\n",
 }
 #: Seconds a cell may take at the small sizes before the run counts as hung.
 CELL_TIMEOUT_S = 300

@@ -148,17 +148,11 @@ def test_cli_lists_the_presets(capsys):
     assert all(name in out for name in PRESETS)
 
 
-#: Effects a non-ideal preset has no check row for: PCM's endurance is sourced ([Burr2010],
-#: 1e8 cycles) but wearing devices out at 2e8 pulses each is too slow to simulate here (the
-#: preset's docstring says so); the acceptance "every effect covered" is open for it.
-KNOWN_GAPS = {"pcm": ("endurance",)}
-#: Rows that fail because a preset disagrees with its source (findings of issue 12, open):
-#: PCM_GST keeps an illustrative pulse law; aihwkit's PCMPresetDevice publishes another, whose
-#: adoption is left to a decision (see PCM_GST's source).
-KNOWN_FINDINGS = {
-    ("pcm", "pulse", "median first up (SET) step from g_min / window"),
-    ("pcm", "c2c", "step std / mean of one device, first up step from g_min (clipped at g_min)"),
-}
+#: Effects a non-ideal preset has no check row for (none since PCM's endurance row, issue 12).
+KNOWN_GAPS: dict[str, tuple[str, ...]] = {}
+#: Rows that fail because a preset disagrees with its source (none since PCM_GST took
+#: aihwkit's PCMPresetDevice SET law on one-sided pairs, issue 12).
+KNOWN_FINDINGS: set[tuple[str, str, str]] = set()
 
 
 def test_every_non_ideal_preset_covers_every_effect_but_the_known_gaps():

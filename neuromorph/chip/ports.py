@@ -370,7 +370,7 @@ def _op_run(chip: Chip, x):
 def _op_apply_delta(chip: Chip, layer, delta):
     layer = _layer_index(chip, layer)
     report = chip.crossbars[layer].apply_delta(delta)
-    chip.bill_programming(report.pulses)
+    chip.bill_programming(report.pulses, report.verify_reads)
     return report.pulses
 
 
@@ -379,7 +379,7 @@ def _op_update(chip: Chip, layer, x, d, learning_rate):
     x = _inputs(chip, layer, x)
     xa = np.hstack([x, np.full((x.shape[0], 1), chip.design.bias_input)])
     report = chip.crossbars[layer].update(xa, d, learning_rate=learning_rate)
-    chip.bill_programming(report.pulses)
+    chip.bill_programming(report.pulses, report.verify_reads)
     return report.pulses
 
 

@@ -39,6 +39,19 @@ def _dac_level(x, scale, levels):
 
 
 @njit
+def within(x, full_scale):
+    """Whether every ``|x[i]| <= full_scale``: an ideal DAC then passes ``x`` unclipped.
+
+    Read-only and serial (a vectorised pass at memory speed), stopping at the first input
+    beyond full scale.
+    """
+    for i in range(x.size):
+        if abs(x[i]) > full_scale:
+            return False
+    return True
+
+
+@njit
 def dac_convert(x, scale, v_max, levels, v_out, v2_out):
     """Quantise inputs to row voltages.
 

@@ -6,8 +6,7 @@ rows, outputs are sensed on columns, ``y = x @ W``.  A matrix larger than one ph
 array is tiled (default 256 x 256); each tile's column currents are digitised by its own ADC
 and the partial sums are added digitally.
 
-What a read does, in order (in :mod:`neuromorph.hardware.reading`; kernels except the BLAS
-products):
+What a read does, in order (:mod:`neuromorph.hardware.reading`; kernels but the BLAS products):
 
 1. DAC: inputs become row voltages (quantised, clipped).
 2. Effective conductances now: programmed G, drifted by the thermally accelerated age since
@@ -20,21 +19,18 @@ products):
    normal per column current has the statistics of a per-device draw.  1/f and telegraph
    noise are correlated in read time: their per-device fluctuations add currents of their own.
 5. TIA gain, ADC input noise, quantisation and saturation; partial sums added.
+A read with nothing nonlinear or noisy in it (:func:`reading.one_product`) is one product.
+:meth:`Crossbar.read_metered` also returns the energy the array dissipated, for a meter.
 
-:meth:`Crossbar.read` returns the outputs; :meth:`Crossbar.read_metered` also returns the
-energy the array dissipated during the reads, for a caller's meter.
+With wires (``wires=WireParams(...)``) a tile holds pair j in columns 2j (G+) and 2j+1 (G-),
+and step 3 is the exact nodal solution of the tile with its wire, driver and sense resistances
+(:class:`~neuromorph.hardware.wires.WiredArray`, kept exact by low-rank updates under
+programming).  Read noise keeps the wire-free variance (first order in the fluctuations).
 
-With wires (``wires=WireParams(...)``) each physical tile holds its pairs in adjacent
-columns (G+ of weight column j in physical column 2j, G- in 2j+1, sharing the row wires), and
-step 3 becomes the exact nodal solution of that tile with its wire, driver and sense
-resistances (:class:`~neuromorph.hardware.wires.WiredArray`: one transfer matrix per tile, kept
-exact by low-rank updates as programming changes conductances).  Read noise keeps the
-wire-free variance (first order in the fluctuations).
-
-State: the :class:`~neuromorph.hardware.fabrication.DeviceState` is private; scorers and tests
-read copies (:meth:`Crossbar.device_state`...), and every change goes through one mutator
-that invalidates the caches.  Randomness: independent child streams (fabrication, writes,
-reads, read noise) spawned at fabrication, so a seed reproduces every read and write.
+State: the :class:`~neuromorph.hardware.fabrication.DeviceState` is private (scorers and tests
+read copies, :meth:`Crossbar.device_state`...); every change goes through one mutator that
+invalidates the caches.  Child streams (fabrication, writes, reads, read noise) spawned at
+fabrication make a seed reproduce every read and write.
 """
 
 from __future__ import annotations
@@ -50,7 +46,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from neuromorph import _validate as check
 from neuromorph._rng import generator_from, noise_key
-from neuromorph.hardware import noise, programming, reading
+from neuromorph.hardware import noise, programming, pulsing, reading
 from neuromorph.hardware.converters import ConverterState, draw_converters
 from neuromorph.hardware.devices import RRAM_HFO2, DeviceModel, StuckCode
 from neuromorph.hardware.environment import Environment
@@ -365,6 +361,9 @@ class Crossbar:
         """
         return self._cached("rowsum", lambda: self._effective()[0].reshape(2, *self.shape).sum(axis=(0, 2)))
 
+    def _exact_matrix(self) -> NDArray[np.float64]:
+        return reading.exact_matrix(self._effective()[1], self.periphery.dac, self.tia_gain_ohm, self.g_unit)
+
     def _effective(self) -> tuple[NDArray, NDArray, NDArray]:
         """(g_eff (2, n), gdiff (n_in, n_out), float32 gvar (n_in, n_out)) now, cached."""
         return self._cached("effective", self._compute_effective)
@@ -472,7 +471,14 @@ class Crossbar:
 
     def _read_voltages(self, x: NDArray) -> tuple[NDArray, NDArray]:
         """Outputs (batch, n_out) for inputs ``x`` (batch, n_in), and the row voltages."""
-        p, inputs = self.periphery, self._cached("noise", self._noise_inputs)
+        p = self.periphery
+        if reading.one_product(self.n_in, self.tile_shape[0], self.wires, self.device, p, self._converters):
+            exact = reading.exact_read(x, self._cached("exact", self._exact_matrix), p.dac)
+            if exact is not None:  # one product: the reads counted and their key drawn as below
+                self._noise.reads_done += x.shape[0]
+                noise_key(self._rngs["read"], needed=True, name="rng")
+                return exact
+        inputs = self._cached("noise", self._noise_inputs)
         dtype = reading.product_dtype(p.adc)
         v, v2 = reading.dac_voltages(
             x, p.dac, dtype=dtype, squares=self._noise.has_white_part, converters=self._converters
@@ -525,9 +531,7 @@ class Crossbar:
                 f"x and d must have shapes (batch, {self.n_in}) and (batch, {self.n_out}); "
                 f"got x {x.shape} and d {d.shape}."
             )
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
-            product = x.T @ d
-            check.array("learning_rate * x.T @ d", learning_rate / self.weight_per_pulse * product)
+        product = pulsing.outer_product(x, d, pulses_per_unit=learning_rate / self.weight_per_pulse)
         return self._pulse(product, learning_rate, max_pulses=DEFAULT_MAX_PULSES)
 
     def apply_delta(self, delta_w: ArrayLike, *, max_pulses: int = DEFAULT_MAX_PULSES) -> UpdateReport:
@@ -542,19 +546,19 @@ class Crossbar:
         max_pulses = check.integer("max_pulses", max_pulses, minimum=1)
         return self._pulse(delta_w, 1.0, max_pulses=max_pulses)
 
-    def _pulse(self, delta: NDArray, scale: float, *, max_pulses: int) -> UpdateReport:
+    def _pulse(self, delta: NDArray | pulsing.OuterProduct, scale: float, *, max_pulses: int) -> UpdateReport:
         """Pulse-program ``scale * delta`` (weight units); ``delta`` is finite."""
-        desired = np.ascontiguousarray(delta, dtype=np.float64).reshape(-1)
         key = noise_key(self._rngs["write"], needed=True, name="rng")
         with self._mutating() as state:
             return programming.send_pulses(
                 state,
                 self.device,
-                desired,
+                delta,
                 pulses_per_unit=scale / self.weight_per_pulse,
                 max_pulses=max_pulses,
                 tau_now=self._tau_now(),
                 key=key,
+                temperature_k=self.device.temperature.check_temperature(self.environment.temperature_k),
             )
 
     def program(
@@ -645,8 +649,7 @@ class Crossbar:
             max_pulses=DEFAULT_MAX_PULSES,
             compensate=True,
         )
-        scan_reads = measured.size
-        return dataclasses.replace(report, verify_reads=report.verify_reads + scan_reads)
+        return dataclasses.replace(report, verify_reads=report.verify_reads + measured.size)
 
     def _pair_targets(self, weights: NDArray) -> NDArray:
         return programming.pair_targets(weights, g_min_s=self.device.conductance.g_min_s, g_unit=self.g_unit)

@@ -37,6 +37,9 @@ Let ``u = (G - g_min) / (g_max - g_min)`` be a device's normalised state.
   ``G_target + sigma(G_target) * eps`` (:class:`NoiseParams`).
 * **Endurance**: a device sticks where it is once its pulse budget is spent
   (:class:`EnduranceParams`).
+* **One-sided devices** (:class:`OneSidedParams`, PCM): only SET pulses move a device
+  gradually, a RESET returns it near its lower bound at once; pairs are refreshed when both
+  devices have climbed.
 
 The cited presets are in :mod:`neuromorph.hardware.presets` and importable from here.
 """
@@ -431,6 +434,51 @@ class EnduranceParams:
 
 
 @dataclass(frozen=True)
+class OneSidedParams:
+    """A device programmed one way: gradual SET (potentiation) pulses, an abrupt RESET.
+
+    Phase-change cells crystallise gradually under SET pulses but amorphise all at once under
+    a RESET (Burr et al. 2016; Nandakumar et al. 2020), so a pair of them holds a weight as
+    ``G+ - G-`` with SET pulses only: a positive update SETs G+, a negative one SETs G-, and
+    neither device ever steps down gradually.  As both devices climb, the pair is
+    *refreshed*: when the higher device reads above ``refresh_upper`` of the nominal window
+    and the lower above ``refresh_lower`` (aihwkit's ``OneSidedUnitCell`` criterion), both
+    are RESET and the measured difference is re-programmed onto one device by SET-only
+    program-and-verify (:mod:`neuromorph.hardware.onesided`).
+
+    A RESET leaves a device at ``g_lo + (g_hi - g_lo) (reset_rel + reset_std_rel N)``,
+    clipped to its own ``[g_lo, g_hi]``, ``N`` a standard normal per RESET (aihwkit's
+    ``reset`` and ``reset_std``, halved like the bounds: see :mod:`neuromorph.hardware.presets`).
+    A device's pulse law (:class:`PulseParams`) then acts only through its up (SET) terms.
+
+    Parameters
+    ----------
+    reset_rel, reset_std_rel : float in [0, 1]
+        Mean and cycle-to-cycle std of the RESET level above the lower bound, in units of the
+        device's own window.
+    refresh_upper, refresh_lower : float in [0, 1]
+        Refresh thresholds on the higher and the lower device of a pair, as fractions of the
+        nominal window; ``refresh_lower <= refresh_upper``.
+    """
+
+    reset_rel: float = 0.0
+    reset_std_rel: float = 0.0
+    refresh_upper: float = 0.75
+    refresh_lower: float = 0.25
+
+    def __post_init__(self) -> None:
+        check.fraction("reset_rel", self.reset_rel)
+        check.fraction("reset_std_rel", self.reset_std_rel)
+        check.fraction("refresh_upper", self.refresh_upper)
+        check.fraction("refresh_lower", self.refresh_lower)
+        if self.refresh_lower > self.refresh_upper:
+            raise ValueError(
+                "refresh_lower must be <= refresh_upper; "
+                f"got refresh_lower={self.refresh_lower:.6g}, refresh_upper={self.refresh_upper:.6g}."
+            )
+
+
+@dataclass(frozen=True)
 class TemperatureParams:
     """State-dependent temperature law of conductance: two conduction paths.
 
@@ -527,6 +575,8 @@ class DeviceModel:
     source: str = ""
     relaxation: RelaxationParams = field(default_factory=RelaxationParams)
     endurance: EnduranceParams = field(default_factory=EnduranceParams)
+    #: None: a bidirectional device (gradual up and down pulses); else SET-only pairs.
+    one_sided: OneSidedParams | None = None
 
     def __post_init__(self) -> None:
         for name, kind in (
@@ -542,6 +592,9 @@ class DeviceModel:
             value = getattr(self, name)
             if not isinstance(value, kind):
                 raise TypeError(f"{name} must be a {kind.__name__}; got {type(value).__name__}.")
+        if self.one_sided is not None and not isinstance(self.one_sided, OneSidedParams):
+            kind = type(self.one_sided).__name__
+            raise TypeError(f"one_sided must be a OneSidedParams or None; got {kind}.")
         if self.drift.active and self.relaxation.active:
             raise ValueError(
                 "drift and relaxation must not both be active (a device has one retention law); "

@@ -212,6 +212,11 @@ def pulse_response(
     """
     if not isinstance(device, DeviceModel):
         raise TypeError(f"device must be a DeviceModel; got {type(device).__name__}.")
+    if device.one_sided is not None:
+        raise ValueError(
+            "device must be bidirectional (one_sided None): a one-sided device's pairs take "
+            f"no down pulses; got device {device.name!r} with one_sided={device.one_sided}."
+        )
     signs = _check_signs("pulses", check.array("pulses", pulses, ndim=1))
     check.generator("rng", rng)
     n_pairs = check.integer("n_pairs", n_pairs, minimum=1)

@@ -39,6 +39,7 @@ from neuromorph.hardware.devices import (
     DriftParams,
     EnduranceParams,
     NoiseParams,
+    OneSidedParams,
     PulseParams,
     RelaxationParams,
     TemperatureParams,
@@ -266,43 +267,52 @@ endurance added.
   (the ``"pink"`` law of :mod:`neuromorph.hardware.noise`; changed in issue 12 from a white
   1.5 % of G).  A 1/f read costs far more than a white one (``benchmarks/crossbar.py``).
 * g_min 0.1 uS: illustrative (aihwkit maps weight 0 to 0 S; a RESET cell keeps a floor).
-* pulse response (40 states, RESET 20x a SET step, soft bound 0.8 up, c2c 40 %):
-  illustrative, after Nandakumar et al., J. Appl. Phys. 124, 152135 (2018), and *not* the
-  source's.  aihwkit's ``PCMPresetDevice`` (exponential-step fit to the GST cells of Nandakumar
-  et al., Front. Neurosci. 14, 406 (2020)) publishes the SET law: on ``w`` in ``[0, 2]``,
-  dw_min 0.01 (200 states), a -1, b 0 (exp_a -1, exp_b -1 here), gamma_up 2.5, A_up -27.235,
-  complex c2c noise ``dw_min_std`` 0.6 with ``dw_min_std_add`` 0.042 and
-  ``dw_min_std_slope`` 0.108 (``PulseParams.c2c_add_steps`` 4.2, ``c2c_slope`` 0.108 express
-  it); its down law (A_down -2.235, gamma_down 2.5: a RESET-like jump) is never exercised by
-  its one-sided unit cell and no source measures PCM depression by pulses.  Adopting it was
-  measured in issue 12: FF in place on the digits falls from 96 % to 20 % (seed 0; our pairs
-  pulse PCM both ways, every step, where aihwkit and Nandakumar et al. 2020 pulse one way with
-  refresh or mixed-precision accumulation), and ``fit_pulse_response`` has no model of the
-  complex noise.  So it is left for a decision; ``presets --check`` shows the disagreement
-  (its PCM pulse and c2c rows fail).
+* pulse response: aihwkit's ``PCMPresetDevice``, its exponential-step fit to the GST cells of
+  Nandakumar et al., Front. Neurosci. 14, 406 (2020), on ``w`` in ``[0, 2]`` (one unit of
+  ``w`` is half the window, as for the other presets):
+
+  - ``dw_min`` 0.01 -> n_states 200 (``2 / dw_min``); ``up_down`` 0 -> step scales 1, 1;
+  - ``a`` -1, ``b`` 0 -> exp_a -1, exp_b -1 (aihwkit's ``z = a w + b = -w`` is
+    ``-(2u - 1) - 1`` on our ``u = w / 2``); ``gamma_up`` 2.5, ``A_up`` -27.235: the first SET
+    step from the bottom is 28x ``dw_min`` (14 % of the window), the last 1.2x;
+  - c2c: ``dw_min_std`` 0.6 -> c2c_rel 0.6; ``dw_min_std_add`` 0.042 (in ``w``) ->
+    c2c_add_steps 4.2 (``0.042 / dw_min``); ``dw_min_std_slope`` 0.108 -> c2c_slope 0.108;
+  - down law (``A_down`` -2.235, ``gamma_down`` 2.5) not used: the device is one-sided.
+
+  Changed in issue 12 from an illustrative bidirectional law (40 states, soft bound 0.8 up,
+  RESET 20x a SET step, c2c 40 %), which pulsed PCM down gradually, as no source measures.
+* one-sided pairs (``OneSidedParams``): SET pulses only, refresh when the higher device
+  passes 0.75 and the lower 0.25 of the window (aihwkit's ``OneSidedUnitCell``
+  ``refresh_upper_thres`` / ``refresh_lower_thres``, used by its ``PCMPresetUnitCell``); a
+  RESET lands at ``reset`` 0.01 +/- ``reset_std`` 0.01 (aihwkit ``PCMPresetDevice`` and the
+  ``PulsedDevice`` default; in ``w``, halved to 0.005 +/- 0.005 of the window).  Not
+  translated: ``reset_dtod`` 0.02 (2 % of a 0.5 % level), ``up_down_dtod`` 0.05.
 * d2d (aihwkit's ``PCMPresetDevice``): ``dw_min_dtod`` 0.2 (normal) -> step_rel 0.2;
   ``w_max_dtod`` 0.1 (of ``w_max`` 2, the whole window) -> hi_window_rel 0.1; ``w_min_dtod``
   0.  Stuck: none (the device fit has no corrupt devices).  Changed in issue 12 from an
   illustrative step spread 0.3, 5 % bound spread and 0.5 % stuck at g_min.
 * endurance median 1e8 switching cycles (2e8 pulses, one SET and one RESET per cycle, every
   analog pulse counted as a full one): a typical PCM figure in Burr et al., J. Vac. Sci.
-  Technol. B 28(2), 223 (2010); sigma_ln 1.0 illustrative.  ``presets --check`` does not
-  simulate it: wearing out devices at 2e8 pulses each costs ~10 s per device, so the effect
-  has no check row (the RRAM rows check the same wear mechanics at 2e6 pulses).
+  Technol. B 28(2), 223 (2010); sigma_ln 1.0 illustrative.  ``presets --check`` wears devices
+  out with budgets and bursts both scaled down 100x, exact for count-based wear.
 """
 
 PCM_GST = DeviceModel(
     name="pcm_gst",
     conductance=ConductanceRange(g_min_s=0.1e-6, g_max_s=25.0e-6),
-    # Illustrative (see the source's "pulse response"): not aihwkit's PCMPresetDevice.
+    # aihwkit's PCMPresetDevice (SET law only; see the source's "pulse response")
     pulse=PulseParams(
-        n_states=40,
-        step_up_scale=1.0,
-        step_down_scale=20.0,
-        nonlinearity_up=0.8,
-        nonlinearity_down=0.0,
-        c2c_rel=0.4,
+        n_states=200,  # 2 / dw_min, dw_min = 0.01
+        c2c_rel=0.6,  # dw_min_std
+        exp_a=-1.0,  # a
+        exp_b=-1.0,  # b = 0, shifted to our u = w / 2
+        exp_amp_up=-27.235,  # A_up
+        exp_gamma_up=2.5,  # gamma_up
+        c2c_add_steps=4.2,  # dw_min_std_add / dw_min = 0.042 / 0.01
+        c2c_slope=0.108,  # dw_min_std_slope
     ),
+    # reset 0.01, reset_std 0.01 on a window of 2; refresh thresholds 0.75 / 0.25
+    one_sided=OneSidedParams(reset_rel=0.005, reset_std_rel=0.005, refresh_upper=0.75, refresh_lower=0.25),
     variation=VariationParams(step_rel=0.2, hi_window_rel=0.1),
     noise=NoiseParams(
         program_noise_rel=0.0105392,

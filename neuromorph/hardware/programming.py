@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph.hardware import _kernels, noise
+from neuromorph.hardware import _kernels, _pulse_kernels, noise, onesided, pulsing
 from neuromorph.hardware.devices import DeviceModel, StuckCode
 from neuromorph.hardware.fabrication import DeviceState
 
@@ -63,10 +63,24 @@ class ProgramReport:
 
 @dataclass(frozen=True)
 class UpdateReport:
-    """What one pulse-programming update sent: pulse total and devices pulsed."""
+    """What one pulse-programming update sent.
+
+    Attributes
+    ----------
+    pulses : int
+        Programming pulses sent, the refresh's RESET and SET pulses included.
+    devices_pulsed : int
+        Devices that received at least one pulse.
+    verify_reads : int
+        Single-device verify reads (one-sided devices: the refresh check and rewrite).
+    refreshed_pairs : int
+        Pairs refreshed (one-sided devices, :mod:`neuromorph.hardware.onesided`).
+    """
 
     pulses: int
     devices_pulsed: int
+    verify_reads: int = 0
+    refreshed_pairs: int = 0
 
 
 def pair_targets(weights: NDArray[np.float64], *, g_min_s: float, g_unit: float) -> NDArray[np.float64]:
@@ -108,32 +122,68 @@ def rms(values: NDArray[np.float64]) -> float:
 def send_pulses(
     state: DeviceState,
     device: DeviceModel,
-    desired: NDArray[np.float64],
+    desired: NDArray[np.float64] | pulsing.OuterProduct,
     *,
     pulses_per_unit: float,
     max_pulses: int,
     tau_now: float,
     key: np.uint64,
+    temperature_k: float | None = None,
 ) -> UpdateReport:
     """Pulse every pair by ``pulses_per_unit * desired[i]`` signed pulses (rounded).
 
-    See :func:`neuromorph.hardware._kernels.pulse_update` for the law (pulse counts saturate
-    at ``max_pulses``); ``desired`` has shape (n,), is C-contiguous float64 and finite (the
-    caller checks).
+    The law is :func:`neuromorph.hardware._kernels.pulse_update`'s (pulse counts saturate at
+    ``max_pulses``), in two passes: :func:`neuromorph.hardware.pulsing.pulse_counts`, then
+    the pulsed pairs only.  ``desired`` is finite: an array of any shape (C order) or an
+    update's :class:`~neuromorph.hardware.pulsing.OuterProduct`.  A one-sided device
+    (``device.one_sided``) takes SET pulses only, then its pulsed pairs are checked and
+    refreshed with verify reads at ``temperature_k`` (default T_ref):
+    :mod:`neuromorph.hardware.onesided`.
     """
-    pulses = np.empty((2, desired.size), dtype=np.int64)
-    _kernels.pulse_update(
+    counts = pulsing.pulse_counts(desired, pulses_per_unit=pulses_per_unit, key=key, max_pulses=max_pulses)
+    if device.one_sided is not None:
+        t_k = device.temperature.t_ref_k if temperature_k is None else temperature_k
+        return _send_set_pulses(
+            state, device, counts, max_pulses=max_pulses, tau_now=tau_now, key=key, temperature_k=t_k
+        )
+    pairs = pulsing.nonzero_pairs(counts)
+    _pulse_kernels.apply_counts(
         **state.arrays(),  # the kernels name their device-state arrays as DeviceState does
-        desired=desired,
-        scale=pulses_per_unit,
+        counts=counts,
+        pairs=pairs,
         law=_kernels.pulse_law(device),
         ret=_kernels.retention_law(device),
         tau_now=tau_now,
         key=key,
         max_pulses=max_pulses,
-        pulses_out=pulses,
     )
-    return UpdateReport(pulses=int(pulses.sum()), devices_pulsed=int(np.count_nonzero(pulses)))
+    sent = np.abs(counts[pairs])
+    return UpdateReport(pulses=int(sent.sum()), devices_pulsed=pairs.size + int(np.count_nonzero(sent > 1)))
+
+
+def _send_set_pulses(
+    state: DeviceState,
+    device: DeviceModel,
+    counts: NDArray[np.int64],
+    *,
+    max_pulses: int,
+    tau_now: float,
+    key: np.uint64,
+    temperature_k: float,
+) -> UpdateReport:
+    """:func:`send_pulses` of a one-sided device: SET pulses, then the refresh of pulsed pairs."""
+    pairs, cost = onesided.set_pulse_update(
+        state, device, counts, max_pulses=max_pulses, tau_now=tau_now, key=key, temperature_k=temperature_k
+    )
+    total = cost.pulses
+    total[0, pairs] += np.maximum(counts[pairs], 0)
+    total[1, pairs] += np.maximum(-counts[pairs], 0)
+    return UpdateReport(
+        pulses=int(total.sum()),
+        devices_pulsed=int(np.count_nonzero(total)),
+        verify_reads=int(cost.reads.sum()),
+        refreshed_pairs=cost.refreshed,
+    )
 
 
 def program_and_verify(
@@ -156,13 +206,56 @@ def program_and_verify(
     The targets are conductances as read at ``temperature_k`` (K), where the verify reads
     happen.  See :func:`neuromorph.hardware._kernels.write_verify` for the procedure; the
     report's errors cover the active pairs as a noiseless read at ``temperature_k`` sees them
-    just after programming.
+    just after programming.  A one-sided device is programmed by SET-only program-and-verify
+    (:func:`neuromorph.hardware.onesided.set_program_and_verify`).
     """
+    temp = _kernels.temperature_law(device, temperature_k)
+    ret = _kernels.retention_law(device)
+    if device.one_sided is not None:
+        pulses, reads = onesided.set_program_and_verify(
+            state, device, target, active, tolerance_s=tolerance_s, max_iterations=max_iterations,
+            max_pulses=max_pulses, compensate=compensate, temperature_k=temperature_k,
+            tau_now=tau_now, key=key,
+        )  # fmt: skip
+    else:
+        pulses, reads = _write_verify(
+            state, device, target, active, tolerance_s=tolerance_s, max_iterations=max_iterations,
+            max_pulses=max_pulses, compensate=compensate, temp=temp, ret=ret, tau_now=tau_now,
+            key=key,
+        )  # fmt: skip
+    return _verify_report(
+        state,
+        target,
+        active,
+        pulses,
+        reads,
+        temp=temp,
+        ret=ret,
+        tau_now=tau_now,
+        tolerance_s=tolerance_s,
+        g_unit=g_unit,
+    )
+
+
+def _write_verify(
+    state: DeviceState,
+    device: DeviceModel,
+    target: NDArray[np.float64],
+    active: NDArray[np.int8],
+    *,
+    tolerance_s: float,
+    max_iterations: int,
+    max_pulses: int,
+    compensate: bool,
+    temp: NDArray[np.float64],
+    ret: NDArray[np.float64],
+    tau_now: float,
+    key: np.uint64,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The bidirectional write-verify kernel's per-device pulses and reads, each (2, n)."""
     c, p = device.conductance, device.pulse
     pulses = np.empty(target.shape, dtype=np.int64)
     reads = np.empty(target.shape, dtype=np.int64)
-    temp = _kernels.temperature_law(device, temperature_k)
-    ret = _kernels.retention_law(device)
     _kernels.write_verify(
         **state.arrays(),  # the kernels name their device-state arrays as DeviceState does
         target=target,
@@ -184,6 +277,23 @@ def program_and_verify(
         pulses_out=pulses,
         reads_out=reads,
     )
+    return pulses, reads
+
+
+def _verify_report(
+    state: DeviceState,
+    target: NDArray[np.float64],
+    active: NDArray[np.int8],
+    pulses: NDArray[np.int64],
+    reads: NDArray[np.int64],
+    *,
+    temp: NDArray[np.float64],
+    ret: NDArray[np.float64],
+    tau_now: float,
+    tolerance_s: float,
+    g_unit: float,
+) -> ProgramReport:
+    """The :class:`ProgramReport` of a program-and-verify that sent ``pulses`` and ``reads``."""
     chosen = active == 1
     if not chosen.any():
         return ProgramReport(pulses=0, verify_reads=0, weight_rms_error=0.0, unconverged=0)

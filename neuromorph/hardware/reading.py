@@ -28,7 +28,7 @@ from neuromorph.hardware import _converter_kernels, _kernels
 from neuromorph.hardware.converters import ConverterState
 from neuromorph.hardware.devices import DeviceModel
 from neuromorph.hardware.fabrication import DeviceState
-from neuromorph.hardware.periphery import AdcParams, DacParams, max_code
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, max_code
 from neuromorph.hardware.wires import WiredArray
 
 #: Products with at most this many multiply-adds run BLAS on one thread.  Measured on 2 busy
@@ -235,6 +235,59 @@ def _adc(**kernel_args) -> None:
         _converter_kernels.adc_accumulate(**kernel_args)
 
 
+def one_product(
+    n_in: int,
+    tile_rows: int,
+    wires: object,
+    device: DeviceModel,
+    periphery: Periphery,
+    converters: ConverterState | None,
+) -> bool:
+    """Whether every read of a crossbar is one linear map of its inputs ``x``: one row tile,
+    no wires, no read noise of any law, the nominal converters, an ideal DAC and an ideal,
+    noiseless ADC.  Then :func:`exact_read` computes it as ``x @ M`` with
+    ``M = exact_matrix(...)``: one product and nothing else, as cheap as a read can be."""
+    dac, adc = periphery.dac, periphery.adc
+    ideal_converters = converters is None and dac.bits is None and adc.bits is None and adc.noise_v == 0.0
+    silent = device.noise.read_noise_rel == 0.0
+    return ideal_converters and silent and wires is None and n_in <= tile_rows
+
+
+def exact_matrix(
+    gdiff: NDArray[np.float64], dac: DacParams, gain_ohm: float, g_unit: float
+) -> NDArray[np.float64]:
+    """The map of a one-product read (:func:`one_product`): ``gdiff`` (n_in, n_out) times
+    the volts per DAC unit, the TIA gain and the output units per volt, as one matrix.
+
+    It equals the general path's ``out_scale * (gain * ((x v_max / ifs) @ gdiff))`` up to
+    rounding (the factors are applied to the matrix once, not to every input and output).
+    """
+    volts_per_unit = dac.v_max_v / dac.input_full_scale
+    scale = output_per_volt(dac, gain_ohm=gain_ohm, g_unit=g_unit) * (gain_ohm * volts_per_unit)
+    return gdiff * scale
+
+
+def exact_read(
+    x: NDArray[np.float64], matrix: NDArray[np.float64], dac: DacParams
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """A one-product read: outputs ``x @ matrix`` and the row voltages, or None when some
+    input lies beyond the DAC's full scale (the general path clips it).
+
+    The row voltages are a lazy view: ``x`` times a scalar is computed only when a caller
+    (the energy meter) asks, by :func:`array_energy_j` accepting ``(x, volts_per_unit)``.
+    """
+    if not _converter_kernels.within(x.reshape(-1), dac.input_full_scale):
+        return None
+    return x @ matrix, ScaledInputs(x, dac.v_max_v / dac.input_full_scale)
+
+
+class ScaledInputs(NamedTuple):
+    """Row voltages ``x * volts_per_unit`` of a one-product read, not yet multiplied out."""
+
+    x: NDArray[np.float64]
+    volts_per_unit: float
+
+
 def _is_exact(n_in, tile_rows, wired, mu_noise, v2, adc, converters) -> bool:
     """Whether a read is one linear map: one row tile, no wires, no read noise, the nominal
     converters, an ideal noiseless ADC.  Then the outputs are ``out_scale * (gain * v @ gdiff)``
@@ -313,5 +366,8 @@ def array_energy_j(v: NDArray, row_conductance_s: NDArray[np.float64], *, t_read
 
     ``t_read_s * sum_b sum_i v_bi**2 G_row_i`` with ``G_row_i`` the row's total conductance.
     """
-    row_v2 = np.einsum("bi,bi->i", v, v, dtype=np.float64)
+    if isinstance(v, ScaledInputs):  # a one-product read's voltages, not multiplied out
+        row_v2 = np.einsum("bi,bi->i", v.x, v.x, dtype=np.float64) * v.volts_per_unit**2
+    else:
+        row_v2 = np.einsum("bi,bi->i", v, v, dtype=np.float64)
     return t_read_s * float(row_v2 @ row_conductance_s)

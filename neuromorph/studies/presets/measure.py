@@ -53,8 +53,29 @@ def program_level(xbar: Crossbar, x: float, *, method: str = "direct") -> float:
 
 
 def pulse_plus(xbar: Crossbar, sign: int) -> None:
-    """One pulse to every G+ device (+1 up, -1 down); its G- partner gets the mirror pulse."""
+    """One pulse to every G+ device (+1 up, -1 down); its G- partner gets the mirror pulse.
+
+    A one-sided device takes SET pulses only: +1 is one SET pulse on G+, -1 one on G-.
+    """
+    if xbar.device.one_sided is not None:
+        xbar.apply_delta(np.full(xbar.shape, sign * xbar.weight_per_pulse), max_pulses=1)
+        return
     xbar.apply_delta(np.full(xbar.shape, sign * 2.0 * xbar.weight_per_pulse), max_pulses=2)
+
+
+def to_bottom(xbar: Crossbar, reset_pulses: int) -> None:
+    """Return every device to its own lower bound.
+
+    A burst of ``reset_pulses`` down pulses per device; a one-sided device, whose pulses only
+    SET, is RESET by the tester to exactly its lower bound (``set_programmed``: an ideal
+    RESET, so the steps that follow start where the source's law starts).
+    """
+    if xbar.device.one_sided is not None:
+        xbar.set_programmed(xbar.device_state().g_lo.reshape(2, *xbar.shape))
+        return
+    xbar.apply_delta(
+        np.full(xbar.shape, -2.0 * reset_pulses * xbar.weight_per_pulse), max_pulses=2 * reset_pulses
+    )
 
 
 @dataclass(frozen=True)
@@ -219,13 +240,12 @@ def steps_from_bottom(
     xbar = fabricate(device, n_pairs, rng)
     free = free_plus(xbar)
     state = xbar.device_state()
-    wpp = xbar.weight_per_pulse
     steps = np.empty((n_cycles, n_pairs))
     for k in range(n_cycles):
         before = g_plus(xbar)
         pulse_plus(xbar, 1)
         steps[k] = g_plus(xbar) - before
-        xbar.apply_delta(np.full(xbar.shape, -2.0 * reset_pulses * wpp), max_pulses=2 * reset_pulses)
+        to_bottom(xbar, reset_pulses)
     room = (state.g_hi[0] - state.g_lo[0]) / state.s_up[0]
     return steps.T[free], room[free]
 
@@ -263,17 +283,22 @@ def pulses_to_failure(
 ) -> NDArray[np.float64]:
     """Pulses each G+ device took before it wore out (stuck), in bursts of ``burst``.
 
-    Bursts alternate up and down; a device still free when the run stops (after
-    ``max_bursts``, or once ``stop_fraction`` of the devices are worn) counts as ``inf``.
-    The count is resolved to one burst (the burst in which the device stuck).
+    Bursts alternate up and down (a one-sided device: SET bursts on G+ only); a device still
+    free when the run stops (after ``max_bursts``, or once ``stop_fraction`` of the devices
+    are worn) counts as ``inf``.  The count is resolved to one burst (the burst in which the
+    device stuck).
     """
     xbar = fabricate(device, n_pairs, rng)
     free0 = free_plus(xbar)
     worn_at = np.full(n_pairs, np.inf)
     wpp = xbar.weight_per_pulse
+    one_sided = device.one_sided is not None
     for k in range(max_bursts):
-        sign = 1 if k % 2 == 0 else -1
-        xbar.apply_delta(np.full(xbar.shape, sign * 2.0 * burst * wpp), max_pulses=2 * burst)
+        if one_sided:
+            xbar.apply_delta(np.full(xbar.shape, burst * wpp), max_pulses=burst)
+        else:
+            sign = 1 if k % 2 == 0 else -1
+            xbar.apply_delta(np.full(xbar.shape, sign * 2.0 * burst * wpp), max_pulses=2 * burst)
         newly = free0 & ~free_plus(xbar) & np.isinf(worn_at)
         worn_at[newly] = (k + 1) * burst
         if np.mean(np.isfinite(worn_at[free0])) >= stop_fraction:

@@ -9,6 +9,7 @@ allows for.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -42,6 +43,9 @@ STUCK_PAIRS, STUCK_PULSES = 20000, 10
 #: give their median to ~7 % (one standard error); the run stops once 60 % are worn (a
 #: median of 2e6 pulses: ~105 bursts).
 WEAR_PAIRS, WEAR_BURST, WEAR_BURSTS, WEAR_STOP = 300, 25_000, 400, 0.6
+#: PCM's wear budgets are 100x RRAM's: its endurance row scales budgets and bursts down by
+#: this factor (exact for count-based wear, see ``_endurance``), to RRAM's cost.
+PCM_WEAR_SCALE = 100.0
 #: Statistical tolerance of a mean over the samples above (a few standard errors).
 SAMPLING_TOL = 0.1
 #: Tolerance of a spread or a median over a few hundred devices (~3 standard errors).
@@ -170,12 +174,29 @@ def _hrs_activation(device: DeviceModel, rng: np.random.Generator) -> float:
     return float(-K_B_EV * np.mean(np.log(ratio)) / (1.0 / HOT_K - 1.0 / t_ref))
 
 
-def _endurance(device: DeviceModel, rng: np.random.Generator) -> float:
-    """Median switching cycles to wear-out: pulses to wear-out over pulses per cycle."""
+def _endurance(device: DeviceModel, rng: np.random.Generator, scale: float = 1.0) -> float:
+    """Median switching cycles to wear-out: pulses to wear-out over pulses per cycle.
+
+    With ``scale > 1`` the devices' budgets and the bursts are both ``scale`` times smaller
+    and the pulses counted ``scale`` times larger: wear counts pulses whatever they do, and
+    a budget is ``floor(median exp(sigma N))`` with the same normals ``N`` (the fabrication
+    draws do not depend on the median), so every device wears out in the same burst as at
+    full scale, up to the budgets' rounding to whole pulses (< ``scale`` pulses of each).
+    """
+    if scale != 1.0:
+        e = device.endurance
+        device = device.with_(endurance=dataclasses.replace(e, median_pulses=e.median_pulses / scale))
     worn = measure.pulses_to_failure(
         device, rng, n_pairs=WEAR_PAIRS, burst=WEAR_BURST, max_bursts=WEAR_BURSTS, stop_fraction=WEAR_STOP
     )
-    return float(np.median(worn)) / src.PULSES_PER_CYCLE
+    return scale * float(np.median(worn)) / src.PULSES_PER_CYCLE
+
+
+def _endurance_scaled(scale: float):
+    def measure_endurance(device: DeviceModel, rng: np.random.Generator) -> float:
+        return _endurance(device, rng, scale)
+
+    return measure_endurance
 
 
 def _rram_common(program_sigma: float, program_source: str) -> tuple[Check, ...]:
@@ -403,6 +424,14 @@ _PCM = (
         src.PCM_AMORPHOUS_EA_EV,
         SAMPLING_TOL,
         _hrs_activation,
+    ),
+    Check(
+        "endurance",
+        "median switching cycles to wear-out (pulses / 2; budgets and bursts 1/100, exact)",
+        src.PCM_ENDURANCE_SOURCE,
+        src.PCM_ENDURANCE_CYCLES,
+        SPREAD_TOL,
+        _endurance_scaled(PCM_WEAR_SCALE),
     ),
 )
 

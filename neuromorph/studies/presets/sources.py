@@ -203,3 +203,6 @@ RRAM_ENDURANCE_SOURCE = "[Wong2012] (low end of 1e6..1e12 cycles)"
 #: ([Ielmini2007a]).
 PCM_AMORPHOUS_EA_EV = 0.3
 PCM_T_SOURCE = "[Ielmini2007a]"
+#: PCM endurance: ~1e8 switching cycles, a typical figure for GST cells ([Burr2010]).
+PCM_ENDURANCE_CYCLES = 1.0e8
+PCM_ENDURANCE_SOURCE = "[Burr2010] (typical PCM endurance)"

@@ -1,0 +1,216 @@
+"""Numba kernels of a pulse update in two passes: counts, then pulses (layer 1, private).
+
+A pulse update decides a signed pulse count for every pair (stochastic rounding of the
+desired change, :func:`neuromorph.hardware._kernels.pulse_number`), then pulses only the
+pairs whose count is not zero.  The counting pass is branch-light and runs over every pair;
+the pulsing pass runs over the pulsed pairs only (a quarter of them in the benchmark's
+update), in parallel tasks over that list; pairs are independent, so the bits do not depend
+on the thread count.
+
+Together they give the bits of :func:`neuromorph.hardware._kernels.pulse_update` (its
+reference twin, tested against each other): a pair's outcome depends on its desired change
+only through its count and sign, and its draws only on (key, stream, pair index).
+
+Counting an outer product ``x.T @ d`` (:mod:`neuromorph.hardware.pulsing`) uses a float32
+product and a proven bound on its error: :func:`bounded_counts` keeps a pair's count when
+every value within the bound rounds to the same count, and marks the pair :data:`UNDECIDED`
+otherwise; :func:`resolve_counts` recomputes those pairs' products in float64.
+
+Contract as in :mod:`neuromorph.hardware._kernels`: arrays and scalars in, caller-allocated
+outputs (OUT), no validation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from neuromorph._numba import njit, njit_parallel
+from neuromorph._rng import STREAM_PULSE_NOISE, STREAM_PULSE_ROUNDING, STREAM_RETENTION
+from neuromorph.hardware._kernels import (
+    R_REDRAW,
+    apply_pulses,
+    normal,
+    pulse_number,
+    retained,
+    retention_draw,
+    uniform,
+    wear,
+)
+from neuromorph.hardware.devices import StuckCode
+
+#: Count of a pair whose float32 bound does not decide it (no real count is this negative).
+UNDECIDED = np.iinfo(np.int64).min
+#: A device that takes pulses (StuckCode.NONE), as a plain int for the kernels.
+FREE = int(StuckCode.NONE)
+#: Pulsed pairs per parallel task of :func:`apply_counts`: ~16 tasks for the benchmark's
+#: 16k pulsed pairs, so two threads share them evenly.  Pairs are independent, so the bits
+#: do not depend on it (nor on the thread count).
+PAIRS_PER_TASK = 1024
+
+
+@njit
+def signed_count(p, i, key, max_pulses):
+    """Signed pulse count of pair ``i`` for a desired ``p`` signed pulses (0 for ``p == 0``)."""
+    if p == 0.0:
+        return 0
+    count = pulse_number(p, i, key, max_pulses)
+    return count if p > 0.0 else -count
+
+
+@njit
+def rounded_counts(desired, scale, key, max_pulses, counts_out):
+    """Signed count of every pair for ``scale * desired`` signed pulses.
+
+    IN desired (n,) float64; OUT counts_out (n,) int64.
+    """
+    for i in range(desired.size):
+        counts_out[i] = signed_count(scale * desired[i], i, key, max_pulses)
+
+
+@njit
+def _count_at(mag, u, max_pulses):
+    """:func:`pulse_number`'s count at magnitude ``mag >= 0`` with rounding uniform ``u``.
+
+    Non-decreasing in ``mag`` (``floor(mag)``, plus one above ``floor(mag) + u``, capped at
+    ``max_pulses``), so equal counts at both ends of an interval hold inside it.
+    """
+    if not mag < max_pulses:
+        return max_pulses
+    count = int(math.floor(mag))
+    count += 1 if u < mag - count else 0
+    return min(count, max_pulses)
+
+
+@njit
+def bounded_counts(approx, x_norm, d_norm, rel, absolute, scale, key, max_pulses, counts_out, pending_out):
+    """Signed counts decided from an approximate product and a bound on its error.
+
+    Pair ``i = a n_out + b`` wants ``scale * P[a, b]`` signed pulses, with
+    ``|P[a, b] - approx[a, b]| <= rel x_norm[a] d_norm[b] + absolute`` (the caller proves
+    this bound).  Its count is kept when both ends of that interval, in pulse units, round
+    to the same count (the sign is then certain: a count of one or more needs a magnitude
+    above its rounding uniform at the low end); otherwise the pair is pending.
+    Draws: uniform ``i`` of ``STREAM_PULSE_ROUNDING``, as :func:`pulse_number`.  Serial: a
+    pass of ~2 ns per pair costs less than starting a parallel loop.
+
+    IN approx (n_in, n_out) float32, x_norm (n_in,), d_norm (n_out,); OUT counts_out (n,)
+    int64 (pending pairs: :data:`UNDECIDED`), pending_out (n,) int64.  Returns the number
+    of pending pairs, whose indices fill ``pending_out`` from the start in increasing order.
+    """
+    n_in, n_out = approx.shape
+    reach = abs(scale)
+    err_0 = reach * absolute
+    pending = 0
+    for a in range(n_in):
+        err_a = reach * rel * x_norm[a]
+        for b in range(n_out):
+            i = a * n_out + b
+            p = scale * np.float64(approx[a, b])
+            mag = abs(p)
+            err = err_a * d_norm[b] + err_0
+            u = uniform(key, STREAM_PULSE_ROUNDING, i)
+            low = _count_at(max(mag - err, 0.0), u, max_pulses)
+            high = _count_at(mag + err, u, max_pulses)
+            counts_out[i] = (low if p > 0.0 else -low) if low == high else UNDECIDED
+            pending += low != high
+    if pending:  # a second pass: storing indices in the loop above makes it 4x slower
+        m = 0
+        for i in range(counts_out.size):
+            pending_out[m] = i
+            m += counts_out[i] == UNDECIDED
+    return pending
+
+
+@njit
+def resolve_counts(counts, pending, x, d, scale, key, max_pulses):
+    """Count the ``pending`` pairs from their products ``x[:, a] . d[:, b]`` in float64.
+
+    Each product is summed in batch order (row by row of ``x`` and ``d``, which keeps both
+    in cache).  IN pending (m,) int64, x (batch, n_in), d (batch, n_out); IN/OUT counts
+    (n_in n_out,) int64.
+    """
+    n_out = d.shape[1]
+    rows = pending // n_out
+    cols = pending % n_out
+    total = np.zeros(pending.size)
+    for k in range(x.shape[0]):
+        for j in range(pending.size):
+            total[j] += x[k, rows[j]] * d[k, cols[j]]
+    for j in range(pending.size):
+        counts[pending[j]] = signed_count(scale * total[j], pending[j], key, max_pulses)
+
+
+@njit
+def nonzero_pairs(counts, pairs_out):
+    """Indices of the nonzero ``counts``, in increasing order, into ``pairs_out``; returns
+    how many.  OUT pairs_out (n,) int64."""
+    m = 0
+    for i in range(counts.size):
+        pairs_out[m] = i
+        m += counts[i] != 0
+    return m
+
+
+@njit_parallel
+def apply_counts(
+    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
+    counts, pairs, law, ret, tau_now, key, max_pulses,
+):  # fmt: skip
+    """Pulse the ``pairs`` by their signed ``counts``, as :func:`_kernels.pulse_update` does.
+
+    A count ``n > 0`` sends ceil(n/2) up-pulses to G+ and floor(n/2) down-pulses to G-, a
+    negative one the mirror; a pulsed device first settles to its retained conductance,
+    restarts its retention clock at ``tau_now`` and, if the law redraws, draws its retention
+    parameter.  Every pulse wears the device; stuck devices do not move.  Draws: pulse k of
+    device (i, s) is normal ``(2 i + s) max_pulses + k`` of ``STREAM_PULSE_NOISE``, its
+    retention parameter normal ``2 i + s`` of ``STREAM_RETENTION``.
+
+    IN/OUT g_prog, tau_prog, nu, stuck, pulse_count (2, n); IN g_lo, g_hi, s_up, s_down,
+    pulse_budget (2, n), counts (n,) int64, pairs (m,) int64 (indices of nonzero counts).
+    """
+    per_dev = np.uint64(max_pulses)
+    redraw = ret[R_REDRAW] != 0.0
+    m = pairs.size
+    for c in prange((m + PAIRS_PER_TASK - 1) // PAIRS_PER_TASK):
+        for j in range(c * PAIRS_PER_TASK, min(m, (c + 1) * PAIRS_PER_TASK)):
+            i = pairs[j]
+            count = counts[i]
+            positive = count > 0
+            big = (abs(count) + 1) // 2
+            small = abs(count) // 2
+            # side 0 is G+; a positive update raises G+ (the larger half) and lowers G-.
+            for s in range(2):
+                k = big if (s == 0) == positive else small
+                if k == 0:
+                    continue
+                free = stuck[s, i] == FREE  # before wear: the pulse that wears it out acts
+                acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
+                if not free:
+                    continue
+                g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
+                g_prog[s, i] = apply_pulses(
+                    g, acting, (s == 0) == positive, g_lo[s, i], g_hi[s, i], s_up[s, i],
+                    s_down[s, i], law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev,
+                )  # fmt: skip
+                tau_prog[s, i] = tau_now
+                if redraw:
+                    z = normal(key, STREAM_RETENTION, np.uint64(2 * i + s))
+                    nu[s, i] = retention_draw(g_prog[s, i], z, ret)
+
+
+@njit
+def cast_with_stats(x, out, sumsq, peak):
+    """``out = float32(x)`` with each column's sum of squares and largest magnitude.
+
+    IN x (batch, n) float64; OUT out (batch, n) float32, sumsq (n,), peak (n,) (zeroed by
+    the caller).
+    """
+    for k in range(x.shape[0]):
+        for a in range(x.shape[1]):
+            v = x[k, a]
+            out[k, a] = v
+            sumsq[a] += v * v
+            peak[a] = max(peak[a], abs(v))
