@@ -19,8 +19,8 @@ It has two steps, for the parts named by ``--only`` (default: all three):
 
    ``ff`` (~13 min)::
 
-       benchmarks/ff_digits.py --seeds 3 --preset rram --out RESULTS/ff_rram
-       benchmarks/ff_digits.py --seeds 3 --preset rram_array --out RESULTS/ff_rram_array
+       benchmarks/ff_digits.py --seeds 3 --preset rram --update pulse,mixed --out RESULTS/ff_rram
+       benchmarks/ff_digits.py --seeds 3 --preset rram_array --update pulse,mixed --out RESULTS/ff_rram_array
 
    ``copyout`` (~40 min: the study ~2 min with the trained chip cached, the credible section
    ~38 min)::
@@ -116,6 +116,8 @@ def part_commands(part: str, results: Path, *, ngspice: bool = False) -> list[tu
                     str(SEEDS),
                     "--preset",
                     preset,
+                    "--update",
+                    "pulse,mixed",
                     "--out",
                     str(results / name),
                 ],
