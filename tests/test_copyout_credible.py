@@ -28,22 +28,27 @@ from neuromorph.hardware.presets import preset
 from neuromorph.studies.scoring import weight_errors
 from neuromorph.studies.training import program_initial_weights
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "copyout.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 #: Each die's own converters, stated here so the tests do not depend on the design's default.
 MISMATCHED = Periphery(dac=DacParams(bits=8, input_full_scale=8.0), mismatch=SAR_MISMATCH)
 
 
-@pytest.fixture(scope="module")
-def bench():
-    """``benchmarks/copyout.py`` as a module (its folder on sys.path only while it imports)."""
+def _load(name: str):
+    """``benchmarks/<name>.py`` as a module (the folder on sys.path only while it imports)."""
     saved = list(sys.path)
     try:
-        spec = importlib.util.spec_from_file_location("bench_copyout", BENCH)
+        spec = importlib.util.spec_from_file_location(f"bench_{name.strip('_')}", BENCHMARKS / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
         sys.path[:] = saved
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """``benchmarks/_copyout_credible.py``: the credible section of the copy-out benchmark."""
+    return _load("_copyout_credible")
 
 
 def _chip(sizes, *, seed, device="rram", periphery=MISMATCHED) -> Chip:
@@ -134,8 +139,8 @@ def test_averaging_follows_one_over_k_for_white_noise_and_not_for_pink(bench):
     assert out["pink"]["variance"][-1] > 2.0 * out["white"]["variance"][-1]
 
 
-def test_unknown_variant_is_refused(bench):
-    with pytest.raises(SystemExit):
-        bench._arguments(["--variants", "as_is,bogus"])
-    with pytest.raises(SystemExit):
-        bench._arguments(["--trials", "1"])
+def test_bad_flags_are_refused_before_any_work():
+    main = _load("copyout").main
+    for argv in (["--variants", "as_is,bogus"], ["--trials", "1"]):
+        with pytest.raises(SystemExit):
+            main([*argv, "--cache", "/nonexistent/never-trained.npz"])
