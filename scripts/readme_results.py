@@ -487,8 +487,12 @@ def copyout_paragraph(rep: dict) -> str:
     chip = rep["chip"]
     return (
         f"**Copy-out** (`benchmarks/copyout.py`, the 60-epoch digits chip on `{chip['device']}`, "
-        f"{100 * chip['accuracy']:.1f} % accurate on one read; it agrees with itself on "
-        f"{100 * chip['self_agreement']:.1f} % of a second read): designed probes at 4(N+1) queries per "
+        + (
+            f"{chip['accuracy_score']['text']}; it agrees with itself on "
+            if "accuracy_score" in chip
+            else f"{100 * chip['accuracy']:.1f} % accurate on one read; it agrees with itself on "
+        )
+        + f"{100 * chip['self_agreement']:.1f} % of a second read): designed probes at 4(N+1) queries per "
         f"layer ({d4['queries']:,} in all) give relative weight errors of {layers} (layer by layer) "
         f"and a copy that agrees with the chip on {100 * d4['fidelity']:.1f} % of test digits, with "
         f"variances {floor} the floor sigma^2/(K a^2); "
