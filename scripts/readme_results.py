@@ -358,7 +358,8 @@ SPEED_ROWS: tuple[tuple[str, str, str, Callable[..., str | None]], ...] = (
      "ir_drop.py `exact_128`, `iterative_128`, `ngspice_128`", lambda x, ir, ff, log: _nodal(ir, log)),
     ("train_step", "one in-place training step on a 128 x 128 tile, wires on vs off",
      "ir_drop.py `train_step_sparse_128`, `train_step_dense_128`", lambda x, ir, ff, log: _train_step(ir)),
-    ("ff_epoch", "one Forward-Forward epoch in place vs in software", "ff_digits.py (the FF runs below)",
+    ("ff_epoch", "one Forward-Forward epoch in place vs in software (median epochs of the FF runs below, "
+     "timed under their load)", "ff_digits.py (the FF runs below)",
      lambda x, ir, ff, log: _ff_epoch(ff)),
 )  # fmt: skip
 
