@@ -428,6 +428,33 @@ def wear(k, s, i, stuck, pulse_count, pulse_budget):
 
 
 @njit
+def pulse_device(
+    s, i, k, up, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count,
+    pulse_budget, law, ret, redraw, tau_now, key, per_dev,
+):  # fmt: skip
+    """``k`` pulses (up or down) on device (s, i), as every pulse kernel sends them.
+
+    Wear first (:func:`wear`; the pulse that wears a free device out still acts; a stuck
+    device takes the pulses but does not move); then the retained conductance is the new
+    base, pulsed with normals ``(2 i + s) per_dev + k`` of STREAM_PULSE_NOISE, its retention
+    clock restarts at ``tau_now`` and, if ``redraw``, its retention parameter is drawn from
+    normal ``2 i + s`` of STREAM_RETENTION.
+    """
+    free = stuck[s, i] == _FREE
+    acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
+    if not free:
+        return
+    g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
+    g_prog[s, i] = apply_pulses(
+        g, acting, up, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
+        law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev,
+    )  # fmt: skip
+    tau_prog[s, i] = tau_now
+    if redraw:
+        nu[s, i] = retention_draw(g_prog[s, i], normal(key, STREAM_RETENTION, np.uint64(2 * i + s)), ret)
+
+
+@njit
 def pulse_number(p, i, key, max_pulses):
     """Pulses for a desired ``p`` signed pulses: ``min(stochastic_round(|p|), max_pulses)``.
 
@@ -489,19 +516,10 @@ def pulse_update(
                 if k == 0:
                     continue
                 pulses_out[s, i] = k
-                free = stuck[s, i] == _FREE
-                acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
-                if not free:
-                    continue
-                g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
-                g_prog[s, i] = apply_pulses(
-                    g, acting, up, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
-                    law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev,
+                pulse_device(
+                    s, i, k, up, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
+                    pulse_count, pulse_budget, law, ret, redraw, tau_now, key, per_dev,
                 )  # fmt: skip
-                tau_prog[s, i] = tau_now
-                if redraw:
-                    z = normal(key, STREAM_RETENTION, np.uint64(2 * i + s))
-                    nu[s, i] = retention_draw(g_prog[s, i], z, ret)
 
 
 @njit

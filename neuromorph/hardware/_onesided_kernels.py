@@ -20,10 +20,8 @@ from numba import prange
 
 from neuromorph._numba import CHUNK, njit, njit_parallel
 from neuromorph._rng import (
-    STREAM_PULSE_NOISE,
     STREAM_REFRESH_SCAN,
     STREAM_RESET,
-    STREAM_RETENTION,
     STREAM_SET_VERIFY_PULSE,
     STREAM_SET_VERIFY_READ,
     STREAM_SET_VERIFY_RETENTION,
@@ -39,6 +37,7 @@ from neuromorph.hardware._kernels import (
     apply_pulses,
     at_temperature,
     normal,
+    pulse_device,
     retained,
     retention_draw,
     verify_noise_rel,
@@ -255,20 +254,10 @@ def set_update(
         for j in range(c * CHUNK, min(m, (c + 1) * CHUNK)):
             i = pairs[j]
             s = 0 if counts[i] > 0 else 1
-            free = stuck[s, i] == _FREE  # before wear: the pulse that wears it out acts
-            acting = wear(abs(counts[i]), s, i, stuck, pulse_count, pulse_budget)
-            if not free:
-                continue
-            g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
-            g_prog[s, i] = apply_pulses(
-                g, acting, True, g_lo[s, i], g_hi[s, i], s_up[s, i], s_down[s, i],
-                law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev,
+            pulse_device(
+                s, i, abs(counts[i]), True, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
+                pulse_count, pulse_budget, law, ret, redraw, tau_now, key, per_dev,
             )  # fmt: skip
-            tau_prog[s, i] = tau_now
-            if redraw:
-                nu[s, i] = retention_draw(
-                    g_prog[s, i], normal(key, STREAM_RETENTION, np.uint64(2 * i + s)), ret
-                )
 
 
 @njit_parallel

@@ -28,23 +28,16 @@ import numpy as np
 from numba import prange
 
 from neuromorph._numba import njit, njit_parallel
-from neuromorph._rng import STREAM_PULSE_NOISE, STREAM_PULSE_ROUNDING, STREAM_RETENTION
+from neuromorph._rng import STREAM_PULSE_ROUNDING
 from neuromorph.hardware._kernels import (
     R_REDRAW,
-    apply_pulses,
-    normal,
+    pulse_device,
     pulse_number,
-    retained,
-    retention_draw,
     uniform,
-    wear,
 )
-from neuromorph.hardware.devices import StuckCode
 
 #: Count of a pair whose float32 bound does not decide it (no real count is this negative).
 UNDECIDED = np.iinfo(np.int64).min
-#: A device that takes pulses (StuckCode.NONE), as a plain int for the kernels.
-FREE = int(StuckCode.NONE)
 #: Pulsed pairs per parallel task of :func:`apply_counts`: ~16 tasks for the benchmark's
 #: 16k pulsed pairs, so two threads share them evenly.  Pairs are independent, so the bits
 #: do not depend on it (nor on the thread count).
@@ -186,19 +179,10 @@ def apply_counts(
                 k = big if (s == 0) == positive else small
                 if k == 0:
                     continue
-                free = stuck[s, i] == FREE  # before wear: the pulse that wears it out acts
-                acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
-                if not free:
-                    continue
-                g = retained(g_prog[s, i], tau_now, tau_prog[s, i], nu[s, i], ret)
-                g_prog[s, i] = apply_pulses(
-                    g, acting, (s == 0) == positive, g_lo[s, i], g_hi[s, i], s_up[s, i],
-                    s_down[s, i], law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev,
+                pulse_device(
+                    s, i, k, (s == 0) == positive, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up,
+                    s_down, pulse_count, pulse_budget, law, ret, redraw, tau_now, key, per_dev,
                 )  # fmt: skip
-                tau_prog[s, i] = tau_now
-                if redraw:
-                    z = normal(key, STREAM_RETENTION, np.uint64(2 * i + s))
-                    nu[s, i] = retention_draw(g_prog[s, i], z, ret)
 
 
 @njit
