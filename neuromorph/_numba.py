@@ -25,6 +25,12 @@ NUMBA_OPTIONS: dict = {"cache": True, "fastmath": False, "nogil": True}
 
 njit = numba.njit(**NUMBA_OPTIONS)
 njit_parallel = numba.njit(parallel=True, **NUMBA_OPTIONS)
+#: For a small device-level helper called from a parallel loop with many array arguments:
+#: inlined in Numba's IR, so no call passes (and reference-counts) a dozen array structs per
+#: device.  Measured on the pulse step: 100 ns per pulsed device as a call, 60 inlined, and
+#: the two threads stop contending on the arrays' shared reference counts (2 threads 1.66 ms
+#: against 0.61 ms for 16.5k pulsed devices).  Same bits: inlining changes no arithmetic.
+njit_inline = numba.njit(inline="always", **NUMBA_OPTIONS)
 
 #: Fixed chunk length for parallel loops.  Work is split by this size, never by the thread
 #: count, so results are identical on any number of threads.

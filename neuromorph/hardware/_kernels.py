@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numba import prange
 
-from neuromorph._numba import CHUNK, njit, njit_parallel
+from neuromorph._numba import CHUNK, njit, njit_inline, njit_parallel
 from neuromorph._rng import (
     DRAWS_PER_NORMAL_BITS,
     STREAM_BITS,
@@ -260,7 +260,7 @@ def verify_noise_rel(g, age, nl):
     return q
 
 
-@njit
+@njit_inline
 def retained(g_prog, tau_now, tau_prog, r, ret):
     """A device's conductance after retention, at the reference temperature.
 
@@ -284,7 +284,7 @@ def retained(g_prog, tau_now, tau_prog, r, ret):
     return g if g > 0.0 else 0.0
 
 
-@njit
+@njit_inline
 def retention_draw(g, z, ret):
     """A device's retention parameter drawn at programming to ``g`` from the normal ``z``.
 
@@ -370,7 +370,7 @@ def effective_conductance(
             gvar_out[i] = rr2 * (g_eff_out[0, i] ** 2 + g_eff_out[1, i] ** 2)
 
 
-@njit
+@njit_inline
 def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0):
     """``count`` pulses of one polarity on one device; returns the new conductance.
 
@@ -409,7 +409,7 @@ def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0)
     return g
 
 
-@njit
+@njit_inline
 def wear(k, s, i, stuck, pulse_count, pulse_budget):
     """Count ``k`` pulses sent to device (s, i); return how many of them act.
 
@@ -427,7 +427,7 @@ def wear(k, s, i, stuck, pulse_count, pulse_budget):
     return int(left) if left > 0.0 else 0
 
 
-@njit
+@njit_inline
 def pulse_device(
     s, i, k, up, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count,
     pulse_budget, law, ret, redraw, tau_now, key, per_dev,
