@@ -194,9 +194,11 @@ def copy_and_grade(die: Chip, data, config: ff.FFConfig, *, budget: float, rng: 
     As :func:`neuromorph.studies.copyout.copy_out_designed` (the chip's accuracy over
     re-reads, its predictions read twice, then the copy), except that the weights are graded
     against the devices' effective weights (``chip.effective_weights()``), the knowledge the
-    die holds: a calibration's output correction cancels the converters' own gain and offset,
-    so the chip computes those weights, whereas ``weights_as_read`` would count the correction
-    as a change of the weights (its grade is kept as ``weight_rel_rms_layers_as_read``).
+    die holds, the same target on every variant of the die.  ``weight_rel_rms_layers_as_read``
+    grades the copy against what this die computes (``weights_as_read``: the effective weights
+    through its converters' gains and offsets and its output correction): on a calibrated die
+    the two nearly agree (the correction cancels the converters), on an uncalibrated one the
+    second is the map its ports deliver, ADC gains and offsets included.
     Reads ``die`` (pass a copy to keep it as it is).
     """
     c, x = data.n_classes, data.x_test

@@ -25,7 +25,8 @@ Models
   max_code``; mismatch gives each row its own INL and gain.
 
 The true transition levels, DNL and INL of every ADC (:func:`adc_transitions`,
-:func:`linearity`, :func:`gain_offset`) are hidden state, for scorers and tests;
+:func:`linearity`, :func:`gain_offset`) and every converter's best straight line
+(:func:`linear_transfer`, :func:`dac_level_gain`) are hidden state, for scorers and tests;
 :func:`code_density_test` estimates DNL from conversions alone, as a bench test would.
 """
 
@@ -42,15 +43,18 @@ from numpy.typing import NDArray
 
 from neuromorph import _validate as check
 from neuromorph._rng import CHILD_CONVERTER_MISMATCH
-from neuromorph.hardware.periphery import AdcParams, Periphery, max_code
+from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery, max_code
 
 __all__ = [
     "CodeDensity",
     "ConverterState",
+    "LinearTransfer",
     "adc_transitions",
     "code_density_test",
+    "dac_level_gain",
     "draw_converters",
     "gain_offset",
+    "linear_transfer",
     "linearity",
     "nominal_state",
 ]
@@ -239,6 +243,65 @@ def gain_offset(transitions: NDArray[np.float64], lsb_v: float) -> tuple[NDArray
     u_mean = u.mean(axis=-1, keepdims=True)
     gain = ((u - u_mean) * (target - target.mean())).sum(axis=-1) / ((u - u_mean) ** 2).sum(axis=-1)
     return gain, target.mean() - gain * u_mean[..., 0]
+
+
+class LinearTransfer(NamedTuple):
+    """Every converter of a crossbar as its best straight line (:func:`linear_transfer`).
+
+    Attributes
+    ----------
+    adc_gain : ndarray of shape (n_row_tiles, n_out)
+        Each ADC's output (quantised volts) per volt at its input, on the least-squares line
+        through its transition levels (1 for a nominal ADC).
+    adc_offset_v : ndarray of shape (n_row_tiles, n_out)
+        That line's output at zero input, volts (0 for a nominal ADC).
+    dac_gain : ndarray of shape (n_in,)
+        Each row DAC's level per nominal level, the least-squares slope through the origin
+        over every code (1 for a nominal DAC).
+    """
+
+    adc_gain: NDArray[np.float64]
+    adc_offset_v: NDArray[np.float64]
+    dac_gain: NDArray[np.float64]
+
+
+def linear_transfer(state: ConverterState, periphery: Periphery) -> LinearTransfer:
+    """The best linear fit of every converter's transfer over its full range (hidden state).
+
+    An ADC: the least-squares line through its true transition levels (:func:`gain_offset`
+    of :func:`adc_transitions`), ``code lsb ~= adc_gain v + adc_offset_v``: its gain and
+    offset ahead of the SAR and the array's own gain error, its INL left out.  An ideal ADC
+    (``bits=None``) is that line exactly: its drawn gain and offset.  A row DAC: both signs
+    share one array (sign-magnitude), so the line passes through zero; its slope is
+    ``sum_c c t(c) / sum_c c^2`` over codes ``c = 0..max_code`` with ``t(c)`` the row's level
+    in nominal LSBs, the fit over evenly used codes.  An ideal DAC has no array (gain 1).
+    """
+    adc, dac = periphery.adc, periphery.dac
+    if adc.bits is None:
+        adc_gain, adc_offset_v = state.adc_gain.copy(), state.adc_offset_v.copy()
+    else:
+        adc_gain, offset_lsb = gain_offset(adc_transitions(state, adc), adc.lsb_v)
+        adc_offset_v = offset_lsb * adc.lsb_v
+    n_in = state.dac_caps.shape[0]
+    if dac.bits is None:
+        return LinearTransfer(adc_gain, adc_offset_v, np.ones(n_in))
+    codes = np.arange(max_code(dac.bits) + 1, dtype=np.float64)
+    levels = state.dac_table * max_code(dac.bits)  # nominal LSBs
+    return LinearTransfer(adc_gain, adc_offset_v, (levels @ codes) / (codes @ codes))
+
+
+def dac_level_gain(state: ConverterState, dac: DacParams, x: float) -> NDArray[np.float64]:
+    """Each row DAC's level for the input ``x`` per the nominal DAC's level, (n_in,).
+
+    For a row held at one input (a bias row): its gain there, not the line's.  1 where the
+    nominal level is zero or the DAC is ideal (no array).  Hidden state: scorers and tests.
+    """
+    n_in = state.dac_caps.shape[0]
+    n = max_code(dac.bits)
+    code = int(abs(np.round(np.clip(x / dac.input_full_scale, -1.0, 1.0) * n))) if n else 0
+    if code == 0:
+        return np.ones(n_in)
+    return state.dac_table[:, code] / (code / n)
 
 
 # ---------------------------------------------------------------------- bench test

@@ -6,9 +6,10 @@ trained chip: for every method (``"fd"`` one-hot finite differences, ``"designed
 ``"distill"``) and budget it records the cost (queries, ADC conversions, chip seconds, joules
 from the chip's meter, and simulator wall time) against the quality of the copy:
 
-* weight error against the chip's true effective weights at the operating point, through its
-  digital output correction if it has one (:func:`~neuromorph.studies.scoring.weights_as_read`;
-  relative RMS per layer, the worst layer, and in bits, ``-log2(rel RMS)``);
+* weight error against the weights the chip computes with at the operating point: its true
+  effective weights through its converters' gains and offsets and its digital output
+  correction (:func:`~neuromorph.studies.scoring.weights_as_read`; relative RMS per layer,
+  the worst layer, and in bits, ``-log2(rel RMS)``);
 * fidelity: top-1 agreement of the copy's Forward-Forward predictions with the chip's on the
   held-out test inputs, beside the chip's agreement with itself on a second read (a noisy chip
   disagrees with itself), and accuracy on the test labels;
@@ -18,9 +19,9 @@ Methods reach the chip through its ports only; this study (a scorer) reads the h
 effective weights to grade them.  Sweeps repeat designed extraction on variants of the chip:
 
 * ADC bits and read noise: the design is changed (``dataclasses.replace``), a new chip is
-  fabricated from it (seed ``chip.seed + 1000``) and the source chip's effective weights
+  fabricated from it (seed ``chip.seed + 1000``) and the source chip's weights as read
   (clipped to the weight range) are written onto it by program-and-verify; the variant is then
-  scored against *its own* effective weights and predictions.
+  scored against *its own* weights as read and predictions.
 * time since programming: a deep copy of the chip whose environment is advanced (drift).
 
 :func:`write_report` writes ``report.json``.  The study returns data only: its figures

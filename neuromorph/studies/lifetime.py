@@ -14,8 +14,8 @@ adds to them (:func:`endurance_summary` reports both ends).
 At every age the chip is scored by :func:`~neuromorph.studies.scoring.score_accuracy` (R
 re-reads on a copy: the same figure ``train``, ``demo`` and ``copyout`` give the same state),
 and the relative RMS change of its weights since the start is recorded (its weight
-fidelity: the effective weights as its taps deliver them, through any digital correction,
-:func:`~neuromorph.studies.scoring.weights_as_read`).  Optional maintenance, through the
+fidelity: the effective weights as its taps deliver them, through its converters and any
+digital correction, :func:`~neuromorph.studies.scoring.weights_as_read`).  Optional maintenance, through the
 ports only, before a point is scored:
 
 ``"compensate"``

@@ -12,13 +12,13 @@ One meaning, one place.
   bit for bit, wherever it is scored: ``train``, ``demo``, ``copyout`` and ``lifetime`` all
   call this function with the same ``R``.
 * The weights a chip computes with (:func:`weights_as_read`: its effective weights through
-  its digital output correction) and the relative RMS error
+  its converters' straight lines and its digital output correction) and the relative RMS error
   ``sqrt(mean((a - b)^2) / mean(b^2))`` of an estimate ``a`` against a reference ``b``, used
   by the copy-out study, the sweep's copy-out points, the lifetime and the crossbar demo.  A
   scorer reads the reference (a chip's hidden effective weights); the algorithms being
   scored never do.
 
-May import ``algorithms``, ``chip``, NumPy, SciPy and the standard library; no other studies
+May import ``algorithms``, ``chip``, ``hardware``, NumPy, SciPy and the standard library; no other studies
 module (every study imports this one).
 """
 
@@ -37,6 +37,8 @@ from neuromorph import _validate as check
 from neuromorph.algorithms import ff
 from neuromorph.chip import Chip
 from neuromorph.chip.digital import DigitalNetwork
+from neuromorph.hardware.converters import dac_level_gain, linear_transfer
+from neuromorph.hardware.reading import output_per_volt
 
 #: Re-reads of the test set behind every accuracy a command reports (R): enough for a spread
 #: (the sample std needs 2), few enough that scoring the 74-500-500 digits chip with white
@@ -184,14 +186,35 @@ def score_accuracy(
 
 
 def weights_as_read(chip: Chip) -> list[NDArray[np.float64]]:
-    """Each layer's effective weights as its taps deliver them: with the output correction.
+    """Each layer's linear map through its ports: what the chip computes with, as weights.
 
-    A layer's digital output correction ``y_out = (y - offset) * scale``
-    (:meth:`Chip.set_output_correction <neuromorph.chip.chip.Chip.set_output_correction>`: a
-    calibration, a drift compensation) makes the layer compute ``x @ (W * scale)`` plus a
-    bias row ``(w_bias - offset / bias_input) * scale``; that is what a copy read through the
-    ports can recover and what it is graded against.  Without a correction these are the
-    effective weights themselves, bit for bit.  Hidden state: scorers and tests only.
+    Three parts, in the order a read meets them:
+
+    1. the devices' effective weights ``W`` (:meth:`Chip.effective_weights
+       <neuromorph.chip.chip.Chip.effective_weights>`), bias row last;
+    2. on a die with converter mismatch, the best linear fit of each converter
+       (:func:`~neuromorph.hardware.converters.linear_transfer`, INL left out): row ``r``
+       scaled by its DAC's gain (the bias row by its gain at the code of ``bias_input``,
+       the only input it is driven at, :func:`~neuromorph.hardware.converters.dac_level_gain`),
+       column ``j`` of row tile ``t`` by the gain of that tile's ADC, and the tiles' ADC
+       offsets, summed in output units, added to the bias row divided by ``bias_input``;
+    3. the layer's digital output correction ``y_out = (y - offset) * scale``
+       (:meth:`Chip.set_output_correction <neuromorph.chip.chip.Chip.set_output_correction>`):
+       every row times ``scale``, the bias row less ``offset / bias_input`` first.
+
+    So every chip is graded against what it computes: an uncalibrated die's columns carry
+    their ADCs' gain and offset, which is what an extractor reading its ports recovers; after
+    :func:`~neuromorph.algorithms.calibrate.calibrate_columns` the correction cancels them,
+    and the result is close to ``W`` again (to the calibration's precision) instead of ``W``
+    divided by the ADC gains; a global drift compensation is a correction on a chip whose
+    converters are unchanged, and is folded in as it acts.  With nominal converters
+    (``periphery.mismatch`` None) part 2 is the identity and is skipped: the effective
+    weights through the correction, bit for bit (the effective weights themselves without a
+    correction).  What is left out is what no straight line holds: converter INL, DAC and
+    ADC rounding, saturation and noise, and a row tile read idle (all its inputs zero, so no
+    read noise dithers its ADCs), whose ADCs put out their offsets rounded to a code; the
+    bias row is counted at ``bias_input``, not at the DAC's nominal level for it.  Hidden
+    state: scorers and tests.
 
     Returns
     -------
@@ -199,11 +222,30 @@ def weights_as_read(chip: Chip) -> list[NDArray[np.float64]]:
     """
     out = []
     for layer, w in enumerate(chip.effective_weights()):
+        w = _through_converters(chip, layer, w)
         scale, offset = chip.output_correction(layer)
         seen = w * scale
         seen[-1] = (w[-1] - offset / chip.design.bias_input) * scale
         out.append(seen)
     return out
+
+
+def _through_converters(chip: Chip, layer: int, w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Layer ``layer``'s effective weights ``w`` through the straight lines of its converters
+    (part 2 of :func:`weights_as_read`); ``w`` itself for nominal converters."""
+    xb = chip.crossbars[layer]
+    state = xb.converter_state()
+    if state is None:
+        return w
+    periphery, bias_input = chip.design.periphery, chip.design.bias_input
+    line = linear_transfer(state, periphery)
+    dac_gain = line.dac_gain.copy()
+    dac_gain[-1] = dac_level_gain(state, periphery.dac, bias_input)[-1]
+    tile_of_row = np.arange(xb.n_in) // xb.tile_shape[0]
+    seen = w * dac_gain[:, None] * line.adc_gain[tile_of_row]
+    per_volt = output_per_volt(periphery.dac, gain_ohm=xb.tia_gain_ohm, g_unit=xb.g_unit)
+    seen[-1] += per_volt * line.adc_offset_v.sum(axis=0) / bias_input
+    return seen
 
 
 def relative_rms_error(estimate: ArrayLike, reference: ArrayLike) -> float:
