@@ -60,6 +60,17 @@ def test_bad_inputs_are_still_refused():
         bad = np.zeros((2, 40))
         bad[0, 3] = np.nan
         xb.read(bad)
+    # The one-product pass is the finiteness check: inf, -inf and a single vector are refused
+    # through every entry point, before anything is counted or drawn.
+    state = xb._rngs["read"].bit_generator.state
+    for value in (np.inf, -np.inf, np.nan):
+        vec = np.zeros(40)
+        vec[39] = value
+        with pytest.raises(ValueError, match=rf"x must be finite .* got {value} at index \(39,\)"):
+            xb.read(vec)
+        with pytest.raises(ValueError, match=r"x must be finite .* index \(1, 39\)"):
+            xb.read_metered(np.vstack([np.zeros(40), vec]), t_read_s=1e-8)
+    assert xb._noise.reads_done == 0 and xb._rngs["read"].bit_generator.state == state
     # Finite values whose sum overflows are finite: the fast check must not refuse them.
     assert _validate.array("x", np.full(4, 1e308)).shape == (4,)
     with pytest.raises(ValueError, match=r"got inf at index \(2,\)"):

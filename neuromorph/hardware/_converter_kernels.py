@@ -44,11 +44,11 @@ def within(x, full_scale):
 
     Read-only and serial, without an early exit: a branch-free pass vectorises (0.026 ms for
     262k inputs, against 0.14 ms for a loop that returns at the first input beyond full
-    scale).  NaN passes (finiteness is checked before).
+    scale).  NaN and inf fail (so the pass is also the inputs' finiteness check).
     """
     beyond = 0
     for i in range(x.size):
-        beyond |= abs(x[i]) > full_scale
+        beyond |= not abs(x[i]) <= full_scale
     return beyond == 0
 
 

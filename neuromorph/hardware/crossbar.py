@@ -437,9 +437,8 @@ class Crossbar:
         ndarray of shape (n_out,) or (batch, n_out)
             Digitised outputs in weight units (``x @ W`` for an ideal chip).
         """
-        x2, single = reading.batch_inputs(x, self.shape)
-        out, _ = self._read_voltages(x2)
-        return out[0] if single else out
+        x2, single = reading.batch_inputs(x, self.shape, finite=False)
+        return self._read_voltages(x2)[0][0] if single else self._read_voltages(x2)[0]
 
     def read_metered(self, x: ArrayLike, *, t_read_s: float) -> MeteredRead:
         """:meth:`read`, and the energy the array dissipated during the reads.
@@ -458,7 +457,7 @@ class Crossbar:
             dissipated in the array, ``G_row`` from :meth:`row_conductance_s`.
         """
         t_read_s = check.positive("t_read_s", t_read_s)
-        x2, single = reading.batch_inputs(x, self.shape)
+        x2, single = reading.batch_inputs(x, self.shape, finite=False)
         out, v = self._read_voltages(x2)
         energy_j = reading.array_energy_j(v, self.row_conductance_s(), t_read_s=t_read_s)
         return MeteredRead(out[0] if single else out, energy_j)
@@ -470,7 +469,7 @@ class Crossbar:
         return reading.convert_at_adcs(v, self.periphery.adc, self._converters, self.n_tiles[0], key)
 
     def _read_voltages(self, x: NDArray) -> tuple[NDArray, NDArray]:
-        """Outputs (batch, n_out) for inputs ``x`` (batch, n_in), and the row voltages."""
+        """Outputs (batch, n_out) for inputs ``x`` (batch, n_in; checked finite here), row volts."""
         p = self.periphery
         if reading.one_product(self.n_in, self.tile_shape[0], self.wires, self.device, p, self._converters):
             exact = reading.exact_read(x, self._cached("exact", self._exact_matrix), p.dac)
@@ -478,6 +477,7 @@ class Crossbar:
                 self._noise.reads_done += x.shape[0]
                 noise_key(self._rngs["read"], needed=True, name="rng")
                 return exact
+        x = check.array("x", x)  # finite (NaN/inf named here; the one-product pass lets none by)
         inputs = self._cached("noise", self._noise_inputs)
         dtype = reading.product_dtype(p.adc)
         v, v2 = reading.dac_voltages(

@@ -62,10 +62,13 @@ class MeteredRead(NamedTuple):
     energy_j: float
 
 
-def batch_inputs(x: ArrayLike, shape: tuple[int, int]) -> tuple[NDArray, bool]:
+def batch_inputs(x: ArrayLike, shape: tuple[int, int], *, finite: bool = True) -> tuple[NDArray, bool]:
     """``x`` as a (batch, n_in) float array for a crossbar of ``shape``, and whether it was one
-    vector; ValueError/TypeError naming ``x`` otherwise."""
-    x = check.array("x", x, ndim=(1, 2))
+    vector; ValueError/TypeError naming ``x`` otherwise.  ``finite=False`` leaves the NaN/inf
+    check of a batch to the caller (a one-product read folds it into its full-scale pass)."""
+    x = check.array("x", x, ndim=(1, 2), finite=False)
+    if finite or x.ndim == 1:  # a vector is checked here, so an error names its own index
+        x = check.array("x", x)
     single = x.ndim == 1
     x2 = x.reshape(1, -1) if single else x
     if x2.shape[1] != shape[0]:
@@ -271,7 +274,8 @@ def exact_read(
     x: NDArray[np.float64], matrix: NDArray[np.float64], dac: DacParams
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """A one-product read: outputs ``x @ matrix`` and the row voltages, or None when some
-    input lies beyond the DAC's full scale (the general path clips it).
+    input lies beyond the DAC's full scale (the general path clips it) or is NaN or inf (the
+    general path refuses it: one pass checks both).
 
     The row voltages are a lazy view: ``x`` times a scalar is computed only when a caller
     (the energy meter) asks, by :func:`array_energy_j` accepting ``(x, volts_per_unit)``.
