@@ -213,6 +213,12 @@ def test_serial_rows_failures_and_stress_shares_training(tmp_path):
     assert ok[0]["accuracy_trained"] == ok[1]["accuracy_trained"], "one training per die"
     assert ok[0]["train_pulses"] == ok[1]["train_pulses"] > 0
     assert 0.0 <= ok[1]["accuracy"] <= 1.0
+    # Each accuracy is the mean of the scorer's re-reads, its spread beside it.
+    for r in ok:
+        assert r["accuracy_std"] >= 0.0 and r["accuracy_trained_std"] >= 0.0
+    assert ok[1]["accuracy_drop_points"] == pytest.approx(
+        100 * (ok[1]["accuracy_trained"] - ok[1]["accuracy"])
+    )
     # The table: CSV through the csv module, one row per point, lists as JSON.
     with open(res.paths["csv"], newline="") as fh:
         table = list(csv.DictReader(fh))

@@ -28,7 +28,9 @@ from neuromorph.studies.sweep.spec import PARAMETERS, Point
 BASE_COLUMNS = ("index", "key", "status", "error_type", "error_message", *PARAMETERS)
 METRIC_COLUMNS = (
     "accuracy_trained",
+    "accuracy_trained_std",
     "accuracy",
+    "accuracy_std",
     "accuracy_drop_points",
     "train_pulses",
     "train_energy_j",
