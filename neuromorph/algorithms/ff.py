@@ -496,7 +496,9 @@ def train(
 
     The learning rate is flat for the first half of the epochs, then falls linearly to zero
     (Hinton's recipe).  ``eval_every > 0`` records test accuracy every that many epochs
-    (through the same ports: it costs chip queries).  Every input is checked before the
+    (through the same ports: it costs chip queries; one read of the test set per point, so
+    on a noisy chip each point is one draw: the studies report a chip's accuracy as the mean
+    of re-reads, :func:`neuromorph.studies.scoring.score_accuracy`).  Every input is checked before the
     first query or pulse (:meth:`Dataset.check <neuromorph.datasets.Dataset.check>`: a NaN
     pixel names its split and row).  The history's ``pulses`` and
     ``energy_j`` are the meter's totals since the start of training (zero on a twin).
