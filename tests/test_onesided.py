@@ -133,6 +133,50 @@ def test_refresh_is_metered_by_the_chip():
     assert chip.meter.verify_reads > 0 and chip.meter.pulses > 0
 
 
+#: PCM's law without its noise, spreads or variation: a hot refresh's arithmetic alone.
+PCM_CLEAN = NO_REFRESH.with_(one_sided=nm.PCM_GST.one_sided)
+#: A hot die (K): the temperature of the notes' measurement (85 C).
+HOT_K = 358.0
+
+
+def test_hot_refresh_keeps_the_hot_function_and_shrinks_the_cold_weights():
+    """A refresh at 358 K keeps each pair's weight as 358 K reads it; at 300 K it reads smaller.
+
+    Caught: the rewrite compared the nominal RESET level (T_ref) with hot reads (ten RESETs
+    per lower device) and its second pass raised the lower device by PCM's first SET step,
+    undoing the weight (hot weights 0.79 -> 0.26 and 0.52 -> 0.00).
+    """
+    env = nm.Environment()
+    env.set_temperature(HOT_K)
+    xb = Crossbar.fabricate(1, 4, seed=0, device=PCM_CLEAN, periphery=IDEAL_PERIPHERY, environment=env)
+    g_plus, g_minus = np.array([24.0, 22.0, 20.0, 23.0]) * 1e-6, np.array([4.0, 3.0, 2.0, 6.0]) * 1e-6
+    xb.set_programmed(np.stack([g_plus, g_minus]).reshape(2, 1, 4))
+    hot_before = xb.effective_weights().copy()
+    report = xb.refresh(threshold=0.0)
+    hot_after = xb.effective_weights().copy()
+    env.set_temperature(300.0)
+    cold_after = xb.effective_weights()
+    # within PCM's hot SET step at the pair's level (up to ~0.17 of a weight unit at 358 K)
+    np.testing.assert_allclose(hot_after, hot_before, atol=0.1)
+    # physics, not a bug: the law is concave in G (a low device reads ~6x hotter, a high one
+    # ~1.4x), so the hot difference moved onto one device is a far smaller cold one (0.2-0.4x)
+    assert np.all(cold_after / ((g_plus - g_minus) / xb.g_unit) < 0.6)
+    assert report.pulses < 100  # eight RESETs and the climbs, no RESET storms (140 before)
+
+
+def test_pcm_program_is_not_biased_low():
+    """Write-verify of the PCM preset reaches the weights without shrinking them.
+
+    Caught: the lower device's compensation pass overshot by PCM's first SET step (28 nominal
+    steps), shrinking the written weights by 11-13 % (best-fit scale 0.87-0.89).
+    """
+    xb = _xbar(nm.PCM_GST, n_in=16, n_out=16, seed=0)
+    w = np.random.default_rng(0).uniform(-0.8, 0.8, xb.shape)
+    xb.program(w)
+    e = xb.effective_weights()
+    assert float((w * e).sum() / (w * w).sum()) > 0.94
+
+
 def test_program_sets_only_up_or_resets():
     """Write-verify of a one-sided device reaches the weights, within tolerance when linear."""
     xb = _xbar(LINEAR, n_in=3, n_out=20, seed=4)

@@ -89,6 +89,20 @@ def mean_set_step(g, law, osl):
 
 
 @njit
+def expected_set_step(g, measured, law, temp, osl):
+    """The SET step the programmer expects of a device read at ``measured`` (S, at the die's T).
+
+    :func:`mean_set_step` from the state's T_ref conductance (``measured`` over the
+    temperature law's gain at ``g``, the device's T_ref conductance), mapped through the law:
+    the step as the next verify read sees it (the law is not linear in G: PCM's first SET
+    step from the bottom reads 4x larger at 358 K than at 300 K, the last one 1.6x).
+    """
+    gain = at_temperature(g, temp) / g if g > 0.0 else 1.0
+    g_ref = measured / gain
+    return at_temperature(g_ref + mean_set_step(g_ref, law, osl), temp) - at_temperature(g_ref, temp)
+
+
+@njit
 def noisy_read(g, g_read, age, temp, noise_law, key, stream, counter):
     """One verify read of a device at ``g`` (T_ref) as seen at the packed temperature."""
     measured = at_temperature(g, temp)
@@ -99,15 +113,16 @@ def noisy_read(g, g_read, age, temp, noise_law, key, stream, counter):
 
 @njit
 def set_verify_device(
-    i, s, goal, pass_, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count,
+    i, s, goal, at_rest, pass_, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count,
     pulse_budget, law, ret, temp, noise_law, osl, max_iter, max_pulses, tau_now, key, counts,
 ):  # fmt: skip
     """SET-only program-and-verify of device (s, i) towards ``goal`` (S, as read at the die's T).
 
-    Each iteration reads the device once; within ``osl[O_TOL]`` it stops; below the goal it
-    sends ``max(1, floor(err / step))`` SET pulses (at most ``max_pulses``), ``step`` the mean
-    device's SET step at the read state (:func:`mean_set_step`, scaled by the temperature
-    law's local gain), so the count undershoots on a law whose steps shrink as G grows;
+    Each iteration reads the device once; within ``osl[O_TOL]`` it stops (``at_rest``: the
+    goal is the RESET level, so any read below it is accepted too and no SET is sent); below
+    the goal it sends ``max(1, floor(err / step))`` SET pulses (at most ``max_pulses``),
+    ``step`` the mean device's SET step at the read state as the die's T reads it
+    (:func:`expected_set_step`), so the count undershoots on a law whose steps shrink as G grows;
     above the goal (an overshoot) it sends one RESET and climbs again, in the first half of
     the iterations only (:data:`RESET_BEFORE`), else it stops there.  Returns the last
     read; adds pulses and reads to ``counts`` (2,).  A device free at the start stores its
@@ -125,7 +140,7 @@ def set_verify_device(
         counts[1] += 1
         last_read = measured
         err = goal - measured
-        if abs(err) <= osl[O_TOL]:
+        if abs(err) <= osl[O_TOL] or (at_rest and err > 0.0):
             break
         if err < 0.0:
             if it >= max_iter // RESET_BEFORE:
@@ -135,8 +150,7 @@ def set_verify_device(
                 g = reset_level(g_lo[s, i], g_hi[s, i], osl, key, read)
                 g_read, age = g, 0.0
             continue
-        gain = at_temperature(g, temp) / g if g > 0.0 else 1.0
-        step = mean_set_step(measured / gain, law, osl) * gain
+        step = expected_set_step(g, measured, law, temp, osl)
         k = min(max(int(err / step), 1), max_pulses)
         counts[0] += k
         acting = wear(k, s, i, stuck, pulse_count, pulse_budget)
@@ -163,37 +177,52 @@ def program_pair(
     """SET-only program-and-verify of pair i towards (target0, target1), S at the die's T.
 
     The lower device first, to ``max(its target, the nominal RESET level)`` (a one-sided
-    device cannot rest below where a RESET leaves it); then the higher one, to the lower's
-    last read plus the targets' difference (``compensate``) or to its own target, clipped to
-    the nominal window; if it misses (stuck, worn, window), the lower one once more to the
-    higher's last read minus the difference.  Adds to ``pulses_out``, ``reads_out`` (2, n).
+    device cannot rest below where a RESET leaves it; at that level any lower read is
+    accepted); then the higher one, to the lower's last read plus the targets' difference
+    (``compensate``) or to its own target, clipped to the nominal window.  If the higher one
+    overshot (a SET-only device cannot step back), the lower one climbs once more to the
+    higher's last read minus the difference, when the overshoot is at least half the lower
+    one's expected next SET step (else one more pulse there would miss by more than the
+    overshoot: near the bottom of PCM's window a SET step is tens of nominal steps).  The
+    RESET level and the window are nominal T_ref conductances; the goals are reads at the
+    die's T, so they are compared through the temperature law.  Adds to ``pulses_out``,
+    ``reads_out`` (2, n).
     """
     diff = target0 - target1
     big = 0 if diff >= 0.0 else 1
     small = 1 - big
     mag = abs(diff)
-    floor, ceil, tol = osl[O_FLOOR], osl[O_CEIL], osl[O_TOL]
+    tol = osl[O_TOL]
+    floor = at_temperature(osl[O_FLOOR], temp)
+    ceil = at_temperature(osl[O_CEIL], temp)
+    rest = at_temperature(osl[O_FLOOR] + osl[O_RESET] * (osl[O_CEIL] - osl[O_FLOOR]), temp)
     counts = np.zeros(2, dtype=np.int64)
-    rest = floor + osl[O_RESET] * (ceil - floor)
     goal = 0.0
     last_small = 0.0
     last_big = 0.0
+    at_rest = False
     for pass_ in range(3):
         s = small if pass_ != 1 else big
         if pass_ == 0:
             goal = max(target1 if big == 0 else target0, rest)
+            at_rest = goal == rest
         elif pass_ == 1:
             goal = (
                 min(max(last_small + mag, floor), ceil) if compensate else (target0 if big == 0 else target1)
             )
+            at_rest = False
         else:
-            if not compensate or abs(goal - last_big) <= tol:
+            over = last_big - goal
+            if not compensate or over <= tol:
                 break
-            goal = min(max(last_big - mag, floor), ceil)
+            g = retained(g_prog[small, i], tau_now, tau_prog[small, i], nu[small, i], ret)
+            if over < 0.5 * expected_set_step(g, last_small, law, temp, osl):
+                break
+            goal = min(last_big - mag, ceil)
         counts[0] = 0
         counts[1] = 0
         read = set_verify_device(
-            i, s, goal, pass_, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
+            i, s, goal, at_rest, pass_, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
             pulse_count, pulse_budget, law, ret, temp, noise_law, osl, max_iter, max_pulses,
             tau_now, key, counts,
         )  # fmt: skip
@@ -269,16 +298,19 @@ def refresh_pulsed(
     """The refresh check and refresh of the just-pulsed ``pairs``, in fixed chunks of them.
 
     Both devices of such a pair are read once (normals ``2 i + s`` of STREAM_REFRESH_SCAN);
-    if the higher read exceeds ``O_UPPER`` and the lower ``O_LOWER`` of the nominal window,
-    both are RESET (one pulse each, counted towards wear) and the read difference is
-    re-programmed by :func:`program_pair` (the lower device at the RESET level, the higher
-    at it plus the difference).
+    if the higher read exceeds ``O_UPPER`` and the lower ``O_LOWER`` of the nominal window
+    (levels of T_ref conductance, compared as the die's T reads them), both are RESET (one
+    pulse each, counted towards wear) and the read difference is re-programmed by
+    :func:`program_pair` (the lower device at the RESET level, the higher at it plus the
+    difference).
 
     IN/OUT g_prog, tau_prog, nu, stuck, pulse_count (2, n); IN g_lo, g_hi, s_up, s_down,
     pulse_budget (2, n), pairs (m,) int64; IN/OUT pulses_out, reads_out (2, n) int64 and
     refreshed_out (n,) int8, zero on entry (only the pairs' entries are written).
     """
     floor, window = osl[O_FLOOR], osl[O_CEIL] - osl[O_FLOOR]
+    upper = at_temperature(floor + osl[O_UPPER] * window, temp)
+    lower = at_temperature(floor + osl[O_LOWER] * window, temp)
     m = pairs.size
     for c in prange((m + CHUNK - 1) // CHUNK):
         for j in range(c * CHUNK, min(m, (c + 1) * CHUNK)):
@@ -294,10 +326,7 @@ def refresh_pulsed(
                     r0 = r
                 else:
                     r1 = r
-            if not (
-                (max(r0, r1) - floor) / window > osl[O_UPPER]
-                and (min(r0, r1) - floor) / window > osl[O_LOWER]
-            ):
+            if not (max(r0, r1) > upper and min(r0, r1) > lower):
                 continue
             refreshed_out[i] = 1
             for s in range(2):
