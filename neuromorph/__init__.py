@@ -22,6 +22,7 @@ from neuromorph.errors import (
     NeuromorphError,
     NgspiceNotFoundError,
     PortAccessError,
+    SpiceTimeoutError,
 )
 from neuromorph.hardware.crossbar import Crossbar, ProgramReport, UpdateReport
 from neuromorph.hardware.devices import DeviceModel
@@ -68,6 +69,7 @@ __all__ = [
     "PortAccessError",
     "ProgramReport",
     "PulseFit",
+    "SpiceTimeoutError",
     "TiaParams",
     "UpdateReport",
     "WireParams",

@@ -20,6 +20,10 @@ class NgspiceNotFoundError(NeuromorphError):
     """ngspice or its shared library ``libngspice.so`` is not installed."""
 
 
+class SpiceTimeoutError(NeuromorphError, TimeoutError):
+    """An ngspice run did not finish within its ``timeout_s``; it was halted where ngspice can halt it."""
+
+
 class ChipFileError(NeuromorphError):
     """A saved chip or network file is missing, truncated, altered or of the wrong kind."""
 

@@ -332,6 +332,7 @@ def check_spice(args: argparse.Namespace, chip) -> tuple[int, int]:
     a :class:`WireParams` or None (the chip's own).
     """
     integer("--seed", args.seed)
+    check.non_negative("--timeout", args.timeout, hint="Use 0 for no limit.")
     if not 0 <= args.layer < chip.n_layers:
         raise ValueError(f"--layer must be in 0..{chip.n_layers - 1}; got {args.layer}.")
     if args.temperature_k is not None:

@@ -40,6 +40,9 @@ EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 #: Width the subcommands' descriptions are wrapped to, characters (argparse's own default
 #: for a terminal of 80 columns, less its margin).
 HELP_WIDTH = 78
+#: ``spice --run``'s default limit on ngspice, seconds: about five times the slowest run seen
+#: (a wired 101 x 200 tile, 113 s), so a whole tile finishes and a hung run ends the command.
+SPICE_TIMEOUT_S = 600.0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -189,7 +192,7 @@ def _spice(args: argparse.Namespace) -> int:
         f"at {export.temperature_k:g} K"
     )
     if args.run:
-        rel, _ = run_ngspice_check(export, say=print)
+        rel, _ = run_ngspice_check(export, say=print, timeout_s=args.timeout or None)
         print(
             f"ngspice agrees with neuromorph's own solution to {rel:.2e} (max error relative "
             "to the largest column current)"
@@ -517,6 +520,14 @@ def _add_spice(sub) -> None:
     sp.add_argument("--force", action="store_true", help="replace an existing netlist file")
     sp.add_argument(
         "--run", action="store_true", help="run ngspice and compare with neuromorph's own solution"
+    )
+    sp.add_argument(
+        "--timeout",
+        type=float,
+        default=SPICE_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"with --run, halt ngspice and fail after this many seconds, 0 for no limit "
+        f"(default: {SPICE_TIMEOUT_S:g})",
     )
     sp.set_defaults(func=_spice)
 

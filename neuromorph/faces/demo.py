@@ -129,12 +129,16 @@ def format_table(rows: list[DemoRow], info: dict) -> str:
 
 
 def run_ngspice_check(
-    export: spice.CrossbarExport, *, say: Callable[[str], object] = print
+    export: spice.CrossbarExport,
+    *,
+    say: Callable[[str], object] = print,
+    timeout_s: float | None = None,
 ) -> tuple[float, NDArray]:
     """Run ``export``'s netlist in ngspice, saying first how big it is and how long it may take.
 
     Returns the largest column-current error relative to the largest column current of the
-    simulator's own solution, and ngspice's column currents (amperes).
+    simulator's own solution, and ngspice's column currents (amperes).  ``timeout_s``
+    (seconds, None for no limit) goes to :func:`~neuromorph.hardware.spice.run_ngspice`.
     """
     eta = estimate_ngspice_seconds(export.netlist)
     say(
@@ -142,7 +146,7 @@ def run_ngspice_check(
         f"{export.expected_currents.size} columns): roughly {_duration(eta)}..."
     )
     start = time.perf_counter()
-    got = spice.run_ngspice(export.netlist)
+    got = spice.run_ngspice(export.netlist, timeout_s=timeout_s)
     say(f"ngspice took {_duration(time.perf_counter() - start)}")
     want = export.expected_currents
     return float(np.max(np.abs(got - want)) / np.max(np.abs(want))), got

@@ -27,7 +27,9 @@ returned.  With the defaults (``A = 1e12``, ``R_f = 1 kOhm``) the input resistan
 1e-9 ohm, which moves a column current by about ``1e-9 ohm x`` (the column's total
 conductance), i.e. below 1e-11 relative for realistic arrays.
 
-PySpice is imported lazily, the first time ngspice is needed.
+PySpice is imported lazily, the first time ngspice is needed.  Every function that runs
+ngspice takes ``timeout_s`` (seconds, default None: no limit); runs can be interrupted and
+log their progress (:mod:`~neuromorph.hardware.spice.ngspice`).
 
 Modules: :mod:`~neuromorph.hardware.spice.common` (names, numbers, subcircuits,
 :class:`TemperatureLaw`), :mod:`~neuromorph.hardware.spice.netlist` (:func:`write_netlist`),

@@ -166,9 +166,16 @@ def write_transient_netlist(
     return text
 
 
-def simulate_transient(g: ArrayLike, v: ArrayLike, wires: WireParams, **kwargs) -> Transient:
-    """:func:`write_transient_netlist` (same arguments) then ngspice: the read's waveforms."""
-    return Transient(*run_ngspice_transient(write_transient_netlist(g, v, wires, **kwargs)))
+def simulate_transient(
+    g: ArrayLike, v: ArrayLike, wires: WireParams, *, timeout_s: float | None = None, **kwargs
+) -> Transient:
+    """:func:`write_transient_netlist` (same arguments) then ngspice: the read's waveforms.
+
+    ``timeout_s`` (seconds, None for no limit) goes to
+    :func:`~neuromorph.hardware.spice.ngspice.run_ngspice_transient`.
+    """
+    netlist = write_transient_netlist(g, v, wires, **kwargs)
+    return Transient(*run_ngspice_transient(netlist, timeout_s=timeout_s))
 
 
 def measured_settling_s(time_s: ArrayLike, currents: ArrayLike, final: ArrayLike, *, bits: int) -> float:
@@ -208,13 +215,21 @@ def measured_settling_s(time_s: ArrayLike, currents: ArrayLike, final: ArrayLike
 
 
 def transient_settling_s(
-    g: ArrayLike, v: ArrayLike, wires: WireParams, *, bits: int, temperature_k: float = 300.0, **kwargs
+    g: ArrayLike,
+    v: ArrayLike,
+    wires: WireParams,
+    *,
+    bits: int,
+    temperature_k: float = 300.0,
+    timeout_s: float | None = None,
+    **kwargs,
 ) -> float:
     """Settling time of one read in ngspice (:func:`measured_settling_s`), seconds.
 
-    ``kwargs`` go to :func:`write_transient_netlist`; the final currents are the exact DC
-    solution (:func:`neuromorph.hardware.wires.solve`).
+    ``kwargs`` go to :func:`write_transient_netlist`, ``timeout_s`` (seconds, None for no
+    limit) to :func:`simulate_transient`; the final currents are the exact DC solution
+    (:func:`neuromorph.hardware.wires.solve`).
     """
-    run = simulate_transient(g, v, wires, temperature_k=temperature_k, **kwargs)
+    run = simulate_transient(g, v, wires, temperature_k=temperature_k, timeout_s=timeout_s, **kwargs)
     final = wire_solve(g, v, wires, temperature_k=temperature_k)
     return measured_settling_s(run.time_s, run.currents, final, bits=bits)
