@@ -10,6 +10,7 @@ import pytest
 
 import neuromorph as nm
 from neuromorph.chip import Chip, ChipDesign
+from neuromorph.hardware import _kernels, programming
 from neuromorph.hardware.crossbar import Crossbar
 from neuromorph.hardware.devices import (
     DeviceModel,
@@ -253,3 +254,37 @@ def test_bad_one_sided_params(kwargs, kind, text):
 def test_device_model_rejects_a_bad_one_sided():
     with pytest.raises(TypeError, match="one_sided must be a OneSidedParams or None"):
         nm.PCM_GST.with_(one_sided=True)
+
+
+def test_refresh_levels_are_read_at_the_die_temperature():
+    """A hot refresh chooses pairs and clips weights by the window as it reads there.
+
+    Caught: the threshold level and the weight clip were room-temperature figures compared
+    with hot reads, so at 358 K pairs sitting low were rewritten and weights that read above
+    ``w_max`` hot were cut to it.
+    """
+    env = nm.Environment()
+    env.set_temperature(HOT_K)
+    xb = Crossbar.fabricate(1, 2, seed=0, device=PCM_CLEAN, periphery=IDEAL_PERIPHERY, environment=env)
+    c = PCM_CLEAN.conductance
+    span = c.g_max_s - c.g_min_s
+    # pair 0: lower device at 0.2 of the window (below the 0.4 threshold at any temperature);
+    # pair 1: lower device at 0.6 (above it)
+    g_minus = c.g_min_s + np.array([0.2, 0.6]) * span
+    g_plus = g_minus + 0.3 * span
+    xb.set_programmed(np.stack([g_plus, g_minus]).reshape(2, 1, 2))
+    before = xb.device_state().g_prog.copy()
+    measured = np.stack([before[0], before[1]])  # noiseless reads at T_ref, mapped below
+    temp = _kernels.temperature_law(PCM_CLEAN, HOT_K)
+    hot = np.vectorize(lambda g: _kernels.at_temperature(g, temp))(measured)
+    assert hot[1, 0] > c.g_min_s + 0.4 * span, "the low pair reads above the room-temperature level hot"
+    target, active = programming.refresh_plan(hot, PCM_CLEAN, HOT_K, 0.4, xb.g_unit, xb.w_max)
+    assert active.tolist() == [0, 1]
+    # the weight is kept as it reads hot, beyond w_max at 358 K if the hot window allows it
+    w_hot = (hot[0] - hot[1]) / xb.g_unit
+    np.testing.assert_allclose((target[0] - target[1]) / xb.g_unit, w_hot, rtol=1e-12)
+    assert np.all(target[1] == _kernels.at_temperature(c.g_min_s, temp)), "lower device at the hot floor"
+    report = xb.refresh()
+    after = xb.device_state().g_prog
+    np.testing.assert_array_equal(after[:, 0], before[:, 0])  # the low pair untouched
+    assert report.pulses > 0

@@ -630,20 +630,17 @@ class Crossbar:
         verify-reads every device once, and pairs whose lower device sits above
         ``g_min + threshold (g_max - g_min)`` are re-programmed by write-verify to the same
         *measured* weight with the lower device back at g_min (as PCM and RRAM training
-        controllers do; cf. aihwkit's refresh of PCM pairs).  All reads and pulses count.
+        controllers do; cf. aihwkit's refresh of PCM pairs).  All reads and pulses count; the
+        levels are as read at the die's temperature (:func:`programming.refresh_plan`).
         """
         threshold = check.fraction("threshold", threshold)
-        c = self.device.conductance
         t_k = self.device.temperature.check_temperature(self.environment.temperature_k)
         measured = programming.verify_scan(
             self._state, self.device, temperature_k=t_k, tau_now=self._tau_now(), rng=self._rngs["write"]
         )
-        low = np.minimum(measured[0], measured[1])
-        active = (low > c.g_min_s + threshold * (c.g_max_s - c.g_min_s)).astype(np.int8)
-        w = np.clip((measured[0] - measured[1]) / self.g_unit, -self.w_max, self.w_max)
+        plan = programming.refresh_plan(measured, self.device, t_k, threshold, self.g_unit, self.w_max)
         report = self._write_verify(
-            self._pair_targets(w),
-            active,
+            *plan,
             tolerance=tolerance,
             max_iterations=max_iterations,
             max_pulses=DEFAULT_MAX_PULSES,

@@ -104,6 +104,35 @@ def pair_targets(weights: NDArray[np.float64], *, g_min_s: float, g_unit: float)
     return target
 
 
+def refresh_plan(
+    measured: NDArray[np.float64],
+    device: DeviceModel,
+    temperature_k: float,
+    threshold: float,
+    g_unit: float,
+    w_max: float,
+) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    """Targets (2, n) and active pairs (n,) of a refresh from verify reads ``measured`` (2, n).
+
+    Everything in the units of the reads, conductance as seen at ``temperature_k``: a pair is
+    rewritten when its lower device reads above the threshold level ``g_min + threshold
+    (g_max - g_min)`` as the temperature law shows it there; its target keeps the measured
+    difference (clipped to ``w_max`` scaled by the window's span as read there) with the
+    lower device at the window's floor as read there.  At T_ref (the law is then the
+    identity) this is the plain window; on a hot PCM die the floor reads several times
+    ``g_min``, and comparing hot reads with room-temperature levels refreshed pairs that sat
+    low and clipped weights that read larger hot.
+    """
+    c = device.conductance
+    temp = _kernels.temperature_law(device, temperature_k)
+    level = c.g_min_s + threshold * (c.g_max_s - c.g_min_s)
+    floor, ceiling, level = (_kernels.at_temperature(g, temp) for g in (c.g_min_s, c.g_max_s, level))
+    active = (np.minimum(measured[0], measured[1]) > level).astype(np.int8)
+    reach = w_max * ((ceiling - floor) / (c.g_max_s - c.g_min_s))  # w_max, as wide as the window reads
+    w = np.clip((measured[0] - measured[1]) / g_unit, -reach, reach)
+    return pair_targets(w, g_min_s=floor, g_unit=g_unit), active
+
+
 def pair_weight_errors(
     g_prog: NDArray[np.float64], target: NDArray[np.float64], *, g_unit: float
 ) -> NDArray[np.float64]:
