@@ -651,6 +651,12 @@ def test_pulse_counts_saturate_and_non_finite_changes_are_refused():
         xbar.update(x, d, learning_rate=1.0)
     with pytest.raises(ValueError, match=r"learning_rate \* x.T @ d must be finite"):
         xbar.update(np.ones((2, 4)), np.ones((2, 3)), learning_rate=1e308)
+    # NaN or inf in the inputs: found by the product's casting pass, named, nothing touched
+    for name, value in (("x", np.nan), ("d", np.inf), ("d", -np.inf)):
+        x, d = np.ones((2, 4)), np.ones((2, 3))
+        (x if name == "x" else d)[1, 2] = value
+        with pytest.raises(ValueError, match=rf"{name} must be finite .* index \(1, 2\)"):
+            xbar.update(x, d, learning_rate=1e-3)
     np.testing.assert_array_equal(xbar.device_state().g_prog, state.g_prog)  # nothing touched
     np.testing.assert_array_equal(xbar.device_state().pulse_count, state.pulse_count)
 

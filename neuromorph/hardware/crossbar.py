@@ -523,8 +523,8 @@ class Crossbar:
             gradient ``x.T @ d``).
         learning_rate : float
         """
-        x = check.array("x", x, ndim=2)
-        d = check.array("d", d, ndim=2)
+        x = check.array("x", x, ndim=2, finite=False)  # NaN/inf: checked by outer_product's pass
+        d = check.array("d", d, ndim=2, finite=False)
         learning_rate = check.real("learning_rate", learning_rate)
         if x.shape[1] != self.n_in or d.shape[1] != self.n_out or x.shape[0] != d.shape[0]:
             raise ValueError(

@@ -21,6 +21,7 @@ sum by ``||x[:, a]|| ||d[:, b]||``.  Inputs too large for float32 take the float
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,7 +105,9 @@ def outer_product(
     ----------
     x : ndarray of shape (batch, n_in)
     d : ndarray of shape (batch, n_out)
-        Finite float64 inputs (the caller checks them).
+        Float64 inputs.  Their finiteness is checked here, by the casting pass's sums of
+        squares (a NaN or inf makes its column's sum non-finite; only then is the element
+        test run, which raises naming ``x`` or ``d`` and the index).
     pulses_per_unit : float
         Signed pulses per unit of the product.
     name : str
@@ -113,13 +116,17 @@ def outer_product(
     Raises
     ------
     ValueError
-        If ``pulses_per_unit * x.T @ d`` is not finite (overflow).
+        If ``x`` or ``d`` holds a NaN or inf, or ``pulses_per_unit * x.T @ d`` is not finite
+        (overflow).
     """
     x, d = np.ascontiguousarray(x), np.ascontiguousarray(d)
     batch = x.shape[0]
     reach = (batch + 2) * FLOAT32_ROUNDOFF
     x32, x_sumsq, x_peak = _cast(x)
     d32, d_sumsq, d_peak = _cast(d)
+    if not (math.isfinite(x_sumsq.sum()) and math.isfinite(d_sumsq.sum())):
+        check.array("x", x)  # a NaN or inf, named; finite values whose squares overflow pass
+        check.array("d", d)
     span = x_peak * d_peak * batch
     if (
         batch > 0
