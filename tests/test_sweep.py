@@ -235,6 +235,12 @@ def test_serial_rows_failures_and_stress_shares_training(tmp_path):
         assert {**by_key[r["key"]], "index": r["index"]} == r
 
 
+def test_a_noisy_point_reports_its_accuracy_as_a_mean_with_its_spread():
+    # one read per accuracy (the old scoring) gives no spread; the re-read mean does
+    out = sweep.run_point({**TINY, "read_noise_scale": 4.0}, sweep_seed=0)
+    assert out["accuracy_std"] > 0.0 and out["accuracy_trained_std"] > 0.0
+
+
 def test_copy_out_point_reports_cost_and_quality():
     out = sweep.run_point({**TINY, "copyout_method": "fd", "copyout_budget": 1}, sweep_seed=0)
     assert out["copyout_queries"] > 0 and out["copyout_energy_j"] > 0

@@ -298,7 +298,7 @@ def dac_level_gain(state: ConverterState, dac: DacParams, x: float) -> NDArray[n
     """
     n_in = state.dac_caps.shape[0]
     n = max_code(dac.bits)
-    code = int(abs(np.round(np.clip(x / dac.input_full_scale, -1.0, 1.0) * n))) if n else 0
+    code = round(abs(float(dac.convert([x])[0])) / dac.v_max_v * n)  # the nominal DAC's code of x
     if code == 0:
         return np.ones(n_in)
     return state.dac_table[:, code] / (code / n)

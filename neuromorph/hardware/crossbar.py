@@ -438,7 +438,8 @@ class Crossbar:
             Digitised outputs in weight units (``x @ W`` for an ideal chip).
         """
         x2, single = reading.batch_inputs(x, self.shape, finite=False)
-        return self._read_voltages(x2)[0][0] if single else self._read_voltages(x2)[0]
+        out, _ = self._read_voltages(x2)
+        return out[0] if single else out
 
     def read_metered(self, x: ArrayLike, *, t_read_s: float) -> MeteredRead:
         """:meth:`read`, and the energy the array dissipated during the reads.
