@@ -111,9 +111,11 @@ def adc_rows(mu, var, key, stream, counter_base, gain, noise_v, lsb, max_code, o
     base = np.uint64(counter_base)
     no_var = np.empty(0, dtype=var.dtype)
     z = np.empty(cols if noisy else 0)
+    words = np.empty(z.size, dtype=np.uint64)
+    misses = np.empty(z.size, dtype=np.int64)
     for b in range(row0, row1):
         if noisy:
-            normals(key, stream, base + np.uint64(b * cols), z)
+            normals(key, stream, base + np.uint64(b * cols), z, words, misses)
         row_var = var[b] if has_var else no_var
         _adc_row(mu[b], row_var, z, gain, noise_v2, lsb, max_code, out_scale, out[b])
 
