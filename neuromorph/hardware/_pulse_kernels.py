@@ -30,10 +30,13 @@ from numba import prange
 from neuromorph._numba import njit, njit_parallel
 from neuromorph._rng import STREAM_PULSE_ROUNDING
 from neuromorph.hardware._kernels import (
+    _FREE,
+    _WORN,
     R_REDRAW,
-    pulse_device,
     pulse_number,
+    pulsed,
     uniform,
+    worn,
 )
 
 #: Count of a pair whose float32 bound does not decide it (no real count is this negative).
@@ -180,10 +183,21 @@ def apply_counts(
                 k = (abs(count) + 1) // 2 if raise_it else abs(count) // 2
                 if k == 0:
                     continue
-                pulse_device(
-                    s, i, k, raise_it, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
-                    pulse_count, pulse_budget, law, ret, redraw, tau_now, key, per_dev,
+                # _kernels.pulse_device's steps, its array reads and writes spelled out here
+                # around scalar helpers: 1.0 ms against 1.5 ms serially for the benchmark's
+                # 16k pulsed pairs (the inlined helper took the ten state arrays); same bits.
+                before = pulse_count[s, i]
+                pulse_count[s, i] = before + k
+                if stuck[s, i] != _FREE:
+                    continue
+                acting, out = worn(k, before, pulse_budget[s, i])
+                if out:
+                    stuck[s, i] = _WORN
+                g_prog[s, i], nu[s, i] = pulsed(
+                    s, i, acting, raise_it, g_prog[s, i], tau_prog[s, i], nu[s, i], g_lo[s, i],
+                    g_hi[s, i], s_up[s, i], s_down[s, i], law, ret, redraw, tau_now, key, per_dev,
                 )  # fmt: skip
+                tau_prog[s, i] = tau_now
 
 
 @njit
