@@ -37,7 +37,6 @@ from neuromorph.hardware._kernels import (
     apply_pulses,
     at_temperature,
     normal,
-    pulse_device,
     retained,
     retention_draw,
     verify_noise_rel,
@@ -257,35 +256,6 @@ def set_write_verify(
                 i, target[0, i], target[1, i], compensate, g_prog, tau_prog, nu, stuck, g_lo,
                 g_hi, s_up, s_down, pulse_count, pulse_budget, law, ret, temp, noise_law, osl,
                 max_iter, max_pulses, tau_now, key, pulses_out, reads_out,
-            )  # fmt: skip
-
-
-@njit_parallel
-def set_update(
-    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
-    counts, pairs, law, ret, tau_now, key, max_pulses,
-):  # fmt: skip
-    """Pulse the ``pairs`` by their signed ``counts`` as SET pulses only.
-
-    A count ``n > 0`` sends ``n`` SET pulses to G+, a negative one ``|n|`` SET pulses to G-;
-    no device steps down.  Otherwise as
-    :func:`neuromorph.hardware._pulse_kernels.apply_counts`, with its draws (pulse k of
-    device (i, s) normal ``(2 i + s) max_pulses + k`` of STREAM_PULSE_NOISE; retention
-    normal ``2 i + s`` of STREAM_RETENTION) and in fixed chunks of ``pairs``.
-
-    IN/OUT g_prog, tau_prog, nu, stuck, pulse_count (2, n); IN g_lo, g_hi, s_up, s_down,
-    pulse_budget (2, n), counts (n,) int64, pairs (m,) int64 (indices of nonzero counts).
-    """
-    per_dev = np.uint64(max_pulses)
-    redraw = ret[R_REDRAW] != 0.0
-    m = pairs.size
-    for c in prange((m + CHUNK - 1) // CHUNK):
-        for j in range(c * CHUNK, min(m, (c + 1) * CHUNK)):
-            i = pairs[j]
-            s = 0 if counts[i] > 0 else 1
-            pulse_device(
-                s, i, abs(counts[i]), True, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down,
-                pulse_count, pulse_budget, law, ret, redraw, tau_now, key, per_dev,
             )  # fmt: skip
 
 

@@ -154,16 +154,18 @@ def nonzero_pairs(counts, pairs_out):
 @njit_parallel
 def apply_counts(
     g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
-    counts, pairs, law, ret, tau_now, key, max_pulses,
+    counts, pairs, law, ret, tau_now, key, max_pulses, set_only=False,
 ):  # fmt: skip
     """Pulse the ``pairs`` by their signed ``counts``, as :func:`_kernels.pulse_update` does.
 
     A count ``n > 0`` sends ceil(n/2) up-pulses to G+ and floor(n/2) down-pulses to G-, a
-    negative one the mirror; a pulsed device first settles to its retained conductance,
-    restarts its retention clock at ``tau_now`` and, if the law redraws, draws its retention
-    parameter.  Every pulse wears the device; stuck devices do not move.  Draws: pulse k of
-    device (i, s) is normal ``(2 i + s) max_pulses + k`` of ``STREAM_PULSE_NOISE``, its
-    retention parameter normal ``2 i + s`` of ``STREAM_RETENTION``.
+    negative one the mirror.  With ``set_only`` (one-sided devices,
+    :mod:`neuromorph.hardware.onesided`), ``n > 0`` sends ``n`` SET (up) pulses to G+ and
+    ``n < 0`` sends ``|n|`` to G-; no device steps down.  A pulsed device first settles to its
+    retained conductance, restarts its retention clock at ``tau_now`` and, if the law redraws,
+    draws its retention parameter.  Every pulse wears the device; stuck devices do not move.
+    Draws: pulse k of device (i, s) is normal ``(2 i + s) max_pulses + k`` of
+    ``STREAM_PULSE_NOISE``, its retention parameter normal ``2 i + s`` of ``STREAM_RETENTION``.
 
     IN/OUT g_prog, tau_prog, nu, stuck, pulse_count (2, n); IN g_lo, g_hi, s_up, s_down,
     pulse_budget (2, n), counts (n,) int64, pairs (m,) int64 (indices of nonzero counts).
@@ -180,7 +182,10 @@ def apply_counts(
                 count = counts[i]
                 # side 0 is G+; a positive update raises G+ (the larger half) and lowers G-.
                 raise_it = (s == 0) == (count > 0)
-                k = (abs(count) + 1) // 2 if raise_it else abs(count) // 2
+                if set_only:
+                    k = abs(count) if raise_it else 0
+                else:
+                    k = (abs(count) + 1) // 2 if raise_it else abs(count) // 2
                 if k == 0:
                     continue
                 # _kernels.pulse_device's steps, its array reads and writes spelled out here

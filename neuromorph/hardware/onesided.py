@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from neuromorph.hardware import _kernels
+from neuromorph.hardware import _kernels, _pulse_kernels
 from neuromorph.hardware import _onesided_kernels as _osk
 from neuromorph.hardware.devices import DeviceModel
 from neuromorph.hardware.fabrication import DeviceState
@@ -87,11 +87,11 @@ def set_pulse_update(
 
     ``counts`` are an update's rounded pulse counts
     (:func:`neuromorph.hardware.pulsing.pulse_counts`).  Returns the pairs pulsed (indices)
-    and the refresh's cost.  See :func:`neuromorph.hardware._onesided_kernels.set_update` and
-    :func:`refresh_after_update`.
+    and the refresh's cost.  See :func:`neuromorph.hardware._pulse_kernels.apply_counts`
+    (``set_only``) and :func:`refresh_after_update`.
     """
     pairs = np.flatnonzero(counts)
-    _osk.set_update(
+    _pulse_kernels.apply_counts(
         **state.arrays(),
         counts=counts,
         pairs=pairs,
@@ -100,6 +100,7 @@ def set_pulse_update(
         tau_now=tau_now,
         key=key,
         max_pulses=max_pulses,
+        set_only=True,
     )
     cost = refresh_after_update(state, device, pairs, temperature_k=temperature_k, tau_now=tau_now, key=key)
     return pairs, cost
