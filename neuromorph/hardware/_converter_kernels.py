@@ -16,8 +16,8 @@ import math
 import numpy as np
 from numba import prange
 
-from neuromorph._numba import CHUNK, njit, njit_parallel
-from neuromorph.hardware._kernels import normal, normals
+from neuromorph._numba import njit, njit_inline, njit_parallel
+from neuromorph.hardware._kernels import normals
 
 #: Rows of a batch per parallel task of :func:`adc_accumulate`: a fixed split (the bits do not
 #: depend on the thread count), long enough that each task reuses its scratch row 16 times.
@@ -145,6 +145,33 @@ def adc_accumulate(mu, var, key, stream, counter_base, gain, noise_v, lsb, max_c
         )  # fmt: skip
 
 
+@njit
+def dac_table_rows(x, n_rows, scale, levels, v_max, table, v_out, v2_out, row0, row1, codes):
+    """:func:`dac_convert_table` on batch rows ``row0:row1`` only, serially, on the calling
+    thread (the same bits); ``codes`` (n_rows,) scratch.
+
+    Two passes per row: the codes (a vectorised loop), then the table lookups one by one (as
+    AVX-512 gathers in one loop they are slow here; see :func:`neuromorph.hardware._kernels.normals`).
+    """
+    want2 = v2_out.size == x.size
+    for b in range(row0, row1):
+        first = b * n_rows
+        for r in range(n_rows):
+            t = x[first + r] * scale
+            if t > 1.0:
+                t = 1.0
+            elif t < -1.0:
+                t = -1.0
+            codes[r] = np.round(t * levels)
+        for r in range(n_rows):
+            code = codes[r]
+            level = table[r, int(abs(code))]
+            v = (level if code >= 0.0 else -level) * v_max
+            v_out[first + r] = v
+            if want2:
+                v2_out[first + r] = v * v
+
+
 @njit_parallel
 def dac_convert_table(x, n_rows, scale, levels, v_max, table, v_out, v2_out):
     """Quantise inputs to row voltages through each row's own DAC levels.
@@ -155,26 +182,21 @@ def dac_convert_table(x, n_rows, scale, levels, v_max, table, v_out, v2_out):
     OUT v_out (n,) volts; v2_out (n,) volts**2 if its size is n, else ignored.
 
     The code is the nominal DAC's, ``round(clip(x scale, -1, 1) levels)``; a row with the
-    nominal table ``c / levels`` gives the same bits as :func:`dac_convert`.
+    nominal table ``c / levels`` gives the same bits as :func:`dac_convert`.  Tasks of
+    :data:`ADC_ROWS_PER_TASK` batch rows, each :func:`dac_table_rows`.  Measured for a
+    (2000, 500) batch, 2 threads: 1.6 ms, against 2.4-3.8 ms for one flat loop that found
+    each input's row by a modulo and looked its level up in the same loop.
     """
-    n = x.size
-    want2 = v2_out.size == n
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            t = x[i] * scale
-            if t > 1.0:
-                t = 1.0
-            elif t < -1.0:
-                t = -1.0
-            code = np.round(t * levels)
-            level = table[i % n_rows, int(abs(code))]
-            v = (level if code >= 0.0 else -level) * v_max
-            v_out[i] = v
-            if want2:
-                v2_out[i] = v * v
+    batch = x.size // n_rows
+    for c in prange((batch + ADC_ROWS_PER_TASK - 1) // ADC_ROWS_PER_TASK):
+        row0 = c * ADC_ROWS_PER_TASK
+        dac_table_rows(
+            x, n_rows, scale, levels, v_max, table, v_out, v2_out, row0,
+            min(batch, row0 + ADC_ROWS_PER_TASK), np.empty(n_rows),
+        )  # fmt: skip
 
 
-@njit
+@njit_inline
 def sar_code(v, lsb, weights_side_p, weights_side_n):
     """Signed code of one differential SAR conversion of ``v`` volts (monotonic switching).
 
@@ -182,6 +204,8 @@ def sar_code(v, lsb, weights_side_p, weights_side_n):
     bit down, the array of the higher side tries each bit: it keeps bit ``k`` when the input,
     half an LSB up, reaches the running threshold plus that bit's weight.  ``weights_side_*``
     (m,) are the bit weights in nominal LSBs of the side used for positive / negative inputs.
+    Branch-free (each decision a select, not a jump): 7 ns against 10 ns per conversion with
+    the decisions as branches, which mispredict on noisy inputs (measured, 2 threads).
     """
     w = weights_side_p if v >= 0.0 else weights_side_n
     x = abs(v) / lsb + 0.5
@@ -189,10 +213,43 @@ def sar_code(v, lsb, weights_side_p, weights_side_n):
     code = 0
     for k in range(w.size - 1, -1, -1):
         trial = acc + w[k]
-        if x >= trial:
-            acc = trial
-            code += 1 << k
+        keep = x >= trial
+        acc = trial if keep else acc
+        code += keep << k
     return code if v >= 0.0 else -code
+
+
+@njit
+def sar_rows(
+    mu, var, key, stream, counter_base, gain, noise_v, lsb, out_scale, adc_gain, adc_offset_v, weights, out,
+    row0, row1,
+):  # fmt: skip
+    """:func:`sar_accumulate` on rows ``row0:row1`` only, serially, on the calling thread (the
+    same bits): for small reads, where a parallel launch costs more than it saves."""
+    cols = mu.shape[1]
+    has_var = var.shape[0] == mu.shape[0]
+    noise_v2 = noise_v * noise_v
+    noisy = has_var or noise_v2 > 0.0
+    gain2 = gain * gain
+    base = np.uint64(counter_base)
+    # A row's normals drawn together, as adc_rows does (the same bits as one by one).
+    z = np.empty(cols if noisy else 0)
+    words = np.empty(z.size, dtype=np.uint64)
+    misses = np.empty(z.size, dtype=np.int64)
+    for b in range(row0, row1):
+        if noisy:
+            normals(key, stream, base + np.uint64(b * cols), z, words, misses)
+        for j in range(cols):
+            v = gain * mu[b, j]
+            total_var = noise_v2
+            if has_var:
+                total_var += gain2 * var[b, j]
+            if total_var > 0.0:
+                v += math.sqrt(total_var) * z[j]
+            v = adc_gain[j] * v + adc_offset_v[j]
+            if lsb > 0.0:
+                v = sar_code(v, lsb, weights[j, 0], weights[j, 1]) * lsb
+            out[b, j] += out_scale * v
 
 
 @njit_parallel
@@ -210,24 +267,18 @@ def sar_accumulate(
         weights (cols, 2, m): each column's bit weights in nominal LSBs, side 0 for positive
         inputs, side 1 for negative (unused when lsb = 0)
     OUT out (batch, cols) += out_scale * SAR(adc_gain (gain mu + noise) + adc_offset_v)
+
+    Tasks of :data:`ADC_ROWS_PER_TASK` rows, each :func:`sar_rows`.  Measured on a (2000, 500)
+    read (8-bit, 2 threads): 9.9 ms, against 16.6 ms with the normals drawn one by one and the
+    SAR's decisions as branches.
     """
-    batch, cols = mu.shape
-    has_var = var.shape[0] == batch
-    noise_v2 = noise_v * noise_v
-    gain2 = gain * gain
-    base = np.uint64(counter_base)
-    for b in prange(batch):
-        for j in range(cols):
-            v = gain * mu[b, j]
-            total_var = noise_v2
-            if has_var:
-                total_var += gain2 * var[b, j]
-            if total_var > 0.0:
-                v += math.sqrt(total_var) * normal(key, stream, base + np.uint64(b * cols + j))
-            v = adc_gain[j] * v + adc_offset_v[j]
-            if lsb > 0.0:
-                v = sar_code(v, lsb, weights[j, 0], weights[j, 1]) * lsb
-            out[b, j] += out_scale * v
+    batch = mu.shape[0]
+    for c in prange((batch + ADC_ROWS_PER_TASK - 1) // ADC_ROWS_PER_TASK):
+        row0 = c * ADC_ROWS_PER_TASK
+        sar_rows(
+            mu, var, key, stream, counter_base, gain, noise_v, lsb, out_scale, adc_gain,
+            adc_offset_v, weights, out, row0, min(batch, row0 + ADC_ROWS_PER_TASK),
+        )  # fmt: skip
 
 
 @njit

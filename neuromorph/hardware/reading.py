@@ -37,8 +37,9 @@ from neuromorph.hardware.wires import WiredArray
 #: are this small, slowed 20-fold.  The bound is the wired tiles' (2**22).
 _ONE_THREAD_PRODUCT = 1 << 22
 
-#: Conversions per read up to which the nominal ADCs run on the calling thread: a parallel
-#: launch hands the work to Numba's workers, which on 2 busy cores wait for a core for ~1 ms.
+#: Conversions per read up to which the ADCs and the mismatched DACs run on the calling thread
+#: (the nominal DAC always does): a parallel launch hands the work to Numba's workers, which
+#: on 2 busy cores wait for a core for ~1 ms.
 _SERIAL_ADC = 1 << 16
 
 #: Widest ADC whose products run in float32: its rounding (~6e-8 relative) stays far below
@@ -132,16 +133,20 @@ def dac_voltages(
     v = np.empty(x.shape, dtype=dtype)
     v2 = np.empty(x.shape if squares else 0, dtype=np.float32)
     if converters is not None and dac.bits is not None:
-        _converter_kernels.dac_convert_table(
-            x=x.reshape(-1),
-            n_rows=x.shape[1],
-            scale=1.0 / dac.input_full_scale,
-            levels=max_code(dac.bits),
-            v_max=dac.v_max_v,
-            table=converters.dac_table,
-            v_out=v.reshape(-1),
-            v2_out=v2.reshape(-1),
-        )
+        args = {
+            "x": x.reshape(-1),
+            "n_rows": x.shape[1],
+            "scale": 1.0 / dac.input_full_scale,
+            "levels": max_code(dac.bits),
+            "v_max": dac.v_max_v,
+            "table": converters.dac_table,
+            "v_out": v.reshape(-1),
+            "v2_out": v2.reshape(-1),
+        }
+        if x.size <= _SERIAL_ADC:  # small: on the calling thread, as the ADCs (same bits)
+            _converter_kernels.dac_table_rows(**args, row0=0, row1=x.shape[0], codes=np.empty(x.shape[1]))
+        else:
+            _converter_kernels.dac_convert_table(**args)
         return v, v2
     _converter_kernels.dac_convert(
         x=x.reshape(-1),
@@ -301,22 +306,27 @@ def _is_exact(n_in, tile_rows, wired, mu_noise, v2, adc, converters) -> bool:
 
 
 def _sar(mu, var, key, stream, counter_base, gain, adc, out_scale, converters, tile, out) -> None:
-    """Row tile ``tile``'s mismatched SAR ADCs on currents ``mu``, accumulated into ``out``."""
-    _converter_kernels.sar_accumulate(
-        mu=mu,
-        var=var,
-        key=key,
-        stream=stream,
-        counter_base=counter_base,
-        gain=gain,
-        noise_v=adc.noise_v,
-        lsb=adc.lsb_v,
-        out_scale=out_scale,
-        adc_gain=converters.adc_gain[tile],
-        adc_offset_v=converters.adc_offset_v[tile],
-        weights=converters.adc_weights[tile],
-        out=out,
-    )
+    """Row tile ``tile``'s mismatched SAR ADCs on currents ``mu``, accumulated into ``out``
+    (on the calling thread for at most :data:`_SERIAL_ADC` conversions; the same bits)."""
+    args = {
+        "mu": mu,
+        "var": var,
+        "key": key,
+        "stream": stream,
+        "counter_base": counter_base,
+        "gain": gain,
+        "noise_v": adc.noise_v,
+        "lsb": adc.lsb_v,
+        "out_scale": out_scale,
+        "adc_gain": converters.adc_gain[tile],
+        "adc_offset_v": converters.adc_offset_v[tile],
+        "weights": converters.adc_weights[tile],
+        "out": out,
+    }
+    if mu.size <= _SERIAL_ADC:
+        _converter_kernels.sar_rows(**args, row0=0, row1=mu.shape[0])
+    else:
+        _converter_kernels.sar_accumulate(**args)
 
 
 def convert_at_adcs(
