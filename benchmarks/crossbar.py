@@ -17,6 +17,9 @@ read_1f         the read with 1/f read noise instead of white (``read_noise_law=
                 same amplitude, one component per decade), against float32 ``x @ W``
 read_1f_f64     the same 1/f read against float64 ``x @ W``
 read_rtn        the read with random telegraph noise (dwell times 1 us), against float32
+read_mismatch   the read on a die with its own converters (``SAR_MISMATCH``: each row's DAC
+                levels, each column's SAR ADC with capacitor mismatch, gain and offset),
+                against float32
 update          one pulse-programming update of the whole array from a batch of inputs and
                 errors (outer product by BLAS, then pulses per device), against float64
 update_f32      the same update against float32 ``x @ W``
@@ -46,7 +49,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _harness import blas_note, figure, interleaved, matmul_baselines, median_seconds, parser, report  # noqa: E402
 
 import neuromorph as nm  # noqa: E402
-from neuromorph.hardware.periphery import AdcParams, DacParams, Periphery  # noqa: E402
+from neuromorph.hardware.periphery import SAR_MISMATCH, AdcParams, DacParams, Periphery  # noqa: E402
 
 #: Groups of figures ``--only`` may pick.
 GROUPS = ("read", "update", "ideal")
@@ -127,6 +130,18 @@ def _read_figures(figures: dict, xbar, w, x, env, periphery, base, *, repeats: i
         if law == "pink":
             s, b = interleaved(lambda xb_=other: xb_.read(x), baseline, repeats=repeats)
             figures["read_1f_f64"] = figure(s, b, "numpy x @ W, float64")
+
+    mismatched = nm.Crossbar.fabricate(
+        rows,
+        cols,
+        rng=np.random.default_rng(2),
+        device=nm.RRAM_HFO2,
+        periphery=dataclasses.replace(periphery, mismatch=SAR_MISMATCH),
+        environment=env,
+    )
+    mismatched.program(w)
+    s, b = interleaved(lambda: mismatched.read(x), baseline32, repeats=repeats)
+    figures["read_mismatch"] = figure(s, b, "numpy x @ W, float32")
 
     temps = iter(np.tile([330.0, 331.0], 10_000))
 

@@ -343,6 +343,9 @@ SPEED_ROWS: tuple[tuple[str, str, str, Callable[..., str | None]], ...] = (
      lambda x, ir, ff, log: _two(x, "read_1f", "read_1f_f64")),
     ("read_rtn", "read with random telegraph noise (dwell times 1 us)", "crossbar.py `read_rtn`",
      lambda x, ir, ff, log: _two(x, "read_rtn", "")),
+    ("read_mismatch", "read on a die with its own converters (`SAR_MISMATCH`: per-row DAC levels, "
+     "per-column SAR ADCs with capacitor mismatch, gain and offset)", "crossbar.py `read_mismatch`",
+     lambda x, ir, ff, log: _two(x, "read_mismatch", "")),
     ("update", "pulse update of the whole array from a batch", "crossbar.py `update_f32`, `update`",
      lambda x, ir, ff, log: _two(x, "update_f32", "update")),
     ("read_env_change", "read right after the environment changed", "crossbar.py `read_env_change`",
