@@ -70,6 +70,49 @@ def test_sar_kernel_matches_naive_binary_search():
     assert np.abs(out).max() <= 2.0 * lsb * (2**m - 1)  # saturates at the top code
 
 
+def test_sar_serial_and_parallel_paths_match_the_scalar_twin_with_noise():
+    """sar_rows (small reads, calling thread) and sar_accumulate (tasks of rows) give the bits of
+    one normal per conversion drawn by the scalar ``normal``, branch-free SAR or not."""
+    from neuromorph.hardware import _kernels as K
+
+    rng = np.random.default_rng(5)
+    m, cols, batch, lsb, base = 7, 9, 37, 0.02, 11
+    weights = 2.0 ** np.arange(m) * (1 + 0.03 * rng.standard_normal((cols, 2, m)))
+    gain, offset = 1 + 0.01 * rng.standard_normal(cols), 0.003 * rng.standard_normal(cols)
+    mu = rng.uniform(-1.5, 1.5, (batch, cols)).astype(np.float32)
+    var = rng.uniform(0, 2e-4, (batch, cols)).astype(np.float32)
+    key = np.uint64(rng.integers(0, 2**63))
+    args = dict(mu=mu, var=var, key=key, stream=1, counter_base=base, gain=1.0, noise_v=0.004, lsb=lsb,
+                out_scale=2.0, adc_gain=gain, adc_offset_v=offset, weights=weights)  # fmt: skip
+    parallel, serial = np.zeros((batch, cols)), np.zeros((batch, cols))
+    ck.sar_accumulate(**args, out=parallel)
+    ck.sar_rows(**args, out=serial, row0=0, row1=batch)
+    want = np.empty((batch, cols))
+    for b in range(batch):
+        for j in range(cols):
+            z = K.normal(key, 1, base + b * cols + j)
+            v = float(mu[b, j]) + np.sqrt(0.004**2 + float(var[b, j])) * z
+            want[b, j] = 2.0 * lsb * _naive_sar(gain[j] * v + offset[j], lsb, weights[j, 0], weights[j, 1])
+    np.testing.assert_array_equal(parallel, want)
+    np.testing.assert_array_equal(serial, want)
+    assert len(np.unique(want)) > 20  # many codes, both signs: the test spans the transfer
+
+
+def test_table_dac_rows_match_the_parallel_kernel():
+    rng = np.random.default_rng(6)
+    levels, n_rows, batch = 127, 13, 41
+    table = np.sort(rng.uniform(0, 1, (n_rows, levels + 1)), axis=1)
+    x = rng.uniform(-1.3, 1.3, (batch, n_rows)).reshape(-1)
+    out = [(np.empty(x.size, np.float32), np.empty(x.size, np.float32)) for _ in range(2)]
+    ck.dac_convert_table(x=x, n_rows=n_rows, scale=1.0, levels=levels, v_max=0.2, table=table,
+                         v_out=out[0][0], v2_out=out[0][1])  # fmt: skip
+    ck.dac_table_rows(x=x, n_rows=n_rows, scale=1.0, levels=levels, v_max=0.2, table=table,
+                      v_out=out[1][0], v2_out=out[1][1], row0=0, row1=batch,
+                      codes=np.empty(n_rows))  # fmt: skip
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
 def test_table_dac_kernel_matches_lookup():
     rng = np.random.default_rng(1)
     levels, n_rows = 7, 4
