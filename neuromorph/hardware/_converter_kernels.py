@@ -73,6 +73,25 @@ def dac_convert(x, scale, v_max, levels, v_out, v2_out):
             v_out[i] = _dac_level(x[i], scale, levels) * v_max
 
 
+@njit_inline
+def _noisy(v, var, z, gain2, noise_v2):
+    """Volts ``v`` at an ADC plus its noise: read noise of variance ``var`` (A**2, through the
+    TIA's ``gain2``, V**2/A**2) and ADC input noise of variance ``noise_v2`` are independent
+    Gaussians, so their sum is one Gaussian of the summed variance, drawn with one normal
+    ``z`` (unused when that variance is 0)."""
+    total_var = noise_v2 + gain2 * var
+    if total_var > 0.0:
+        v += math.sqrt(total_var) * z
+    return v
+
+
+@njit_inline
+def _row_scratch(cols, noisy):
+    """A row's normals and :func:`normals`' scratch (size 0 when the row is noiseless)."""
+    n = cols if noisy else 0
+    return np.empty(n), np.empty(n, dtype=np.uint64), np.empty(n, dtype=np.int64)
+
+
 @njit
 def _adc_row(mu, var, z, gain, noise_v2, lsb, max_code, out_scale, out):
     """One row of :func:`adc_accumulate`: ``z`` (cols,) its normals, or size 0 if noiseless;
@@ -83,13 +102,7 @@ def _adc_row(mu, var, z, gain, noise_v2, lsb, max_code, out_scale, out):
     for j in range(mu.size):
         v = gain * mu[j]
         if noisy:
-            # Read noise (through the TIA) and ADC input noise are independent Gaussians:
-            # their sum is one Gaussian of the summed variance, drawn with one normal.
-            total_var = noise_v2
-            if has_var:
-                total_var += gain2 * var[j]
-            if total_var > 0.0:
-                v += math.sqrt(total_var) * z[j]
+            v = _noisy(v, var[j] if has_var else 0.0, z[j], gain2, noise_v2)
         if lsb > 0.0:
             code = np.round(v / lsb)
             if code > max_code:
@@ -110,9 +123,7 @@ def adc_rows(mu, var, key, stream, counter_base, gain, noise_v, lsb, max_code, o
     noisy = has_var or noise_v2 > 0.0
     base = np.uint64(counter_base)
     no_var = np.empty(0, dtype=var.dtype)
-    z = np.empty(cols if noisy else 0)
-    words = np.empty(z.size, dtype=np.uint64)
-    misses = np.empty(z.size, dtype=np.int64)
+    z, words, misses = _row_scratch(cols, noisy)
     for b in range(row0, row1):
         if noisy:
             normals(key, stream, base + np.uint64(b * cols), z, words, misses)
@@ -233,19 +244,14 @@ def sar_rows(
     gain2 = gain * gain
     base = np.uint64(counter_base)
     # A row's normals drawn together, as adc_rows does (the same bits as one by one).
-    z = np.empty(cols if noisy else 0)
-    words = np.empty(z.size, dtype=np.uint64)
-    misses = np.empty(z.size, dtype=np.int64)
+    z, words, misses = _row_scratch(cols, noisy)
     for b in range(row0, row1):
         if noisy:
             normals(key, stream, base + np.uint64(b * cols), z, words, misses)
         for j in range(cols):
             v = gain * mu[b, j]
-            total_var = noise_v2
-            if has_var:
-                total_var += gain2 * var[b, j]
-            if total_var > 0.0:
-                v += math.sqrt(total_var) * z[j]
+            if noisy:
+                v = _noisy(v, var[b, j] if has_var else 0.0, z[j], gain2, noise_v2)
             v = adc_gain[j] * v + adc_offset_v[j]
             if lsb > 0.0:
                 v = sar_code(v, lsb, weights[j, 0], weights[j, 1]) * lsb
