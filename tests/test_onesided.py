@@ -226,6 +226,22 @@ def test_same_bits_on_one_and_two_threads():
         np.testing.assert_array_equal(v, two[k], err_msg=k)
 
 
+def test_same_bits_with_the_pulse_pass_serial_or_parallel(monkeypatch):
+    from neuromorph.hardware import _pulse_kernels
+
+    runs, default = [], numba.get_num_threads()
+    try:
+        for bound in (1 << 62, -1):  # every pass on the calling thread, then all in tasks
+            monkeypatch.setattr(_pulse_kernels, "SERIAL_PAIRS", bound)
+            runs.append(_run(min(2, numba.config.NUMBA_NUM_THREADS)))
+    finally:
+        numba.set_num_threads(default)
+    (serial, n1), (parallel, n2) = runs
+    assert n1 == n2 > 0
+    for k, v in serial.items():
+        np.testing.assert_array_equal(v, parallel[k], err_msg=k)
+
+
 def test_scaled_wear_out_matches_full_scale():
     """Budgets and bursts scaled down together wear devices out in the same burst."""
     full = nm.PCM_GST.with_(endurance=dataclasses.replace(nm.PCM_GST.endurance, median_pulses=40_000.0))

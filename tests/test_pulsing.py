@@ -72,8 +72,15 @@ def _two_pass(state, device, desired, *, scale, tau_now, key):
     return counts
 
 
+@pytest.fixture(params=["serial", "parallel"])
+def pulse_path(request, monkeypatch):
+    """apply_counts on the calling thread or in parallel tasks, whatever the pair count."""
+    monkeypatch.setattr(PK, "SERIAL_PAIRS", 1 << 62 if request.param == "serial" else -1)
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(DEVICES))
-def test_two_pass_update_gives_the_bits_of_the_one_pass_kernel(name, threads):
+def test_two_pass_update_gives_the_bits_of_the_one_pass_kernel(name, threads, pulse_path):
     device, n = DEVICES[name], 5000
     rng = np.random.default_rng(3)
     state = _used_state(device, n, seed=1)

@@ -4,8 +4,8 @@ A pulse update decides a signed pulse count for every pair (stochastic rounding 
 desired change, :func:`neuromorph.hardware._kernels.pulse_number`), then pulses only the
 pairs whose count is not zero.  The counting pass is branch-light and runs over every pair;
 the pulsing pass runs over the pulsed pairs only (a quarter of them in the benchmark's
-update), in parallel tasks over that list; pairs are independent, so the bits do not depend
-on the thread count.
+update), on the calling thread for a small update and in parallel tasks over that list
+for a large one; pairs are independent, so the bits depend on neither.
 
 Together they give the bits of :func:`neuromorph.hardware._kernels.pulse_update` (its
 reference twin, tested against each other): a pair's outcome depends on its desired change
@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numba import prange
 
-from neuromorph._numba import njit, njit_parallel
+from neuromorph._numba import njit, njit_inline, njit_parallel
 from neuromorph._rng import STREAM_PULSE_ROUNDING
 from neuromorph.hardware._kernels import (
     _FREE,
@@ -151,7 +151,15 @@ def nonzero_pairs(counts, pairs_out):
     return m
 
 
-@njit_parallel
+#: Most pulsed pairs whose pulses :func:`apply_counts` sends on the calling thread.  A
+#: parallel launch (workqueue layer) costs ~70 us here even with nothing to do, which small
+#: updates do not win back (measured, 2 cores, RRAM: 64x64 from a batch of 64, ~4k pulsed
+#: pairs, update 0.30 ms serially against 0.35 ms median, 0.44 ms mean in parallel); the
+#: benchmark's 256x256 update (16k pulsed pairs) gains from two threads (2.08 against 2.33
+#: ms median).  Above it, tasks of :data:`PAIRS_PER_TASK`.  The same bits either way.
+SERIAL_PAIRS = 1 << 13
+
+
 def apply_counts(
     g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
     counts, pairs, law, ret, tau_now, key, max_pulses, set_only=False,
@@ -167,42 +175,82 @@ def apply_counts(
     Draws: pulse k of device (i, s) is normal ``(2 i + s) max_pulses + k`` of
     ``STREAM_PULSE_NOISE``, its retention parameter normal ``2 i + s`` of ``STREAM_RETENTION``.
 
+    On the calling thread for at most :data:`SERIAL_PAIRS` pairs, else in parallel tasks;
+    pairs are independent, so the bits are the same.
+
     IN/OUT g_prog, tau_prog, nu, stuck, pulse_count (2, n); IN g_lo, g_hi, s_up, s_down,
     pulse_budget (2, n), counts (n,) int64, pairs (m,) int64 (indices of nonzero counts).
     """
-    per_dev = np.uint64(max_pulses)
-    redraw = ret[R_REDRAW] != 0.0
+    kernel = _apply_serial if pairs.size <= SERIAL_PAIRS else _apply_parallel
+    kernel(
+        g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
+        counts, pairs, law, ret, tau_now, key, max_pulses, set_only,
+    )  # fmt: skip
+
+
+@njit
+def _apply_serial(
+    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
+    counts, pairs, law, ret, tau_now, key, max_pulses, set_only,
+):  # fmt: skip
+    """:func:`apply_counts` on the calling thread: every pair as one task."""
+    _pulse_task(
+        0, pairs.size, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count,
+        pulse_budget, counts, pairs, law, ret, tau_now, key, max_pulses, set_only,
+    )  # fmt: skip
+
+
+@njit_parallel
+def _apply_parallel(
+    g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
+    counts, pairs, law, ret, tau_now, key, max_pulses, set_only,
+):  # fmt: skip
+    """:func:`apply_counts` in parallel tasks of :data:`PAIRS_PER_TASK` pairs."""
     m = pairs.size
     for c in prange((m + PAIRS_PER_TASK - 1) // PAIRS_PER_TASK):
-        # One side at a time over the task's pairs: half the memory streams of visiting both
-        # devices of a pair (12 % faster, measured); devices are independent, so same bits.
-        for s in range(2):
-            for j in range(c * PAIRS_PER_TASK, min(m, (c + 1) * PAIRS_PER_TASK)):
-                i = pairs[j]
-                count = counts[i]
-                # side 0 is G+; a positive update raises G+ (the larger half) and lowers G-.
-                raise_it = (s == 0) == (count > 0)
-                if set_only:
-                    k = abs(count) if raise_it else 0
-                else:
-                    k = (abs(count) + 1) // 2 if raise_it else abs(count) // 2
-                if k == 0:
-                    continue
-                # _kernels.pulse_device's steps, its array reads and writes spelled out here
-                # around scalar helpers: 1.0 ms against 1.5 ms serially for the benchmark's
-                # 16k pulsed pairs (the inlined helper took the ten state arrays); same bits.
-                before = pulse_count[s, i]
-                pulse_count[s, i] = before + k
-                if stuck[s, i] != _FREE:
-                    continue
-                acting, out = worn(k, before, pulse_budget[s, i])
-                if out:
-                    stuck[s, i] = _WORN
-                g_prog[s, i], nu[s, i] = pulsed(
-                    s, i, acting, raise_it, g_prog[s, i], tau_prog[s, i], nu[s, i], g_lo[s, i],
-                    g_hi[s, i], s_up[s, i], s_down[s, i], law, ret, redraw, tau_now, key, per_dev,
-                )  # fmt: skip
-                tau_prog[s, i] = tau_now
+        _pulse_task(
+            c * PAIRS_PER_TASK, min(m, (c + 1) * PAIRS_PER_TASK), g_prog, tau_prog, nu, stuck,
+            g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget, counts, pairs, law, ret,
+            tau_now, key, max_pulses, set_only,
+        )  # fmt: skip
+
+
+@njit_inline
+def _pulse_task(
+    j0, j1, g_prog, tau_prog, nu, stuck, g_lo, g_hi, s_up, s_down, pulse_count, pulse_budget,
+    counts, pairs, law, ret, tau_now, key, max_pulses, set_only,
+):  # fmt: skip
+    """Pulse ``pairs[j0:j1]``: one side at a time (half the memory streams of visiting both
+    devices of a pair, 12 % faster, measured; devices are independent, so the same bits)."""
+    per_dev = np.uint64(max_pulses)
+    redraw = ret[R_REDRAW] != 0.0
+    for s in range(2):
+        for j in range(j0, j1):
+            i = pairs[j]
+            count = counts[i]
+            # side 0 is G+; a positive update raises G+ (the larger half) and lowers G-.
+            raise_it = (s == 0) == (count > 0)
+            if set_only:
+                k = abs(count) if raise_it else 0
+            else:
+                k = (abs(count) + 1) // 2 if raise_it else abs(count) // 2
+            if k == 0:
+                continue
+            # _kernels.pulse_device's steps, its array reads and writes spelled out here
+            # around scalar helpers: 1.0 ms against 1.5 ms serially for the benchmark's
+            # 16k pulsed pairs (the inlined helper took the ten state arrays); same bits.
+            before = pulse_count[s, i]
+            pulse_count[s, i] = before + k
+            if stuck[s, i] != _FREE:
+                continue
+            acting, out = worn(k, before, pulse_budget[s, i])
+            if out:
+                stuck[s, i] = _WORN
+            g_prog[s, i], nu[s, i] = pulsed(
+                s, i, acting, raise_it, g_prog[s, i], tau_prog[s, i], nu[s, i], g_lo[s, i],
+                g_hi[s, i], s_up[s, i], s_down[s, i], law, ret, redraw, tau_now, key, per_dev,
+            )  # fmt: skip
+            tau_prog[s, i] = tau_now
 
 
 @njit
