@@ -48,6 +48,11 @@ def _naive_sar(v, lsb, w_pos, w_neg):
     return code if v >= 0 else -code
 
 
+def _by_bit(weights):
+    """Weights (cols, 2, m) in the kernels' bit-major layout (2, m, cols)."""
+    return np.ascontiguousarray(weights.transpose(1, 2, 0))
+
+
 def test_sar_kernel_matches_naive_binary_search():
     rng = np.random.default_rng(0)
     m, cols, lsb = 6, 5, 0.01
@@ -57,7 +62,7 @@ def test_sar_kernel_matches_naive_binary_search():
     out = np.zeros_like(mu)
     ck.sar_accumulate(
         mu=mu, var=np.empty((0, 0)), key=np.uint64(0), stream=1, counter_base=0, gain=1.0, noise_v=0.0,
-        lsb=lsb, out_scale=2.0, adc_gain=gain, adc_offset_v=offset, weights=weights, out=out,
+        lsb=lsb, out_scale=2.0, adc_gain=gain, adc_offset_v=offset, weights=_by_bit(weights), out=out,
     )  # fmt: skip
     want = [
         [
@@ -83,7 +88,7 @@ def test_sar_serial_and_parallel_paths_match_the_scalar_twin_with_noise():
     var = rng.uniform(0, 2e-4, (batch, cols)).astype(np.float32)
     key = np.uint64(rng.integers(0, 2**63))
     args = dict(mu=mu, var=var, key=key, stream=1, counter_base=base, gain=1.0, noise_v=0.004, lsb=lsb,
-                out_scale=2.0, adc_gain=gain, adc_offset_v=offset, weights=weights)  # fmt: skip
+                out_scale=2.0, adc_gain=gain, adc_offset_v=offset, weights=_by_bit(weights))  # fmt: skip
     parallel, serial = np.zeros((batch, cols)), np.zeros((batch, cols))
     ck.sar_accumulate(**args, out=parallel)
     ck.sar_rows(**args, out=serial, row0=0, row1=batch)

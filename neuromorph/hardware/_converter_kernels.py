@@ -207,27 +207,44 @@ def dac_convert_table(x, n_rows, scale, levels, v_max, table, v_out, v2_out):
         )  # fmt: skip
 
 
-@njit_inline
-def sar_code(v, lsb, weights_side_p, weights_side_n):
-    """Signed code of one differential SAR conversion of ``v`` volts (monotonic switching).
+@njit
+def _sar_step(acc, x, v, w_pos, w_neg, code, bit):
+    """One bit of a row's SAR conversions, every column at once (monotonic switching).
+
+    Column ``j``'s higher side (``w_pos`` for ``v[j] >= 0``, else ``w_neg``: that bit's weight
+    in nominal LSBs in each column) tries the bit: it keeps it when the input ``x[j]`` reaches
+    the running threshold ``acc[j]`` plus the weight, and then ``acc[j]`` moves up and
+    ``code[j]`` gains ``bit``.  A function of its own, not inlined: its loop then vectorises
+    across the columns (a (1024, 256) read, 8 bits: 1.6 ms against 5.9 ms for one
+    conversion's bits after another, as branch-free scalar code; the same bits).
+    """
+    for j in range(acc.size):
+        pos = v[j] >= 0.0
+        a = w_pos[j]
+        c = w_neg[j]
+        trial = acc[j] + (a if pos else c)
+        keep = x[j] >= trial
+        acc[j] = trial if keep else acc[j]
+        code[j] += bit * keep
+
+
+@njit
+def _sar_row(v, lsb, weights, x, acc, code):
+    """Signed codes ``code`` (cols,) of one differential SAR conversion of each ``v`` (cols,) volts.
 
     The first comparison is the sign (no capacitor switched); then, from the most significant
-    bit down, the array of the higher side tries each bit: it keeps bit ``k`` when the input,
-    half an LSB up, reaches the running threshold plus that bit's weight.  ``weights_side_*``
-    (m,) are the bit weights in nominal LSBs of the side used for positive / negative inputs.
-    Branch-free (each decision a select, not a jump): 7 ns against 10 ns per conversion with
-    the decisions as branches, which mispredict on noisy inputs (measured, 2 threads).
+    bit down, :func:`_sar_step`, the input taken half an LSB up.  ``weights`` (2, m, cols):
+    bit ``k``'s weight in nominal LSBs in each column, side 0 for positive inputs, side 1 for
+    negative.  Scratch ``x``, ``acc`` (cols,).
     """
-    w = weights_side_p if v >= 0.0 else weights_side_n
-    x = abs(v) / lsb + 0.5
-    acc = 0.0
-    code = 0
-    for k in range(w.size - 1, -1, -1):
-        trial = acc + w[k]
-        keep = x >= trial
-        acc = trial if keep else acc
-        code += keep << k
-    return code if v >= 0.0 else -code
+    for j in range(v.size):
+        x[j] = abs(v[j]) / lsb + 0.5
+        acc[j] = 0.0
+        code[j] = 0
+    for k in range(weights.shape[1] - 1, -1, -1):
+        _sar_step(acc, x, v, weights[0, k], weights[1, k], code, np.int64(1) << k)
+    for j in range(v.size):
+        code[j] = code[j] if v[j] >= 0.0 else -code[j]
 
 
 @njit
@@ -245,17 +262,23 @@ def sar_rows(
     base = np.uint64(counter_base)
     # A row's normals drawn together, as adc_rows does (the same bits as one by one).
     z, words, misses = _row_scratch(cols, noisy)
+    v, x, acc = np.empty(cols), np.empty(cols), np.empty(cols)
+    code = np.empty(cols, dtype=np.int64)
     for b in range(row0, row1):
         if noisy:
             normals(key, stream, base + np.uint64(b * cols), z, words, misses)
         for j in range(cols):
-            v = gain * mu[b, j]
+            vj = gain * mu[b, j]
             if noisy:
-                v = _noisy(v, var[b, j] if has_var else 0.0, z[j], gain2, noise_v2)
-            v = adc_gain[j] * v + adc_offset_v[j]
-            if lsb > 0.0:
-                v = sar_code(v, lsb, weights[j, 0], weights[j, 1]) * lsb
-            out[b, j] += out_scale * v
+                vj = _noisy(vj, var[b, j] if has_var else 0.0, z[j], gain2, noise_v2)
+            v[j] = adc_gain[j] * vj + adc_offset_v[j]
+        if lsb > 0.0:
+            _sar_row(v, lsb, weights, x, acc, code)
+            for j in range(cols):
+                out[b, j] += out_scale * (code[j] * lsb)
+        else:
+            for j in range(cols):
+                out[b, j] += out_scale * v[j]
 
 
 @njit_parallel
@@ -270,8 +293,9 @@ def sar_accumulate(
         gain (V/A), noise_v (ADC input noise std, V), lsb (V, 0 = no quantisation)
         out_scale: factor from quantised volts to output units
         adc_gain (cols,), adc_offset_v (cols,): each column's gain and offset ahead of its SAR
-        weights (cols, 2, m): each column's bit weights in nominal LSBs, side 0 for positive
-        inputs, side 1 for negative (unused when lsb = 0)
+        weights (2, m, cols): each column's bit weights in nominal LSBs, bit-major (bit ``k`` of
+        every column contiguous), side 0 for positive inputs, side 1 for negative (unused when
+        lsb = 0)
     OUT out (batch, cols) += out_scale * SAR(adc_gain (gain mu + noise) + adc_offset_v)
 
     Tasks of :data:`ADC_ROWS_PER_TASK` rows, each :func:`sar_rows`.  Measured on a (2000, 500)

@@ -16,7 +16,7 @@ Models
   total, so a bit's weight in nominal LSBs is ``2**m C_k / sum(C)``.  Ahead of the SAR the
   column's gain ``1 + gain_sigma_rel z`` and comparator offset ``offset_sigma_v z`` (volts)
   act on the TIA output.  A conversion is the binary search itself (``m`` comparisons,
-  :func:`neuromorph.hardware._converter_kernels.sar_code`), half an LSB up so that a nominal
+  :func:`neuromorph.hardware._converter_kernels._sar_row`), half an LSB up so that a nominal
   array rounds to nearest; with ``cap_sigma_rel = 0`` and no gain or offset it is the nominal
   ADC (ties aside).
 * **DAC**: one per row (sign-magnitude, a polarity switch and a binary-weighted capacitive
@@ -125,6 +125,12 @@ class ConverterState:
         return np.ascontiguousarray(
             self.adc_caps[..., :m] * (2.0**m / self.adc_caps.sum(axis=-1, keepdims=True))
         )
+
+    @cached_property
+    def adc_weights_by_bit(self) -> NDArray[np.float64]:
+        """:attr:`adc_weights` bit-major, (n_row_tiles, 2, m, n_out): the SAR kernel's layout,
+        bit ``k`` of every column of a row tile contiguous (its bit step vectorises)."""
+        return np.ascontiguousarray(self.adc_weights.transpose(0, 2, 3, 1))
 
     @cached_property
     def dac_table(self) -> NDArray[np.float64]:

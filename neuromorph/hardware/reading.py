@@ -320,7 +320,7 @@ def _sar(mu, var, key, stream, counter_base, gain, adc, out_scale, converters, t
         "out_scale": out_scale,
         "adc_gain": converters.adc_gain[tile],
         "adc_offset_v": converters.adc_offset_v[tile],
-        "weights": converters.adc_weights[tile],
+        "weights": converters.adc_weights_by_bit[tile],
         "out": out,
     }
     if mu.size <= _SERIAL_ADC:
