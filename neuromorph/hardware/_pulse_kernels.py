@@ -115,9 +115,10 @@ def bounded_counts(approx, x_norm, d_norm, rel, absolute, scale, key, max_pulses
 @njit
 def _bounded_row(approx_a, d_norm, err_a, err_0, scale, key, max_pulses, i0, counts_out):
     """:func:`bounded_counts` for the pairs ``i0 + b`` of one row ``approx_a`` (n_out,); returns
-    how many are pending.  A function of its own, not inlined: its loop then vectorises (a
-    256x256 outer product: 0.145 ms against 0.51 ms as the inner loop of the whole pass,
-    measured with many counts above zero; the same bits)."""
+    how many are pending.  A function of its own, not inlined: its loop then vectorises,
+    without branches to mispredict (a 256x256 outer product with 60 % of counts above zero:
+    0.145 ms against 0.51 ms as the inner loop of the whole pass; with the benchmark's sparse
+    counts 0.14 ms against 0.135 ms; the same bits)."""
     pending = 0
     for b in range(approx_a.size):
         i = i0 + b
