@@ -226,6 +226,12 @@ def test_read_errors():
     bad[1, 7] = np.nan
     with pytest.raises(ValueError, match=r"x must be finite .* index \(1, 7\)"):
         xbar.read(bad)
+    # found by the DAC's own pass, the read's first step: the refused read draws nothing
+    bad[1, 7], bad[0, 3] = 0.0, -np.inf
+    xbar, twin, ones = _noisy(), _noisy(), np.ones((2, 40))
+    with pytest.raises(ValueError, match=r"x must be finite .* index \(0, 3\)"):
+        xbar.read(bad)
+    np.testing.assert_array_equal(xbar.read(ones), twin.read(ones))
     with pytest.raises(TypeError, match="x must be an array of numbers"):
         xbar.read("abc")
 

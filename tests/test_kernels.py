@@ -170,6 +170,16 @@ def test_dac_convert_matches_twin(bits):
     np.testing.assert_allclose(v2, want**2, rtol=1e-6)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_dac_convert_reports_a_non_finite_input(bad):
+    x = np.linspace(-3, 3, 37)
+    v, v2 = np.empty_like(x), np.empty(x.size, dtype=np.float32)
+    assert CK.dac_convert(x=x, scale=0.5, v_max=0.3, levels=127, v_out=v, v2_out=v2)
+    x[29] = bad
+    assert not CK.dac_convert(x=x, scale=0.5, v_max=0.3, levels=127, v_out=v, v2_out=v2)
+    assert not CK.dac_convert(x=x, scale=0.5, v_max=0.3, levels=0, v_out=v, v2_out=np.empty(0, np.float32))
+
+
 @pytest.mark.parametrize("bits", [None, 3, 8])
 def test_adc_accumulate_noiseless_matches_twin(bits):
     rng = np.random.default_rng(1)

@@ -103,7 +103,9 @@ def bounded_counts(approx, x_norm, d_norm, rel, absolute, scale, key, max_pulses
     pending = 0
     for a in range(n_in):
         err_a = reach * rel * x_norm[a]
-        pending += _bounded_row(approx[a], d_norm, err_a, err_0, scale, key, max_pulses, a * n_out, counts_out)
+        pending += _bounded_row(
+            approx[a], d_norm, err_a, err_0, scale, key, max_pulses, a * n_out, counts_out
+        )
     if pending:  # a second pass: storing indices in the loop above makes it 4x slower
         m = 0
         for i in range(counts_out.size):

@@ -478,12 +478,11 @@ class Crossbar:
                 self._noise.reads_done += x.shape[0]
                 noise_key(self._rngs["read"], needed=True, name="rng")
                 return exact
-        x = check.array("x", x)  # finite (NaN/inf named here; the one-product pass lets none by)
-        inputs = self._cached("noise", self._noise_inputs)
         dtype = reading.product_dtype(p.adc)
-        v, v2 = reading.dac_voltages(
+        v, v2 = reading.dac_voltages(  # first: it refuses a NaN or inf in x before any work
             x, p.dac, dtype=dtype, squares=self._noise.has_white_part, converters=self._converters
         )
+        inputs = self._cached("noise", self._noise_inputs)
         g_eff, gdiff, gvar = self._effective()
         rows = self.tile_shape[0]
         mu_noise = self._noise.currents(v, g_eff, inputs, time_s=self.environment.time_s, tile_rows=rows)

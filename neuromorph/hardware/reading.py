@@ -128,7 +128,8 @@ def dac_voltages(
 
     ``v**2`` (size 0 unless ``squares``) feeds the white read noise's variance product; float32
     suffices there, it only scales noise.  ``converters``: each row's own DAC levels (an ideal
-    DAC, ``bits=None``, has none and stays ideal).
+    DAC, ``bits=None``, has none and stays ideal).  A NaN or inf in ``x`` raises ValueError
+    naming ``x`` and its index (the nominal DAC finds it in its own pass).
     """
     v = np.empty(x.shape, dtype=dtype)
     v2 = np.empty(x.shape if squares else 0, dtype=np.float32)
@@ -143,12 +144,13 @@ def dac_voltages(
             "v_out": v.reshape(-1),
             "v2_out": v2.reshape(-1),
         }
+        x = check.array("x", x)  # finite: a NaN would index the level table
         if x.size <= _SERIAL_ADC:  # small: on the calling thread, as the ADCs (same bits)
             _converter_kernels.dac_table_rows(**args, row0=0, row1=x.shape[0], codes=np.empty(x.shape[1]))
         else:
             _converter_kernels.dac_convert_table(**args)
         return v, v2
-    _converter_kernels.dac_convert(
+    finite = _converter_kernels.dac_convert(
         x=x.reshape(-1),
         scale=1.0 / dac.input_full_scale,
         v_max=dac.v_max_v,
@@ -156,6 +158,8 @@ def dac_voltages(
         v_out=v.reshape(-1),
         v2_out=v2.reshape(-1),
     )
+    if not finite:
+        check.array("x", x)  # raises, naming the first NaN or inf
     return v, v2
 
 
@@ -189,7 +193,7 @@ def convert_tiles(
         out = _product(v, gdiff, True, 0, n_in)
         _converter_kernels.scale_in_place(out.reshape(-1), gain, out_scale)
         return out
-    out = np.zeros((batch, n_out))
+    out = np.empty((batch, n_out))  # the first row tile writes it (accumulate=False)
     none = np.empty((0, 0), dtype=np.float32)
     for t, r0 in enumerate(range(0, n_in, tile_rows)):
         r1 = min(n_in, r0 + tile_rows)
@@ -206,7 +210,8 @@ def convert_tiles(
             mu = mu + mu_noise[t]
         var = _product(v2, gvar, whole, r0, r1) if v2.size else none
         if converters is not None:
-            _sar(mu, var, key, STREAM_READ_NOISE, t * batch * n_out, gain, adc, out_scale, converters, t, out)
+            base = t * batch * n_out
+            _sar(mu, var, key, STREAM_READ_NOISE, base, gain, adc, out_scale, converters, t, out, t > 0)
             continue
         _adc(
             mu=mu,
@@ -220,6 +225,7 @@ def convert_tiles(
             max_code=float(max_code(adc.bits)),
             out_scale=out_scale,
             out=out,
+            accumulate=t > 0,
         )
     return out
 
@@ -305,9 +311,10 @@ def _is_exact(n_in, tile_rows, wired, mu_noise, v2, adc, converters) -> bool:
     return linear and n_in <= tile_rows and adc.bits is None and adc.noise_v == 0.0
 
 
-def _sar(mu, var, key, stream, counter_base, gain, adc, out_scale, converters, tile, out) -> None:
-    """Row tile ``tile``'s mismatched SAR ADCs on currents ``mu``, accumulated into ``out``
-    (on the calling thread for at most :data:`_SERIAL_ADC` conversions; the same bits)."""
+def _sar(mu, var, key, stream, counter_base, gain, adc, out_scale, converters, tile, out, accumulate) -> None:
+    """Row tile ``tile``'s mismatched SAR ADCs on currents ``mu``, accumulated into ``out`` (or
+    written, ``accumulate=False``), on the calling thread for at most :data:`_SERIAL_ADC`
+    conversions (the same bits)."""
     args = {
         "mu": mu,
         "var": var,
@@ -322,6 +329,7 @@ def _sar(mu, var, key, stream, counter_base, gain, adc, out_scale, converters, t
         "adc_offset_v": converters.adc_offset_v[tile],
         "weights": converters.adc_weights_by_bit[tile],
         "out": out,
+        "accumulate": accumulate,
     }
     if mu.size <= _SERIAL_ADC:
         _converter_kernels.sar_rows(**args, row0=0, row1=mu.shape[0])
@@ -344,12 +352,12 @@ def convert_at_adcs(
     (batch, n_row_tiles, n_out).
     """
     batch, n_out = v.shape
-    out = np.zeros((n_row_tiles, batch, n_out))
+    out = np.empty((n_row_tiles, batch, n_out))  # each tile's ADCs write their own slice
     none = np.empty((0, 0), dtype=np.float32)
     for t in range(n_row_tiles):
         base = t * batch * n_out
         if converters is not None:
-            _sar(v, none, key, STREAM_REFERENCE_NOISE, base, 1.0, adc, 1.0, converters, t, out[t])
+            _sar(v, none, key, STREAM_REFERENCE_NOISE, base, 1.0, adc, 1.0, converters, t, out[t], False)
             continue
         _adc(
             mu=v,
@@ -363,6 +371,7 @@ def convert_at_adcs(
             max_code=float(max_code(adc.bits)),
             out_scale=1.0,
             out=out[t],
+            accumulate=False,
         )
     return np.ascontiguousarray(out.transpose(1, 0, 2))
 
