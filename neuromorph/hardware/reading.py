@@ -38,9 +38,14 @@ from neuromorph.hardware.wires import WiredArray
 _ONE_THREAD_PRODUCT = 1 << 22
 
 #: Conversions per read up to which the ADCs and the mismatched DACs run on the calling thread
-#: (the nominal DAC always does): a parallel launch hands the work to Numba's workers, which
-#: on 2 busy cores wait for a core for ~1 ms.
-_SERIAL_ADC = 1 << 16
+#: (the nominal DAC always does).  A parallel launch of the workqueue layer costs ~70 us even
+#: with nothing to do, and right after the read's own BLAS products (whose OpenBLAS worker
+#: spins on the second core for ~0.1 s) Numba's second thread rarely gets a core in time.
+#: Measured on 2 cores, interleaved with a float32 ``x @ W`` as the benchmark does: the
+#: 256x256, batch-1024 read (262k conversions) 3.13/3.25/2.59 ms serially against
+#: 3.38/3.39/2.78 ms in parallel (three blocks of 200); the in-place FF epoch (74-500-500)
+#: 0.39/0.43 s with this bound against 0.42/0.46 s with 65k.
+_SERIAL_ADC = 1 << 19
 
 #: Widest ADC whose products run in float32: its rounding (~6e-8 relative) stays far below
 #: one LSB of a 16-bit converter.
