@@ -176,25 +176,45 @@ def normals(key, stream, first, out, words, misses):
     OUT out (n,); scratch words (>= n,) uint64 and misses (>= n,) int64.  The ziggurat's
     first draw settles 97.2 % of normals (the mean of its layer ratios; the rest fall in a wedge or the tail).
     Three passes: the first draws' hashes (a vectorised loop); their layer lookups, one by
-    one, noting the misses; then the misses by :func:`normal`.  Measured for rows of 256
-    (the ADC's use): 0.51 ms per 262k normals, against 0.74 ms for one vectorised pass
-    (its two table lookups become AVX-512 gathers, slow here: 0.28 ms of its 0.43).
+    one, noting the misses (:func:`_first_draws`); then the misses by :func:`normal`.
+    Measured for rows of 256 (the ADC's use): 0.51 ms per 262k normals, against 0.74 ms for
+    one vectorised pass (its two table lookups become AVX-512 gathers, slow here: 0.28 ms of
+    its 0.43).
     """
     first = np.uint64(first)
     n = out.size
     for j in range(n):
         words[j] = _hash(key, normal_word(stream, first + np.uint64(j), 0))
+    for t in range(_first_draws(words, out, misses)):
+        j = misses[t]
+        out[j] = normal(key, stream, first + np.uint64(j))
+
+
+@njit
+def normals_at(key, stream, counters, out, words, misses):
+    """Standard normals ``normal(key, stream, counters[j])`` for every ``j``, the same bits, in
+    :func:`normals`' three passes.  IN counters (n,) uint64; OUT out (n,); scratch words (n,)
+    uint64, misses (n,) int64 (scratch may be longer)."""
+    for j in range(counters.size):
+        words[j] = _hash(key, normal_word(stream, counters[j], 0))
+    for t in range(_first_draws(words, out[: counters.size], misses)):
+        j = misses[t]
+        out[j] = normal(key, stream, counters[j])
+
+
+@njit
+def _first_draws(words, out, misses):
+    """The ziggurat's first draw of each normal from its hashed word ``words[j]``: ``out[j]``
+    where it settles the normal; returns how many did not, their indices in ``misses``."""
     m = 0
-    for j in range(n):  # not vectorised: the miss list's running index is a loop dependence
+    for j in range(out.size):  # not vectorised: the miss list's running index is a loop dependence
         z = words[j]
         u = 2.0 * _unit(z) - 1.0
         i = z & _LOW7
         out[j] = u * _ZIG_X[i]
         misses[m] = j
         m += not abs(u) < _ZIG_RATIO[i]
-    for t in range(m):
-        j = misses[t]
-        out[j] = normal(key, stream, first + np.uint64(j))
+    return m
 
 
 def pulse_law(device: DeviceModel) -> np.ndarray:
@@ -381,13 +401,14 @@ def effective_conductance(
 
 
 @njit_inline
-def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0):
+def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0, z_first=math.nan):
     """``count`` pulses of one polarity on one device; returns the new conductance.
 
     The pulse law of :mod:`neuromorph.hardware.devices` (soft bounds times the exponential
     step factor), c2c noise per pulse (with aihwkit's complex terms, the same normal scaling
     ``|dG| + add + slope (G - lo)``) drawn from ``stream`` at counters
     ``counter0 .. counter0 + count - 1`` (uint64), clipped to the device's [lo, hi].
+    ``z_first``: the first pulse's normal if the caller drew it already (NaN: drawn here).
     """
     span = hi - lo
     a_up, a_down, c2c = law[P_A_UP], law[P_A_DOWN], law[P_C2C]
@@ -406,7 +427,10 @@ def apply_pulses(g, count, up, lo, hi, s_up, s_down, law, key, stream, counter0)
                 z = law[P_EXP_A] * (2.0 * u - 1.0) + law[P_EXP_B]
                 dg *= max(1.0 - amp_down * math.exp(-law[P_GAMMA_DOWN] * z), 0.0)
         if c2c > 0.0:
-            eps = normal(key, stream, counter0 + np.uint64(k))
+            if k == 0 and not math.isnan(z_first):
+                eps = z_first
+            else:
+                eps = normal(key, stream, counter0 + np.uint64(k))
             dg *= 1.0 + c2c * eps
             if complex_noise:
                 extra = c2c * eps * (law[P_C2C_ADD] + law[P_C2C_SLOPE] * (g - lo))
@@ -448,21 +472,27 @@ def wear(k, s, i, stuck, pulse_count, pulse_budget):
 
 
 @njit_inline
-def pulsed(s, i, k, up, g, tau, r, lo, hi, s_up, s_down, law, ret, redraw, tau_now, key, per_dev):
+def pulsed(
+    s, i, k, up, g, tau, r, lo, hi, s_up, s_down, law, ret, redraw, tau_now, key, per_dev,
+    z_pulse=math.nan, z_ret=math.nan,
+):  # fmt: skip
     """New ``(g_prog, retention parameter)`` of free device (s, i) after ``k`` acting pulses.
 
     Scalars in and out (``g``, ``tau``, ``r``: its programmed conductance, programming time
     and retention parameter): the retained conductance is the new base, pulsed with normals
     ``(2 i + s) per_dev + k`` of STREAM_PULSE_NOISE; if ``redraw``, the retention parameter is
     drawn from normal ``2 i + s`` of STREAM_RETENTION (else ``r`` is returned).  The caller
-    restarts the retention clock at ``tau_now``.
+    restarts the retention clock at ``tau_now``.  ``z_pulse``, ``z_ret``: the first pulse's
+    and the retention normal if the caller drew them (:func:`normals_at`; NaN: drawn here).
     """
     g = retained(g, tau_now, tau, r, ret)
     g = apply_pulses(
-        g, k, up, lo, hi, s_up, s_down, law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev
-    )
+        g, k, up, lo, hi, s_up, s_down, law, key, STREAM_PULSE_NOISE, np.uint64(2 * i + s) * per_dev,
+        z_pulse,
+    )  # fmt: skip
     if redraw:
-        r = retention_draw(g, normal(key, STREAM_RETENTION, np.uint64(2 * i + s)), ret)
+        z = z_ret if not math.isnan(z_ret) else normal(key, STREAM_RETENTION, np.uint64(2 * i + s))
+        r = retention_draw(g, z, ret)
     return g, r
 
 
