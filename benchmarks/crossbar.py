@@ -90,6 +90,7 @@ def main(argv=None) -> dict:
     if "ideal" in groups:
         _ideal_figures(figures, w, x, baseline, repeats=args.repeats)
 
+    faults = _faults_per_read(xbar, x)
     t32 = median_seconds(baseline32, repeats=args.repeats)
     t64 = median_seconds(baseline, repeats=args.repeats)
     pulses = xbar.update(x, d, learning_rate=UPDATE_RATE).pulses
@@ -105,6 +106,8 @@ def main(argv=None) -> dict:
         "its product x.T @ d runs in float32 with a proven error bound, float64 where that "
         "bound cannot decide a pair's rounding (neuromorph/hardware/pulsing.py)",
         f"numba threads: {nm_threads()}; load average at the end {os.getloadavg()[0]:.1f}",
+        f"minor page faults per read: {faults:.1f} (reads reuse their intermediates; a fault costs "
+        "~1 us on a VM)",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures
@@ -186,6 +189,17 @@ def _ideal_figures(figures: dict, w, x, baseline, *, repeats: int) -> None:
     figures["read_ideal"] = figure(s, b, "numpy x @ W, float64")
     s, b = interleaved(lambda: ideal.read(x), with_pass, repeats=repeats)
     figures["read_ideal_pass"] = figure(s, b, "numpy x @ W, float64, then y *= c in place")
+
+
+def _faults_per_read(xbar, x, reads: int = 20) -> float:
+    """Minor page faults per read (``getrusage``), over ``reads`` reads after a warm-up."""
+    import resource
+
+    xbar.read(x)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(reads):
+        xbar.read(x)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / reads
 
 
 def nm_threads() -> int:

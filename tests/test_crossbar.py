@@ -686,3 +686,28 @@ def test_new_physics_is_bit_identical_on_one_and_two_threads(preset):
     assert a[0] == b[0]
     for u, v in zip(a[1:], b[1:], strict=True):
         np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize(
+    "periphery",
+    [
+        Periphery(dac=DacParams(bits=8), adc=AdcParams(bits=8, noise_v=1e-3)),
+        Periphery(mismatch=nm.hardware.periphery.SAR_MISMATCH),
+        nm.IDEAL_PERIPHERY,
+    ],
+    ids=["nominal", "mismatch", "ideal"],
+)
+def test_a_read_outlives_the_next_one(periphery):
+    """Reads reuse their intermediates (reading._scratch), never their outputs: a read's
+    outputs, and its metered twin's, are untouched by the reads after it, of any shape."""
+    xb = nm.Crossbar.fabricate(30, 20, rng=np.random.default_rng(0), periphery=periphery, tile_shape=(16, 20))
+    twin = nm.Crossbar.fabricate(30, 20, rng=np.random.default_rng(0), periphery=periphery, tile_shape=(16, 20))
+    w = np.random.default_rng(1).uniform(-1, 1, (30, 20))
+    xb.program(w, method="direct")
+    twin.program(w, method="direct")
+    xs = [np.random.default_rng(k).uniform(-1, 1, (b, 30)) for k, b in enumerate((7, 7, 3, 7))]
+    outs = [xb.read(x) for x in xs] + [xb.read_metered(xs[0], t_read_s=1e-8).y]
+    copies = [twin.read(x) for x in xs] + [twin.read_metered(xs[0], t_read_s=1e-8).y]
+    for got, want in zip(outs, copies):
+        np.testing.assert_array_equal(got, want)
+    assert len({id(o) for o in outs}) == len(outs)
