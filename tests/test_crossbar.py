@@ -700,8 +700,10 @@ def test_new_physics_is_bit_identical_on_one_and_two_threads(preset):
 def test_a_read_outlives_the_next_one(periphery):
     """Reads reuse their intermediates (reading._scratch), never their outputs: a read's
     outputs, and its metered twin's, are untouched by the reads after it, of any shape."""
-    xb = nm.Crossbar.fabricate(30, 20, rng=np.random.default_rng(0), periphery=periphery, tile_shape=(16, 20))
-    twin = nm.Crossbar.fabricate(30, 20, rng=np.random.default_rng(0), periphery=periphery, tile_shape=(16, 20))
+    xb, twin = (
+        nm.Crossbar.fabricate(30, 20, rng=np.random.default_rng(0), periphery=periphery, tile_shape=(16, 20))
+        for _ in range(2)
+    )
     w = np.random.default_rng(1).uniform(-1, 1, (30, 20))
     xb.program(w, method="direct")
     twin.program(w, method="direct")
