@@ -710,6 +710,6 @@ def test_a_read_outlives_the_next_one(periphery):
     xs = [np.random.default_rng(k).uniform(-1, 1, (b, 30)) for k, b in enumerate((7, 7, 3, 7))]
     outs = [xb.read(x) for x in xs] + [xb.read_metered(xs[0], t_read_s=1e-8).y]
     copies = [twin.read(x) for x in xs] + [twin.read_metered(xs[0], t_read_s=1e-8).y]
-    for got, want in zip(outs, copies):
+    for got, want in zip(outs, copies, strict=True):
         np.testing.assert_array_equal(got, want)
     assert len({id(o) for o in outs}) == len(outs)
