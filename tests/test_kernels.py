@@ -24,6 +24,7 @@ from neuromorph._rng import (
 )
 from neuromorph.hardware import _converter_kernels as CK
 from neuromorph.hardware import _kernels as K
+from neuromorph.hardware import _random_kernels as R
 from neuromorph.hardware.devices import DriftParams, PulseParams, TemperatureParams
 from tests import naive
 
@@ -84,7 +85,7 @@ def _normal_words(stream, counter, draws):
     """The words hashed for the first ``draws`` reserved draws of normal ``counter``."""
     out = np.empty(draws, dtype=np.uint64)
     for j in range(draws):
-        out[j] = K.normal_word(stream, counter, j)
+        out[j] = R.normal_word(stream, counter, j)
     return out
 
 
@@ -116,7 +117,7 @@ def test_uniforms_never_reuse_a_normal_draw():
     rounding of pair 65 (8450) was the third draw (j = 2) of pair 0's 33rd pulse normal.
     Every word now carries its stream and kind, so no uniform word is any normal's."""
     assert 65 * 130 == (0 * 130 + 1 + 0 * 65 + 32) * 256 + 2  # the old scenario
-    rounding = {int(K.uniform_word(STREAM_PULSE_ROUNDING, i)) for i in range(200)}
+    rounding = {int(R.uniform_word(STREAM_PULSE_ROUNDING, i)) for i in range(200)}
     for stream in (STREAM_PULSE_ROUNDING, STREAM_PULSE_NOISE):
         for counter in range(2 * 200 * 64):
             words = _normal_words(stream, counter, 4)
@@ -406,7 +407,7 @@ def test_normals_match_normal_bit_for_bit():
     """The batched normals take the ziggurat's slow branches too (2.8 %): the same bits."""
     key, first = np.uint64(77), 5_000
     out = np.empty(20_000)
-    K.normals(key, STREAM_READ_NOISE, first, out, np.empty(out.size, np.uint64), np.empty(out.size, np.int64))
+    R.normals(key, STREAM_READ_NOISE, first, out, np.empty(out.size, np.uint64), np.empty(out.size, np.int64))
     want = np.array([K.normal(key, STREAM_READ_NOISE, first + i) for i in range(out.size)])
     np.testing.assert_array_equal(out, want)
 

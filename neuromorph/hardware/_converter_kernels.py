@@ -17,7 +17,7 @@ import numpy as np
 from numba import prange
 
 from neuromorph._numba import njit, njit_inline, njit_parallel
-from neuromorph.hardware._kernels import normals
+from neuromorph.hardware._random_kernels import normals
 
 #: Rows of a batch per parallel task of :func:`adc_accumulate`: a fixed split (the bits do not
 #: depend on the thread count), long enough that each task reuses its scratch row 16 times.
@@ -176,7 +176,7 @@ def dac_table_rows(x, n_rows, scale, levels, v_max, table, v_out, v2_out, row0, 
     thread (the same bits); ``codes`` (n_rows,) scratch.
 
     Two passes per row: the codes (a vectorised loop), then the table lookups one by one (as
-    AVX-512 gathers in one loop they are slow here; see :func:`neuromorph.hardware._kernels.normals`).
+    AVX-512 gathers in one loop they are slow here; see :func:`neuromorph.hardware._random_kernels.normals`).
     """
     want2 = v2_out.size == x.size
     for b in range(row0, row1):

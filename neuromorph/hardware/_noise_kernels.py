@@ -2,8 +2,8 @@
 
 Contract as in :mod:`neuromorph.hardware._kernels`: arrays and scalars in, caller-allocated
 outputs (OUT) filled, no validation, the same bits on any thread count.  Every draw is
-counter-based (:func:`~neuromorph.hardware._kernels.uniform`,
-:func:`~neuromorph.hardware._kernels.normal`) under a key derived from the crossbar's lifetime
+counter-based (:func:`~neuromorph.hardware._random_kernels.uniform`,
+:func:`~neuromorph.hardware._random_kernels.normal`) under a key derived from the crossbar's lifetime
 key, so a draw depends only on (key, stream, counter), never on the schedule.
 
 Device ``d = 2 * pair + side`` (side 0 is G+, side 1 is G-) numbers the devices in the draws.
@@ -18,7 +18,7 @@ from numba import prange
 
 from neuromorph._numba import CHUNK, njit, njit_parallel
 from neuromorph._rng import STREAM_PINK_NOISE, STREAM_RTN_DWELL, STREAM_RTN_START
-from neuromorph.hardware._kernels import normals_at, uniform
+from neuromorph.hardware._random_kernels import normals_at, uniform
 
 #: 2**53: a uniform's 53 random bits scaled back to an integer key.
 _TWO_53 = 9007199254740992.0
@@ -86,7 +86,7 @@ def pink_pairs(key, amp, ln_span, ln_lo, ln_width, partial_in, g_eff, p_out):
 
 @njit
 def _chunk_scratch(m):
-    """Counters and :func:`~neuromorph.hardware._kernels.normals_at`'s scratch for ``m`` normals."""
+    """Counters and :func:`~neuromorph.hardware._random_kernels.normals_at`'s scratch for ``m`` normals."""
     return np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.int64)
 
 

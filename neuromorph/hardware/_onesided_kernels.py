@@ -36,12 +36,12 @@ from neuromorph.hardware._kernels import (
     V_Q0,
     apply_pulses,
     at_temperature,
-    normal,
     retained,
     retention_draw,
     verify_noise_rel,
     wear,
 )
+from neuromorph.hardware._random_kernels import normal
 from neuromorph.hardware.devices import StuckCode
 
 #: A device that takes pulses (StuckCode.NONE), as a plain int for the kernels.

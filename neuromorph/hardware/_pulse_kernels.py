@@ -34,12 +34,11 @@ from neuromorph.hardware._kernels import (
     _WORN,
     P_C2C,
     R_REDRAW,
-    normals_at,
     pulse_number,
     pulsed,
-    uniform,
     worn,
 )
+from neuromorph.hardware._random_kernels import normals_at, uniform
 
 #: Count of a pair whose float32 bound does not decide it (no real count is this negative).
 UNDECIDED = np.iinfo(np.int64).min
@@ -240,7 +239,7 @@ def _pulse_task(
     devices of a pair, 12 % faster, measured; devices are independent, so the same bits).
 
     Per side, the pulsed devices are listed first and their first pulse's normal and
-    retention normal drawn together (:func:`_kernels.normals_at`, the same bits as one by
+    retention normal drawn together (:func:`_random_kernels.normals_at`, the same bits as one by
     one in :func:`_kernels.pulsed`); then the devices are pulsed.
     """
     per_dev = np.uint64(max_pulses)
