@@ -412,6 +412,20 @@ def test_normals_match_normal_bit_for_bit():
     np.testing.assert_array_equal(out, want)
 
 
+def test_normals_at_scattered_counters_match_normal_bit_for_bit():
+    """As the pulse pass draws them: scattered counters, scratch and outputs longer than the
+    counters (only the first ``n`` outputs are written)."""
+    key = np.uint64(78)
+    counters = (np.arange(6_000, dtype=np.uint64) * np.uint64(2 * 64)) + np.uint64(1)
+    out = np.full(counters.size + 7, -1.0)
+    words, misses = np.empty(out.size, np.uint64), np.empty(out.size, np.int64)
+    R.normals_at(key, STREAM_READ_NOISE, counters, out[: counters.size], words, misses)
+    want = np.array([K.normal(key, STREAM_READ_NOISE, int(c)) for c in counters])
+    np.testing.assert_array_equal(out[: counters.size], want)
+    assert np.all(out[counters.size :] == -1.0)
+    assert np.sum(np.abs(want) > 3.442619855899) > 0  # beyond the base strip: the tail branch ran
+
+
 def _adc_twin(mu, var, key, counter_base, gain, noise_v, lsb, max_code, out_scale, out):
     """``adc_accumulate`` element by element with the scalar ``normal`` (the naive twin)."""
     for b in range(mu.shape[0]):

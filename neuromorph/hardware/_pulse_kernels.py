@@ -169,9 +169,11 @@ def nonzero_pairs(counts, pairs_out):
 #: Most pulsed pairs whose pulses :func:`apply_counts` sends on the calling thread.  A
 #: parallel launch (workqueue layer) costs ~70 us here even with nothing to do, which small
 #: updates do not win back (measured, 2 cores, RRAM: 64x64 from a batch of 64, ~4k pulsed
-#: pairs, update 0.30 ms serially against 0.35 ms median, 0.44 ms mean in parallel); the
-#: benchmark's 256x256 update (16k pulsed pairs) gains from two threads (2.08 against 2.33
-#: ms median).  Above it, tasks of :data:`PAIRS_PER_TASK`.  The same bits either way.
+#: pairs, update 0.30 ms serially against 0.35 ms median, 0.44 ms mean in parallel).  The
+#: benchmark's 256x256 update (16k pulsed pairs) took 2.08 ms median with two threads against
+#: 2.33 ms serially when updates ran back to back, and the same (2.27-2.28 ms both) when each
+#: followed a float32 BLAS product, as in the benchmark.  Above it, tasks of
+#: :data:`PAIRS_PER_TASK`.  The same bits either way.
 SERIAL_PAIRS = 1 << 13
 
 
