@@ -107,7 +107,7 @@ def main(argv=None) -> dict:
         "bound cannot decide a pair's rounding (neuromorph/hardware/pulsing.py)",
         f"numba threads: {nm_threads()}; load average at the end {os.getloadavg()[0]:.1f}",
         f"minor page faults per read: {faults:.1f} (reads reuse their intermediates; a fault costs "
-        "~1 us on a VM)",
+        "~2 us on this VM)",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures
