@@ -212,6 +212,16 @@ def test_float32_bound_holds_over_a_wide_range_of_magnitudes():
     assert not (error <= relative).all()  # the case needs the absolute term
 
 
+def test_cast_gives_float32_column_sums_of_squares_and_a_magnitude_bound():
+    rng = np.random.default_rng(4)
+    x = rng.normal(0.0, 1.0, (300, 7)) * 10.0 ** rng.uniform(-3, 3, 7)
+    x[17, 2] = -1e4  # one spike: the bound is its column's norm, not below the spike
+    x32, sumsq, peak = pulsing._cast(x)
+    np.testing.assert_array_equal(x32, x.astype(np.float32))
+    np.testing.assert_allclose(sumsq, (x * x).sum(axis=0), rtol=1e-13)
+    assert np.abs(x).max() <= peak <= np.sqrt(sumsq.max()) * (1 + 1e-15)
+
+
 def test_inputs_beyond_float32_take_the_float64_product():
     rng = np.random.default_rng(9)
     x, d = rng.normal(0.0, 1e70, (8, 6)), rng.normal(0.0, 1e-60, (8, 5))

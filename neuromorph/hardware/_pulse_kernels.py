@@ -34,6 +34,7 @@ from neuromorph.hardware._kernels import (
     _WORN,
     P_C2C,
     R_REDRAW,
+    law_scalars,
     pulse_number,
     pulsed,
     worn,
@@ -246,7 +247,8 @@ def _pulse_task(
     """
     per_dev = np.uint64(max_pulses)
     redraw = ret[R_REDRAW] != 0.0
-    noisy = law[P_C2C] > 0.0
+    lw = law_scalars(law)
+    noisy = lw[P_C2C] > 0.0
     n = j1 - j0
     listed = np.empty(n, dtype=np.int64)
     counters = np.empty(n, dtype=np.uint64)
@@ -283,7 +285,7 @@ def _pulse_task(
                 stuck[s, i] = _WORN
             g_prog[s, i], nu[s, i] = pulsed(
                 s, i, acting, raise_it, g_prog[s, i], tau_prog[s, i], nu[s, i], g_lo[s, i],
-                g_hi[s, i], s_up[s, i], s_down[s, i], law, ret, redraw, tau_now, key, per_dev,
+                g_hi[s, i], s_up[s, i], s_down[s, i], lw, ret, redraw, tau_now, key, per_dev,
                 z_pulse[t], z_ret[t],
             )  # fmt: skip
             tau_prog[s, i] = tau_now
@@ -301,15 +303,13 @@ def _side_pulses(count, s, set_only):
 
 
 @njit
-def cast_with_stats(x, out, sumsq, peak):
-    """``out = float32(x)`` with each column's sum of squares and largest magnitude.
+def cast_with_sumsq(x, out, sumsq):
+    """``out = float32(x)`` with each column's sum of squares.
 
-    IN x (batch, n) float64; OUT out (batch, n) float32, sumsq (n,), peak (n,) (zeroed by
-    the caller).
+    IN x (batch, n) float64; OUT out (batch, n) float32, sumsq (n,) (zeroed by the caller).
     """
     for k in range(x.shape[0]):
         for a in range(x.shape[1]):
             v = x[k, a]
             out[k, a] = v
             sumsq[a] += v * v
-            peak[a] = max(peak[a], abs(v))

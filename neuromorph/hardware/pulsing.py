@@ -38,11 +38,12 @@ FLOAT32_TINY = 2.0**-124
 #: Factor on the bound for the float64 roundings of the column norms, the scaling and the
 #: interval ends (each below 1e-12 relative).
 BOUND_SAFETY = 1.0 + 2.0**-10
-#: Largest ``max|x| max|d| batch`` for the float32 product: every float32 value and partial
-#: sum stays finite (float32 overflows at 2**128).
+#: Largest ``max|x| max|d| batch`` (with bounds on the maxima) for the float32 product: every
+#: float32 value and partial sum stays finite (float32 overflows at 2**128).
 FLOAT32_RANGE = 2.0**120
-#: Largest ``|pulses_per_unit| max|x| max|d| batch`` for the float32 path: every scaled value
-#: and bound stays finite in float64 (larger ones take the float64 path and its check).
+#: Largest ``|pulses_per_unit| max|x| max|d| batch`` (the same bounds) for the float32 path:
+#: every scaled value and bound stays finite in float64 (larger ones take the float64 path and
+#: its check).
 FLOAT64_RANGE = 2.0**1000
 #: ``(batch + 2) u`` must stay below this for ``gamma`` to be a bound (batch < 8.4 million).
 MAX_GAMMA_REACH = 0.5
@@ -122,7 +123,7 @@ def outer_product(
     x, d = np.ascontiguousarray(x), np.ascontiguousarray(d)
     batch = x.shape[0]
     reach = (batch + 2) * FLOAT32_ROUNDOFF
-    x32, x_sumsq, x_peak = _cast(x)
+    x32, x_sumsq, x_peak = _cast(x)  # x_peak, d_peak: bounds on every |x_ka|, |d_kb|
     d32, d_sumsq, d_peak = _cast(d)
     if not (math.isfinite(x_sumsq.sum()) and math.isfinite(d_sumsq.sum())):
         check.array("x", x)  # a NaN or inf, named; finite values whose squares overflow pass
@@ -156,11 +157,17 @@ def outer_product(
 
 
 def _cast(x: NDArray[np.float64]) -> tuple[NDArray[np.float32], NDArray[np.float64], float]:
-    """``x`` as float32, its columns' sums of squares and its largest magnitude."""
+    """``x`` as float32, its columns' sums of squares and a bound on its magnitudes.
+
+    The bound is the largest column norm, ``sqrt(max sumsq)`` (no element exceeds its column's
+    norm): the bounds above need no more, and a pass that also tracked each column's largest
+    magnitude took 0.165 ms against 0.085 ms for the benchmark's ``x`` and ``d`` (measured).
+    The counts do not depend on it: a looser bound only leaves more pairs to resolve exactly.
+    """
     out = np.empty(x.shape, dtype=np.float32)
-    sumsq, peak = np.zeros(x.shape[1]), np.zeros(x.shape[1])
-    _pulse_kernels.cast_with_stats(x=x, out=out, sumsq=sumsq, peak=peak)
-    return out, sumsq, float(peak.max(initial=0.0))
+    sumsq = np.zeros(x.shape[1])
+    _pulse_kernels.cast_with_sumsq(x=x, out=out, sumsq=sumsq)
+    return out, sumsq, math.sqrt(float(sumsq.max(initial=0.0)))
 
 
 def pulse_counts(
