@@ -37,6 +37,7 @@ from neuromorph.hardware._kernels import (
     law_scalars,
     pulse_number,
     pulsed,
+    retention_scalars,
     worn,
 )
 from neuromorph.hardware._random_kernels import normals_at, uniform
@@ -248,6 +249,7 @@ def _pulse_task(
     per_dev = np.uint64(max_pulses)
     redraw = ret[R_REDRAW] != 0.0
     lw = law_scalars(law)
+    rt = retention_scalars(ret)
     noisy = lw[P_C2C] > 0.0
     n = j1 - j0
     listed = np.empty(n, dtype=np.int64)
@@ -285,7 +287,7 @@ def _pulse_task(
                 stuck[s, i] = _WORN
             g_prog[s, i], nu[s, i] = pulsed(
                 s, i, acting, raise_it, g_prog[s, i], tau_prog[s, i], nu[s, i], g_lo[s, i],
-                g_hi[s, i], s_up[s, i], s_down[s, i], lw, ret, redraw, tau_now, key, per_dev,
+                g_hi[s, i], s_up[s, i], s_down[s, i], lw, rt, redraw, tau_now, key, per_dev,
                 z_pulse[t], z_ret[t],
             )  # fmt: skip
             tau_prog[s, i] = tau_now
