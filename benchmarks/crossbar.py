@@ -46,7 +46,16 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _harness import blas_note, figure, interleaved, matmul_baselines, median_seconds, parser, report  # noqa: E402
+from _harness import (  # noqa: E402
+    blas_note,
+    figure,
+    interleaved,
+    matmul_baselines,
+    median_seconds,
+    memory_latency_ns,
+    parser,
+    report,
+)
 
 import neuromorph as nm  # noqa: E402
 from neuromorph.hardware.periphery import SAR_MISMATCH, AdcParams, DacParams, Periphery  # noqa: E402
@@ -82,6 +91,7 @@ def main(argv=None) -> dict:
     base = matmul_baselines(x, xbar.effective_weights())
     baseline, baseline32 = base["f64"], base["f32"]
 
+    latency_before = memory_latency_ns()
     figures = {}
     if "read" in groups:
         _read_figures(figures, xbar, w, x, env, periphery, base, repeats=args.repeats)
@@ -108,6 +118,9 @@ def main(argv=None) -> dict:
         f"numba threads: {nm_threads()}; load average at the end {os.getloadavg()[0]:.1f}",
         f"minor page faults per read: {faults:.1f} (reads reuse their intermediates; a fault costs "
         "~2 us on this VM)",
+        f"memory latency (random loads over 16 MB) {latency_before:.0f} ns before the figures, "
+        f"{memory_latency_ns():.0f} ns after: ~25 ns on a quiet host here; at 70-140 ns (the host's shared "
+        "cache busy) the read and update ratios rise by up to 1.4x",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures
