@@ -238,4 +238,7 @@ def test_inputs_beyond_float32_take_the_float64_product():
 def test_nonzero_pairs_are_flatnonzero():
     counts = np.random.default_rng(1).integers(-2, 3, 1000)
     np.testing.assert_array_equal(pulsing.nonzero_pairs(counts), np.flatnonzero(counts))
+    pairs, pulses, both = pulsing.pulsed_pairs(counts)
+    np.testing.assert_array_equal(pairs, np.flatnonzero(counts))
+    assert (pulses, both) == (np.abs(counts).sum(), np.count_nonzero(np.abs(counts) > 1))
     assert pulsing.nonzero_pairs(np.zeros(4, dtype=np.int64)).size == 0

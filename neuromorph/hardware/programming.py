@@ -175,7 +175,7 @@ def send_pulses(
         return _send_set_pulses(
             state, device, counts, max_pulses=max_pulses, tau_now=tau_now, key=key, temperature_k=t_k
         )
-    pairs = pulsing.nonzero_pairs(counts)
+    pairs, pulses, both_sides = pulsing.pulsed_pairs(counts)
     _pulse_kernels.apply_counts(
         **state.arrays(),  # the kernels name their device-state arrays as DeviceState does
         counts=counts,
@@ -186,8 +186,7 @@ def send_pulses(
         key=key,
         max_pulses=max_pulses,
     )
-    sent = np.abs(counts[pairs])
-    return UpdateReport(pulses=int(sent.sum()), devices_pulsed=pairs.size + int(np.count_nonzero(sent > 1)))
+    return UpdateReport(pulses=pulses, devices_pulsed=pairs.size + both_sides)
 
 
 def _send_set_pulses(
