@@ -77,6 +77,9 @@ N_TEST = 360
 Z95 = 1.959964
 #: Environment variables the benchmarks ask to have unset (OpenBLAS's native kernel choice).
 BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: Memory latency of this kind of machine on a quiet host (``benchmarks/_harness.py``'s
+#: ``memory_latency_ns``: 23-28 ns measured, against 70-140 ns while the host was busy).
+QUIET_LATENCY_NS = 25
 #: A run that starts with a load average above this fraction of the cores is flagged as
 #: "measured under load": the ratios are timed beside their baselines, but not reliably.
 LOADED_PER_CORE = 0.5
@@ -161,7 +164,7 @@ def run_part(part: str, results: Path, *, ngspice: bool = False) -> None:
         (results / "speed").mkdir(exist_ok=True)
     commands = part_commands(part, results, ngspice=ngspice)
     started, t0, load0 = _now(), time.perf_counter(), os.getloadavg()[0]
-    blas = None
+    blas = latency = None
     for name, cmd in commands:
         print("running", " ".join(cmd), flush=True)
         log = results / "logs" / f"{name}.log"
@@ -182,6 +185,7 @@ def run_part(part: str, results: Path, *, ngspice: bool = False) -> None:
         if proc.returncode:
             raise SystemExit(f"{' '.join(cmd)} failed (exit {proc.returncode}); its output is in {log}")
         blas = blas or blas_from_log(log.read_text())
+        latency = latency or latency_from_log(log.read_text())
     meta = {
         "part": part,
         "commands": [" ".join(cmd) for _, cmd in commands],
@@ -191,6 +195,7 @@ def run_part(part: str, results: Path, *, ngspice: bool = False) -> None:
         "load_average_start": load0,
         "load_average_end": os.getloadavg()[0],
         "blas": blas,
+        "memory_latency_ns": latency,
         "openblas_overrides_dropped": list(BLAS_OVERRIDES),
     }
     (results / f"run_{part}.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -204,6 +209,14 @@ def blas_from_log(text: str) -> str | None:
     """The BLAS line the benchmarks print (``benchmarks/_harness.py``'s ``blas_note``), or None."""
     m = re.search(r"BLAS: (.+)", text)
     return m.group(1).strip() if m else None
+
+
+def latency_from_log(text: str) -> list[float] | None:
+    """The memory latencies (ns) ``benchmarks/crossbar.py`` measured before and after its
+    figures (``_harness.memory_latency_ns``), or None."""
+    pattern = r"memory latency \(random loads over 16 MB\) (\d+) ns before the figures, (\d+) ns after"
+    m = re.search(pattern, text)
+    return [float(m.group(1)), float(m.group(2))] if m else None
 
 
 def run_line(results: Path, part: str, files: list[Path]) -> str:
@@ -221,6 +234,13 @@ def run_line(results: Path, part: str, files: list[Path]) -> str:
     load = meta["load_average_start"]
     if load > LOADED_PER_CORE * m["cores"]:
         text += f"; **measured under load** (load average {load:.1f} at the start)"
+    if meta.get("memory_latency_ns"):
+        before, after = meta["memory_latency_ns"]
+        text += (
+            f"; memory latency {before:.0f} ns before the figures and {after:.0f} ns after (random loads "
+            f"over 16 MB: ~{QUIET_LATENCY_NS} ns on a quiet host here; above ~70 ns the host's shared cache "
+            "is busy and the read and update ratios rise by up to 1.4x)"
+        )
     return text
 
 

@@ -147,6 +147,7 @@ def _results(tmp_path: Path, *, load: float = 7.2) -> Path:
         "machine": {"cores": 2, "cpu": "AMD EPYC", "system": "Linux x86_64", "python": "3.11.7"},
         "load_average_start": load,
         "blas": "OpenBLAS 0.3.27 Zen 2 threads; native OpenBLAS settings",
+        "memory_latency_ns": [121.0, 87.0],
     }
     (res / "run_speed.json").write_text(json.dumps(meta))
     for name, ip, epoch, pulses in (("ff_rram", 0.96, 1.75, 4.3e6), ("ff_rram_array", 0.94, 0.95, 4.3e4)):
@@ -183,6 +184,7 @@ def test_the_speed_table_holds_the_benchmarks_figures(rr, tmp_path):
         "AMD EPYC",
         "OpenBLAS 0.3.27",
         "**measured under load**",
+        "memory latency 121 ns before the figures and 87 ns after",
         "--run --only speed",
         rr.PEERS["read"],
         "not regenerated",
@@ -293,3 +295,12 @@ def test_ratio_and_seconds_formats(rr):
         "0.77 s",
         "110 s",
     ]
+
+
+def test_the_memory_latency_is_read_from_the_crossbar_log(rr):
+    log = (
+        "update_f32  1e-3  1e-3  1.0\n"
+        "note: memory latency (random loads over 16 MB) 94 ns before the figures, 119 ns after: ~25 ns\n"
+    )
+    assert rr.latency_from_log(log) == [94.0, 119.0]
+    assert rr.latency_from_log("no such note") is None
