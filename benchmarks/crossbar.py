@@ -120,7 +120,7 @@ def main(argv=None) -> dict:
         "~2 us on this VM)",
         f"memory latency (random loads over 16 MB) {latency_before:.0f} ns before the figures, "
         f"{memory_latency_ns():.0f} ns after: ~25 ns on a quiet host here; at 70-140 ns (the host's shared "
-        "cache busy) the read and update ratios rise by up to 1.4x",
+        "cache busy) the read and update ratios were up to 1.4x higher in most runs",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures

@@ -239,7 +239,7 @@ def run_line(results: Path, part: str, files: list[Path]) -> str:
         text += (
             f"; memory latency {before:.0f} ns before the figures and {after:.0f} ns after (random loads "
             f"over 16 MB: ~{QUIET_LATENCY_NS} ns on a quiet host here; above ~70 ns the host's shared cache "
-            "is busy and the read and update ratios rise by up to 1.4x)"
+            "is busy, and the read and update ratios were up to 1.4x higher in most such runs)"
         )
     return text
 
