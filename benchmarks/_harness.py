@@ -13,6 +13,7 @@ never unset them.  :func:`blas_note` says which kernel ran.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -105,15 +106,8 @@ def memory_latency_ns(mb: int = 16, steps: int = 100_000) -> float:
     ratios rose by up to 1.4x while BLAS baselines rose less (their data fit the core's own cache).
     """
     import numpy as np
-    from numba import njit
 
-    @njit(cache=False)
-    def chase(nxt, steps):
-        j = 0
-        for _ in range(steps):
-            j = nxt[j]
-        return j
-
+    chase = _chase_kernel()
     n = mb * (1 << 20) // 8
     order = np.random.default_rng(0).permutation(n)
     nxt = np.empty(n, dtype=np.int64)
@@ -125,6 +119,21 @@ def memory_latency_ns(mb: int = 16, steps: int = 100_000) -> float:
         chase(nxt, steps)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) / steps * 1e9
+
+
+@functools.cache
+def _chase_kernel():
+    """The pointer chase, compiled once per process (Numba imported only when a script asks)."""
+    from numba import njit
+
+    @njit
+    def chase(nxt, steps):
+        j = 0
+        for _ in range(steps):
+            j = nxt[j]
+        return j
+
+    return chase
 
 
 def matmul_baselines(x, w) -> dict[str, Callable[[], object]]:

@@ -58,7 +58,7 @@ def _used_state(device, n, seed):
 
 def _two_pass(state, device, desired, *, scale, tau_now, key):
     counts = pulsing.pulse_counts(desired, pulses_per_unit=scale, key=key, max_pulses=MAX_PULSES)
-    pairs = pulsing.nonzero_pairs(counts)
+    pairs = pulsing.pulsed_pairs(counts)[0]
     PK.apply_counts(
         **state,
         counts=counts,
@@ -235,10 +235,9 @@ def test_inputs_beyond_float32_take_the_float64_product():
         pulsing.outer_product(x, d, pulses_per_unit=1e300)
 
 
-def test_nonzero_pairs_are_flatnonzero():
+def test_pulsed_pairs_are_flatnonzero_with_their_totals():
     counts = np.random.default_rng(1).integers(-2, 3, 1000)
-    np.testing.assert_array_equal(pulsing.nonzero_pairs(counts), np.flatnonzero(counts))
     pairs, pulses, both = pulsing.pulsed_pairs(counts)
     np.testing.assert_array_equal(pairs, np.flatnonzero(counts))
     assert (pulses, both) == (np.abs(counts).sum(), np.count_nonzero(np.abs(counts) > 1))
-    assert pulsing.nonzero_pairs(np.zeros(4, dtype=np.int64)).size == 0
+    assert pulsing.pulsed_pairs(np.zeros(4, dtype=np.int64))[0].size == 0

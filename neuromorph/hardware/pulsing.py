@@ -222,14 +222,10 @@ def pulse_counts(
     return counts
 
 
-def nonzero_pairs(counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Indices of the pairs with a nonzero count, increasing (``np.flatnonzero``, faster)."""
-    return pulsed_pairs(counts)[0]
-
-
 def pulsed_pairs(counts: NDArray[np.int64]) -> tuple[NDArray[np.int64], int, int]:
-    """:func:`nonzero_pairs`, the pulses they take (sum of ``|count|``) and how many pairs have
-    ``|count| > 1`` (both devices pulsed), in one pass."""
+    """Indices of the pairs with a nonzero count, increasing (``np.flatnonzero``, faster), the
+    pulses they take (sum of ``|count|``) and how many pairs have ``|count| > 1`` (both devices
+    pulsed), in one pass."""
     pairs = np.empty(counts.size, dtype=np.int64)
     totals = np.zeros(2, dtype=np.int64)
     m = _pulse_kernels.nonzero_pairs(counts=counts, pairs_out=pairs, totals_out=totals)
