@@ -191,10 +191,80 @@ def test_counts_within_a_wide_bound_are_the_exact_counts():
     kept = counts != PK.UNDECIDED
     assert 0.05 < m / exact.size < 0.5 and kept.sum() == exact.size - m
     np.testing.assert_array_equal(counts[kept], want[kept])
-    PK.resolve_counts(
-        counts=counts, pending=pending[:m], x=x, d=d, scale=scale, key=key, max_pulses=MAX_PULSES
+    # A bound on the float32 inputs' float64 sums as loose as the first: most pairs go on to the
+    # float64 sums (streamed row by row of x and d).
+    left = PK.resolve_counts(
+        counts=counts,
+        pending=pending[:m],
+        x=x,
+        d=d,
+        x32=x.astype(np.float32),
+        d32=d.astype(np.float32),
+        x_norm=x_norm,
+        d_norm=d_norm,
+        rel=rel,
+        absolute=0.0,
+        scale=scale,
+        key=key,
+        max_pulses=MAX_PULSES,
     )
+    assert left > PK.FEW_PAIRS
     np.testing.assert_array_equal(counts, want)
+
+
+@pytest.mark.parametrize("looser", [1.0, 10.0, 3e3])
+def test_resolved_counts_are_the_exact_counts_at_every_stage(looser):
+    """Pending pairs decided from the float32 inputs' float64 sums (a bound ~500x tighter than
+    the float32 product's), the rest summed in float64 pair by pair (a few) or row by row
+    (many): the counts of the float64 product throughout.  ``looser`` widens the inputs'
+    bound (still a bound) to send more pairs to the float64 sums."""
+    rng = np.random.default_rng(11)
+    x, d = rng.uniform(-1.0, 1.0, (1024, 120)), rng.normal(0.0, 1.0, (1024, 90))
+    scale = 0.3
+    op = pulsing.outer_product(x, d, pulses_per_unit=scale)
+    assert op.approx is not None and op.rel > 400.0 * op.rel_inputs
+    np.testing.assert_array_equal(op.x32, x.astype(np.float32))
+    np.testing.assert_array_equal(op.d32, d.astype(np.float32))
+    # The bound holds for the float32 inputs' products summed in float64, and is not loose.
+    sums = x.astype(np.float32).astype(np.float64).T @ d.astype(np.float32).astype(np.float64)
+    error = np.abs(x.T @ d - sums)
+    bound = op.rel_inputs * np.outer(op.x_norm, op.d_norm) + op.absolute
+    assert (error <= bound).all() and (error > 0.01 * bound).any()
+    pending_total, lefts = 0, []
+    for call in range(4):
+        key = np.uint64(rng.integers(0, 2**63))
+        counts, pending = np.empty(op.size, dtype=np.int64), np.empty(op.size, dtype=np.int64)
+        m = PK.bounded_counts(
+            approx=op.approx, x_norm=op.x_norm, d_norm=op.d_norm, rel=op.rel,
+            absolute=op.absolute, scale=scale, key=key, max_pulses=MAX_PULSES,
+            counts_out=counts, pending_out=pending,
+        )  # fmt: skip
+        pending_total += m
+        lefts.append(
+            PK.resolve_counts(
+                counts=counts,
+                pending=pending[:m],
+                x=x,
+                d=d,
+                x32=op.x32,
+                d32=op.d32,
+                x_norm=op.x_norm,
+                d_norm=op.d_norm,
+                rel=op.rel_inputs * looser,
+                absolute=op.absolute,
+                scale=scale,
+                key=key,
+                max_pulses=MAX_PULSES,
+            )  # fmt: skip
+        )
+        np.testing.assert_array_equal(counts, _float64_counts(x, d, scale, key), err_msg=f"call {call}")
+    assert pending_total > 400, pending_total
+    if looser == 1.0:  # the tight bound decides nearly every pending pair
+        assert sum(lefts) <= pending_total / 100, lefts
+    elif looser == 10.0:  # a few: pair by pair
+        assert 0 < max(lefts) <= PK.FEW_PAIRS, lefts
+    else:  # all: row by row
+        assert min(lefts) > PK.FEW_PAIRS, lefts
 
 
 def test_float32_bound_holds_over_a_wide_range_of_magnitudes():

@@ -14,7 +14,8 @@ only through its count and sign, and its draws only on (key, stream, pair index)
 Counting an outer product ``x.T @ d`` (:mod:`neuromorph.hardware.pulsing`) uses a float32
 product and a proven bound on its error: :func:`bounded_counts` keeps a pair's count when
 every value within the bound rounds to the same count, and marks the pair :data:`UNDECIDED`
-otherwise; :func:`resolve_counts` recomputes those pairs' products in float64.
+otherwise; :func:`resolve_counts` recomputes those pairs' products from the float32 inputs in
+float64, with a far tighter bound, and the few it leaves from the float64 inputs.
 
 Contract as in :mod:`neuromorph.hardware._kernels`: arrays and scalars in, caller-allocated
 outputs (OUT), no validation.
@@ -103,18 +104,17 @@ def bounded_counts(approx, x_norm, d_norm, rel, absolute, scale, key, max_pulses
     n_in, n_out = approx.shape
     reach = abs(scale)
     err_0 = reach * absolute
-    pending = 0
+    m = 0
     for a in range(n_in):
         err_a = reach * rel * x_norm[a]
-        pending += _bounded_row(
-            approx[a], d_norm, err_a, err_0, scale, key, max_pulses, a * n_out, counts_out
-        )
-    if pending:  # a second pass: storing indices in the loop above makes it 4x slower
-        m = 0
-        for i in range(counts_out.size):
-            pending_out[m] = i
-            m += counts_out[i] == UNDECIDED
-    return pending
+        i0 = a * n_out
+        if _bounded_row(approx[a], d_norm, err_a, err_0, scale, key, max_pulses, i0, counts_out):
+            # the row's pending pairs, listed in a second pass over it (storing indices in
+            # _bounded_row's loop makes it 4x slower)
+            for i in range(i0, i0 + n_out):
+                pending_out[m] = i
+                m += counts_out[i] == UNDECIDED
+    return m
 
 
 @njit
@@ -127,34 +127,81 @@ def _bounded_row(approx_a, d_norm, err_a, err_0, scale, key, max_pulses, i0, cou
     pending = 0
     for b in range(approx_a.size):
         i = i0 + b
-        p = scale * np.float64(approx_a[b])
-        mag = abs(p)
-        err = err_a * d_norm[b] + err_0
-        u = uniform(key, STREAM_PULSE_ROUNDING, i)
-        low = _count_at(max(mag - err, 0.0), u, max_pulses)
-        high = _count_at(mag + err, u, max_pulses)
-        counts_out[i] = (low if p > 0.0 else -low) if low == high else UNDECIDED
-        pending += low != high
+        count = _bounded_count(
+            scale * np.float64(approx_a[b]), err_a * d_norm[b] + err_0,
+            uniform(key, STREAM_PULSE_ROUNDING, i), max_pulses,
+        )  # fmt: skip
+        counts_out[i] = count
+        pending += count == UNDECIDED
     return pending
 
 
 @njit
-def resolve_counts(counts, pending, x, d, scale, key, max_pulses):
-    """Count the ``pending`` pairs from their products ``x[:, a] . d[:, b]`` in float64.
+def _bounded_count(p, err, u, max_pulses):
+    """Signed count of a pair that wants ``p`` signed pulses, known within ``err``, rounded with
+    uniform ``u``, when both ends of the interval agree on it; else :data:`UNDECIDED`."""
+    mag = abs(p)
+    low = _count_at(max(mag - err, 0.0), u, max_pulses)
+    high = _count_at(mag + err, u, max_pulses)
+    return (low if p > 0.0 else -low) if low == high else UNDECIDED
 
-    Each product is summed in batch order (row by row of ``x`` and ``d``, which keeps both
-    in cache).  IN pending (m,) int64, x (batch, n_in), d (batch, n_out); IN/OUT counts
-    (n_in n_out,) int64.
+
+#: Most pairs for which :func:`resolve_counts`' float64 pass walks down the columns of ``x``
+#: and ``d`` pair by pair (two strided reads of a column each) rather than streaming every row
+#: of both (4 MB for the benchmark's batch).  The same sums either way.
+FEW_PAIRS = 8
+
+
+@njit
+def resolve_counts(
+    counts, pending, x, d, x32, d32, x_norm, d_norm, rel, absolute, scale, key, max_pulses,
+):  # fmt: skip
+    """Count the ``pending`` pairs: first from their float32 inputs, then in float64.
+
+    First, each pair's products ``x32[k, a] d32[k, b]`` (exact in float64) summed in float64
+    in batch order, row by row of ``x32`` and ``d32`` (still in cache after the BLAS product);
+    within ``rel x_norm[a] d_norm[b] + absolute`` of ``x[:, a] . d[:, b]`` (the caller proves
+    it), so :func:`_bounded_count` decides all but a few pairs.  Those few are summed from
+    ``x`` and ``d`` in float64, in batch order, and counted by :func:`signed_count`.
+    IN x, x32 (batch, n_in), d, d32 (batch, n_out), x_norm (n_in,), d_norm (n_out,);
+    IN/OUT pending (m,) int64 (reused as scratch), counts (n_in n_out,) int64.  Returns how many
+    pairs took the float64 sums.
     """
     n_out = d.shape[1]
     rows = pending // n_out
     cols = pending % n_out
     total = np.zeros(pending.size)
-    for k in range(x.shape[0]):
+    for k in range(x32.shape[0]):
         for j in range(pending.size):
-            total[j] += x[k, rows[j]] * d[k, cols[j]]
+            total[j] += np.float64(x32[k, rows[j]]) * np.float64(d32[k, cols[j]])
+    reach = abs(scale)
+    err_0 = reach * absolute
+    left = 0
     for j in range(pending.size):
+        i = pending[j]
+        u = uniform(key, STREAM_PULSE_ROUNDING, i)
+        count = _bounded_count(
+            scale * total[j], reach * rel * x_norm[rows[j]] * d_norm[cols[j]] + err_0, u, max_pulses
+        )
+        counts[i] = count
+        if count == UNDECIDED:
+            pending[left] = i
+            rows[left] = rows[j]
+            cols[left] = cols[j]
+            left += 1
+    total[:left] = 0.0
+    if left <= FEW_PAIRS:
+        for j in range(left):
+            a, b = rows[j], cols[j]
+            for k in range(x.shape[0]):
+                total[j] += x[k, a] * d[k, b]
+    else:
+        for k in range(x.shape[0]):
+            for j in range(left):
+                total[j] += x[k, rows[j]] * d[k, cols[j]]
+    for j in range(left):
         counts[pending[j]] = signed_count(scale * total[j], pending[j], key, max_pulses)
+    return left
 
 
 @njit
