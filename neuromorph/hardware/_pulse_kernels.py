@@ -45,9 +45,9 @@ from neuromorph.hardware._random_kernels import normals_at, uniform
 
 #: Count of a pair whose float32 bound does not decide it (no real count is this negative).
 UNDECIDED = np.iinfo(np.int64).min
-#: Pulsed pairs per parallel task of :func:`apply_counts`: ~16 tasks for the benchmark's
-#: 16k pulsed pairs, so two threads share them evenly.  Pairs are independent, so the bits
-#: do not depend on it (nor on the thread count).
+#: Pulsed pairs per parallel task of :func:`apply_counts`: 64 tasks or more where it runs in
+#: parallel (above :data:`SERIAL_PAIRS`), so the threads share them evenly.  Pairs are
+#: independent, so the bits do not depend on it (nor on the thread count).
 PAIRS_PER_TASK = 1024
 
 
@@ -226,15 +226,15 @@ def nonzero_pairs(counts, pairs_out, totals_out):
     return m
 
 
-#: Most pulsed pairs whose pulses :func:`apply_counts` sends on the calling thread.  A
-#: parallel launch (workqueue layer) costs ~70 us here even with nothing to do, which small
-#: updates do not win back (measured, 2 cores, RRAM: 64x64 from a batch of 64, ~4k pulsed
-#: pairs, update 0.30 ms serially against 0.35 ms median, 0.44 ms mean in parallel).  The
-#: benchmark's 256x256 update (16k pulsed pairs) took 2.08 ms median with two threads against
-#: 2.33 ms serially when updates ran back to back, and the same (2.27-2.28 ms both) when each
-#: followed a float32 BLAS product, as in the benchmark.  Above it, tasks of
-#: :data:`PAIRS_PER_TASK`.  The same bits either way.
-SERIAL_PAIRS = 1 << 13
+#: Most pulsed pairs whose pulses :func:`apply_counts` sends on the calling thread.  Right
+#: after a BLAS product (as in training, and in the benchmark) OpenBLAS's worker spins on the
+#: other core for ~0.1 s, so a parallel launch pays its ~0.1 ms and gains little: RRAM updates
+#: from a batch of 1024, each after a float32 product, parallel against serial (medians,
+#: alternating; 2 cores): 128x128 (4k pulsed pairs) 0.82 against 0.71 ms, 256x256 (16k) 2.32
+#: against 2.20 ms (2.49 against 2.34, 2.49 against 2.36 in other runs), 512x512 (65k) 7.76 ms
+#: both, 1024x1024 (262k) 29.5 against 30.3 ms.  Above it, tasks of :data:`PAIRS_PER_TASK`.
+#: The same bits either way.
+SERIAL_PAIRS = 1 << 16
 
 
 def apply_counts(
