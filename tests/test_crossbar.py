@@ -448,6 +448,35 @@ def test_device_state_checks_its_arrays():
     assert again.g_prog.flags.writeable and again.g_prog.dtype == np.float64 and again.stuck.dtype == np.int8
 
 
+@pytest.mark.parametrize("n_pairs", [6, 70_000])
+def test_device_state_packs_its_arrays_in_one_block(n_pairs):
+    """Copies, in their dtypes, each on its own cache line of one block; a large state (>= 4 MB)
+    starts on a huge page.  Writes to one array leave the others and the caller's alone."""
+    from neuromorph.hardware import fabrication
+
+    rng = np.random.default_rng(0)
+    given_arrays = {name: rng.uniform(1e-6, 2e-5, (2, n_pairs)) for name in DeviceState.names()}
+    given_arrays["stuck"] = np.zeros((2, n_pairs), dtype=np.int64)  # cast to int8
+    given_arrays["pulse_count"] = np.ones((2, n_pairs), dtype=np.float32)  # cast to int64
+    state = DeviceState.from_arrays(given_arrays)
+    arrays = state.arrays()
+    block = arrays["g_prog"].base
+    assert block is not None and all(a.base is block for a in arrays.values())
+    starts = sorted(a.ctypes.data for a in arrays.values())
+    assert all(a.ctypes.data % 64 == 0 and a.flags.c_contiguous for a in arrays.values())
+    ends = sorted(a.ctypes.data + a.nbytes for a in arrays.values())
+    assert all(e <= s for e, s in zip(ends[:-1], starts[1:], strict=True))  # no overlap
+    large = sum(a.nbytes for a in arrays.values()) >= fabrication.HUGE_STATE_BYTES
+    assert large == (n_pairs > 1000)
+    if large:
+        assert starts[0] % (1 << 21) == 0
+    for name, a in arrays.items():
+        np.testing.assert_array_equal(a, given_arrays[name].astype(a.dtype), err_msg=name)
+    assert state.stuck.dtype == np.int8 and state.pulse_count.dtype == np.int64
+    state.g_prog[...] = 0.0
+    assert (state.tau_prog == given_arrays["tau_prog"]).all() and (given_arrays["g_prog"] > 0).all()
+
+
 def test_weight_to_pair_mapping_and_its_error():
     w = np.array([0.5, -0.25, 0.0])
     target = programming.pair_targets(w, g_min_s=1e-6, g_unit=2e-5)

@@ -33,6 +33,17 @@ _DTYPES = {"stuck": np.int8, "pulse_count": np.int64}
 #: Fields a state file may lack (written before they existed), and what they default to:
 #: no pulses counted yet, and a budget that never runs out.
 OPTIONAL_DEFAULTS = {"pulse_count": 0, "pulse_budget": np.inf}
+#: A state at least this large (bytes, all arrays) gets its block aligned to a huge page; NumPy
+#: asks the kernel for transparent huge pages for allocations from 4 MB (its default, which a
+#: user can turn off), so a 256x256 array's state (9.4 MB) is mostly on 2 MB pages.
+HUGE_STATE_BYTES = 1 << 22
+#: A huge page, bytes.
+_HUGE_PAGE = 1 << 21
+#: Bytes left between consecutive arrays of a state's block, beyond rounding each to a cache
+#: line.  On one huge page, arrays 1 MB long would put element ``i`` of every array in the same
+#: set of a 1 MB, 8-way L2 (its sets repeat every 128 KB): ten arrays, eight ways.  65 cache
+#: lines more per array spread them over sets.
+_STAGGER = 65 * 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,19 +91,20 @@ class DeviceState:
 
     def __post_init__(self) -> None:
         shape = None
+        values = {}
         for f in dataclasses.fields(self):
             dtype = _DTYPES.get(f.name, np.float64)
             value = getattr(self, f.name)
-            if value is None:
-                value = np.full(shape, OPTIONAL_DEFAULTS[f.name], dtype=dtype)
-            value = np.array(value, dtype=dtype, order="C", copy=True)
+            value = np.full(shape, OPTIONAL_DEFAULTS[f.name]) if value is None else np.asarray(value)
             if shape is None:
                 shape = value.shape
                 if value.ndim != 2 or value.shape[0] != 2:
                     raise ValueError(f"{f.name} must have shape (2, n_pairs); got shape {value.shape}.")
             elif value.shape != shape:
                 raise ValueError(f"{f.name} must have shape {shape} like g_prog; got shape {value.shape}.")
-            object.__setattr__(self, f.name, value)
+            values[f.name] = (value, np.dtype(dtype))
+        for name, value in _packed(values).items():
+            object.__setattr__(self, name, value)
         if not np.isin(self.stuck, _STUCK_CODES).all():
             bad = np.setdiff1d(self.stuck, _STUCK_CODES)
             raise ValueError(f"stuck must hold StuckCode values {_STUCK_CODES.tolist()}; got {bad.tolist()}.")
@@ -138,6 +150,30 @@ class DeviceState:
             for a in out.arrays().values():
                 a.flags.writeable = False
         return out
+
+
+def _packed(values: dict[str, tuple[np.ndarray, np.dtype]]) -> dict[str, np.ndarray]:
+    """Copies of the state's arrays, in their dtypes, in one block of memory.
+
+    Each starts on a cache line, :data:`_STAGGER` bytes after the previous one ends; a block of
+    at least :data:`HUGE_STATE_BYTES` starts on a huge page.  The pulse pass reads and writes
+    ten arrays at scattered pairs: on 4 KB pages nearly every access needs its own TLB entry
+    (an expensive page walk in a VM).  Measured for the benchmark's 256x256 update (16k pulsed
+    pairs; separate processes, 300 updates each): 2.21 against 2.31 ms, 2.07 against 2.17 ms.
+    """
+    sizes = [-(-value.size * dtype.itemsize // 64) * 64 for value, dtype in values.values()]
+    total = sum(sizes) + _STAGGER * len(sizes)
+    align = _HUGE_PAGE if total >= HUGE_STATE_BYTES else 64
+    block = np.empty(total + align, dtype=np.uint8)
+    offset = -block.ctypes.data % align
+    out = {}
+    for (name, (value, dtype)), size in zip(values.items(), sizes, strict=True):
+        n = value.size * dtype.itemsize
+        array = block[offset : offset + n].view(dtype).reshape(value.shape)
+        array[...] = value  # NumPy's casting rules, as np.array(value, dtype=dtype) applies them
+        out[name] = array
+        offset += size + _STAGGER
+    return out
 
 
 def sample_devices(
