@@ -121,6 +121,36 @@ def memory_latency_ns(mb: int = 16, steps: int = 100_000) -> float:
     return statistics.median(times) / steps * 1e9
 
 
+def cross_core_write_ratio(repeats: int = 41) -> float:
+    """How many times longer this thread takes to overwrite 1 MB that OpenBLAS's other thread
+    has just read (a float32 ``a @ w`` reads half of ``a``'s rows there) than 1 MB that only
+    this thread touches; median over ``repeats`` pairs.
+
+    The read's DAC output and the update's float32 inputs are such buffers: this thread writes
+    them, then the BLAS product reads them on both cores, so every write first invalidates the
+    other core's copy.  On this VM the ratio was 2.1-2.4 while a core-to-core round trip took
+    50-80 ns, and several times that while the host had put the two vCPUs far apart (round
+    trips of ~350 ns), when the read's DAC pass took 0.6 ms instead of 0.13 ms.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1.0, 1.0, (1024, 256)).astype(np.float32)
+    w = rng.uniform(-1.0, 1.0, (256, 256)).astype(np.float32)
+    own = np.zeros_like(a)
+    shared, private = [], []
+    for _ in range(repeats):
+        a @ w
+        t0 = time.perf_counter()
+        a.fill(1.0)
+        shared.append(time.perf_counter() - t0)
+        a @ w
+        t0 = time.perf_counter()
+        own.fill(1.0)
+        private.append(time.perf_counter() - t0)
+    return statistics.median(shared) / statistics.median(private)
+
+
 @functools.cache
 def _chase_kernel():
     """The pointer chase, compiled once per process (Numba imported only when a script asks)."""

@@ -48,6 +48,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _harness import (  # noqa: E402
     blas_note,
+    cross_core_write_ratio,
     figure,
     interleaved,
     matmul_baselines,
@@ -91,7 +92,7 @@ def main(argv=None) -> dict:
     base = matmul_baselines(x, xbar.effective_weights())
     baseline, baseline32 = base["f64"], base["f32"]
 
-    latency_before = memory_latency_ns()
+    latency_before, sharing_before = memory_latency_ns(), cross_core_write_ratio()
     figures = {}
     if "read" in groups:
         _read_figures(figures, xbar, w, x, env, periphery, base, repeats=args.repeats)
@@ -121,6 +122,10 @@ def main(argv=None) -> dict:
         f"memory latency (random loads over 16 MB) {latency_before:.0f} ns before the figures, "
         f"{memory_latency_ns():.0f} ns after: ~25 ns on a quiet host here; at 70-140 ns (the host's shared "
         "cache busy) the read and update ratios were up to 1.4x higher in most runs",
+        f"cross-core writes (1 MB that OpenBLAS's other thread had just read, against 1 MB this thread "
+        f"alone touched) took {sharing_before:.1f}x as long before the figures, "
+        f"{cross_core_write_ratio():.1f}x after: 2.1-2.4x here with the two vCPUs close; several times "
+        "that with them far apart, when the read's DAC pass took 0.6 ms instead of 0.13",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures

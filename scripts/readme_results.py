@@ -80,6 +80,9 @@ BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 #: Memory latency of this kind of machine on a quiet host (``benchmarks/_harness.py``'s
 #: ``memory_latency_ns``: 23-28 ns measured, against 70-140 ns while the host was busy).
 QUIET_LATENCY_NS = 25
+#: ``benchmarks/_harness.py``'s ``cross_core_write_ratio`` with the two vCPUs close (a
+#: core-to-core round trip of 50-80 ns), as measured on this kind of machine.
+SHARING_CLOSE = "2.1-2.4x"
 #: A run that starts with a load average above this fraction of the cores is flagged as
 #: "measured under load": the ratios are timed beside their baselines, but not reliably.
 LOADED_PER_CORE = 0.5
@@ -164,7 +167,7 @@ def run_part(part: str, results: Path, *, ngspice: bool = False) -> None:
         (results / "speed").mkdir(exist_ok=True)
     commands = part_commands(part, results, ngspice=ngspice)
     started, t0, load0 = _now(), time.perf_counter(), os.getloadavg()[0]
-    blas = latency = None
+    blas = latency = sharing = None
     for name, cmd in commands:
         print("running", " ".join(cmd), flush=True)
         log = results / "logs" / f"{name}.log"
@@ -186,6 +189,7 @@ def run_part(part: str, results: Path, *, ngspice: bool = False) -> None:
             raise SystemExit(f"{' '.join(cmd)} failed (exit {proc.returncode}); its output is in {log}")
         blas = blas or blas_from_log(log.read_text())
         latency = latency or latency_from_log(log.read_text())
+        sharing = sharing or sharing_from_log(log.read_text())
     meta = {
         "part": part,
         "commands": [" ".join(cmd) for _, cmd in commands],
@@ -196,6 +200,7 @@ def run_part(part: str, results: Path, *, ngspice: bool = False) -> None:
         "load_average_end": os.getloadavg()[0],
         "blas": blas,
         "memory_latency_ns": latency,
+        "cross_core_write_ratio": sharing,
         "openblas_overrides_dropped": list(BLAS_OVERRIDES),
     }
     (results / f"run_{part}.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -215,6 +220,14 @@ def latency_from_log(text: str) -> list[float] | None:
     """The memory latencies (ns) ``benchmarks/crossbar.py`` measured before and after its
     figures (``_harness.memory_latency_ns``), or None."""
     pattern = r"memory latency \(random loads over 16 MB\) (\d+) ns before the figures, (\d+) ns after"
+    m = re.search(pattern, text)
+    return [float(m.group(1)), float(m.group(2))] if m else None
+
+
+def sharing_from_log(text: str) -> list[float] | None:
+    """The cross-core write ratios ``benchmarks/crossbar.py`` measured before and after its
+    figures (``_harness.cross_core_write_ratio``), or None."""
+    pattern = r"cross-core writes .*? took ([\d.]+)x as long before the figures, ([\d.]+)x after"
     m = re.search(pattern, text)
     return [float(m.group(1)), float(m.group(2))] if m else None
 
@@ -240,6 +253,13 @@ def run_line(results: Path, part: str, files: list[Path]) -> str:
             f"; memory latency {before:.0f} ns before the figures and {after:.0f} ns after (random loads "
             f"over 16 MB: ~{QUIET_LATENCY_NS} ns on a quiet host here; above ~70 ns the host's shared cache "
             "is busy, and the read and update ratios were up to 1.4x higher in most such runs)"
+        )
+    if meta.get("cross_core_write_ratio"):
+        before, after = meta["cross_core_write_ratio"]
+        text += (
+            f"; cross-core writes {before:.1f}x before and {after:.1f}x after (1 MB that OpenBLAS's other "
+            f"thread had just read, against 1 MB one thread alone touched: {SHARING_CLOSE} with the two "
+            "vCPUs close; far apart, the read's and update's passes over such buffers slow by up to 4x)"
         )
     return text
 

@@ -148,6 +148,7 @@ def _results(tmp_path: Path, *, load: float = 7.2) -> Path:
         "load_average_start": load,
         "blas": "OpenBLAS 0.3.27 Zen 2 threads; native OpenBLAS settings",
         "memory_latency_ns": [121.0, 87.0],
+        "cross_core_write_ratio": [2.3, 5.1],
     }
     (res / "run_speed.json").write_text(json.dumps(meta))
     for name, ip, epoch, pulses in (("ff_rram", 0.96, 1.75, 4.3e6), ("ff_rram_array", 0.94, 0.95, 4.3e4)):
@@ -185,6 +186,7 @@ def test_the_speed_table_holds_the_benchmarks_figures(rr, tmp_path):
         "OpenBLAS 0.3.27",
         "**measured under load**",
         "memory latency 121 ns before the figures and 87 ns after",
+        "cross-core writes 2.3x before and 5.1x after",
         "--run --only speed",
         rr.PEERS["read"],
         "not regenerated",
@@ -304,3 +306,12 @@ def test_the_memory_latency_is_read_from_the_crossbar_log(rr):
     )
     assert rr.latency_from_log(log) == [94.0, 119.0]
     assert rr.latency_from_log("no such note") is None
+
+
+def test_the_cross_core_write_ratio_is_read_from_the_crossbar_log(rr):
+    log = (
+        "note: cross-core writes (1 MB that OpenBLAS's other thread had just read, against 1 MB this "
+        "thread alone touched) took 2.3x as long before the figures, 11.0x after: 2.1-2.4x here\n"
+    )
+    assert rr.sharing_from_log(log) == [2.3, 11.0]
+    assert rr.sharing_from_log("no such note") is None
