@@ -102,8 +102,10 @@ def memory_latency_ns(mb: int = 16, steps: int = 100_000) -> float:
     """Nanoseconds per dependent random load over ``mb`` MB (a pointer chase; median of 3).
 
     A reading of the machine's state beside its figures: on this VM it was ~25 ns in quiet
-    minutes and 70-140 ns in others (the host's shared cache busy), when the read and update
-    ratios rose by up to 1.4x while BLAS baselines rose less (their data fit the core's own cache).
+    minutes and 70-140 ns in others (the host's shared cache busy).  Stop 24 saw the read and
+    update ratios rise by up to 1.4x in such minutes; the larger swings later turned out to
+    follow :func:`cross_core_write_ratio` (the read at 3.5x with 82-136 ns here, 4.9x at 48 ns
+    with the vCPUs far apart).
     """
     import numpy as np
 
@@ -128,9 +130,11 @@ def cross_core_write_ratio(repeats: int = 41) -> float:
 
     The read's DAC output and the update's float32 inputs are such buffers: this thread writes
     them, then the BLAS product reads them on both cores, so every write first invalidates the
-    other core's copy.  On this VM the ratio was 2.1-2.4 while a core-to-core round trip took
-    50-80 ns, and several times that while the host had put the two vCPUs far apart (round
-    trips of ~350 ns), when the read's DAC pass took 0.6 ms instead of 0.13 ms.
+    other core's copy.  On this VM the ratio was 1.4-2.4 while a core-to-core round trip took
+    50-95 ns (the two vCPUs close), and 11.8-11.9 while it took ~340-350 ns (the host had put
+    them far apart, for minutes at a time): then the read's DAC pass took 0.6 ms instead of
+    0.13 ms, the update's float32 cast 0.53 ms instead of 0.1 ms, and ``read_f32`` rose from
+    ~3.5x to 4.9x.
     """
     import numpy as np
 

@@ -120,12 +120,12 @@ def main(argv=None) -> dict:
         f"minor page faults per read: {faults:.1f} (reads reuse their intermediates; a fault costs "
         "~2 us on this VM)",
         f"memory latency (random loads over 16 MB) {latency_before:.0f} ns before the figures, "
-        f"{memory_latency_ns():.0f} ns after: ~25 ns on a quiet host here; at 70-140 ns (the host's shared "
-        "cache busy) the read and update ratios were up to 1.4x higher in most runs",
+        f"{memory_latency_ns():.0f} ns after: ~25 ns on a quiet host here, 70-140 ns with the host's shared "
+        "cache busy (the ratios' larger swings follow the cross-core writes below)",
         f"cross-core writes (1 MB that OpenBLAS's other thread had just read, against 1 MB this thread "
         f"alone touched) took {sharing_before:.1f}x as long before the figures, "
-        f"{cross_core_write_ratio():.1f}x after: 2.1-2.4x here with the two vCPUs close; several times "
-        "that with them far apart, when the read's DAC pass took 0.6 ms instead of 0.13",
+        f"{cross_core_write_ratio():.1f}x after: 1.4-2.4x here with the two vCPUs close, ~12x with them "
+        "far apart, when read_f32 rose from ~3.5x to 4.9x (the DAC pass 0.6 ms instead of 0.13)",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures
