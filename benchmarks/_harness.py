@@ -102,8 +102,8 @@ def memory_latency_ns(mb: int = 16, steps: int = 100_000) -> float:
     """Nanoseconds per dependent random load over ``mb`` MB (a pointer chase; median of 3).
 
     A reading of the machine's state beside its figures: on this VM it was ~25 ns in quiet
-    minutes and 70-140 ns in others (the host's shared cache busy).  Stop 24 saw the read and
-    update ratios rise by up to 1.4x in such minutes; the larger swings later turned out to
+    minutes and 70-140 ns in others (the host's shared cache busy).  Earlier runs saw the read
+    and update ratios rise by up to 1.4x in such minutes; the larger swings turned out to
     follow :func:`cross_core_write_ratio` (the read at 3.5x with 82-136 ns here, 4.9x at 48 ns
     with the vCPUs far apart).
     """
