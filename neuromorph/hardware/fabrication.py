@@ -75,7 +75,8 @@ class DeviceState:
     ``nu`` is the device's retention parameter: its drift exponent (power law) or its
     normal deviate (relaxation).  The fields cannot be rebound; the arrays themselves are
     changed in place only by the crossbar that owns them.  The state stores its own
-    C-contiguous copies, in the dtypes above, so no caller's array aliases it.
+    C-contiguous copies, in the dtypes above, so no caller's array aliases it; they share one
+    block of memory (:func:`_packed`: on huge pages for a large state).
     """
 
     g_prog: NDArray[np.float64]

@@ -19,8 +19,8 @@ plus an absolute term for results below float32's normal range; Cauchy-Schwarz b
 sum by ``||x[:, a]|| ||d[:, b]||``.  Inputs too large for float32 take the float64 product.
 
 The pairs that bound leaves undecided (about one in a thousand here) are first recomputed from
-the same float32 inputs, exactly multiplied and summed in float64, which leaves only the
-inputs' conversion error, ``(2u + u**2) sum_k |x_ka| |d_kb|``, plus float64's summation error
+the same float32 inputs, their products exact in float64 and summed in float64, which leaves
+only the inputs' conversion error, ``(2u + u**2) sum_k |x_ka| |d_kb|``, plus float64's summation error
 (:data:`FLOAT64_ROUNDOFF`): a bound some 500 times tighter, from inputs still in cache.  Only
 the pairs it leaves undecided too (none in most updates) are summed from the float64 inputs.
 """
@@ -66,8 +66,9 @@ class OuterProduct:
 
     Made by :func:`outer_product`.  Either ``exact`` holds the float64 product, or
     ``approx`` its float32 counterpart with ``|x.T @ d - approx| <= rel * outer(x_norm,
-    d_norm) + absolute`` elementwise; then ``x32.T @ d32`` summed exactly in float64 is within
-    ``rel_inputs * outer(x_norm, d_norm) + absolute`` of ``x.T @ d``.
+    d_norm) + absolute`` elementwise; then the products ``x32[k, a] d32[k, b]`` (exact in
+    float64) summed over the batch in float64, in any order, are within ``rel_inputs *
+    outer(x_norm, d_norm) + absolute`` of ``x.T @ d``.
 
     Attributes
     ----------
