@@ -116,9 +116,10 @@ def _float64_counts(x, d, scale, key, max_pulses=MAX_PULSES):
     return pulsing.pulse_counts(x.T @ d, pulses_per_unit=scale, key=key, max_pulses=max_pulses)
 
 
-def _pending(op, scale, key, max_pulses):
+def _bounded(op, scale, key, max_pulses):
+    """The float32 bound's pass over ``op``: (how many pending, counts, pending list)."""
     counts, pending = np.empty(op.size, dtype=np.int64), np.empty(op.size, dtype=np.int64)
-    return PK.bounded_counts(
+    m = PK.bounded_counts(
         approx=op.approx,
         x_norm=op.x_norm,
         d_norm=op.d_norm,
@@ -130,6 +131,7 @@ def _pending(op, scale, key, max_pulses):
         counts_out=counts,
         pending_out=pending,
     )
+    return m, counts, pending
 
 
 @pytest.mark.parametrize(
@@ -157,7 +159,7 @@ def test_outer_product_counts_are_the_float64_counts(batch, scale, max_pulses, p
         want = _float64_counts(x, d, scale, key, max_pulses)
         np.testing.assert_array_equal(got, want, err_msg=f"call {call}")
     if path != "float64":
-        pending = _pending(op, scale, key, max_pulses)
+        pending = _bounded(op, scale, key, max_pulses)[0]
         many = pending > op.size * pulsing.MAX_UNDECIDED_FRACTION
         assert path == ("bound" if pending == 0 else "blas" if many else "resolve"), pending
 
@@ -233,12 +235,7 @@ def test_resolved_counts_are_the_exact_counts_at_every_stage(looser):
     pending_total, lefts = 0, []
     for call in range(4):
         key = np.uint64(rng.integers(0, 2**63))
-        counts, pending = np.empty(op.size, dtype=np.int64), np.empty(op.size, dtype=np.int64)
-        m = PK.bounded_counts(
-            approx=op.approx, x_norm=op.x_norm, d_norm=op.d_norm, rel=op.rel,
-            absolute=op.absolute, scale=scale, key=key, max_pulses=MAX_PULSES,
-            counts_out=counts, pending_out=pending,
-        )  # fmt: skip
+        m, counts, pending = _bounded(op, scale, key, MAX_PULSES)
         pending_total += m
         lefts.append(
             PK.resolve_counts(
@@ -255,7 +252,7 @@ def test_resolved_counts_are_the_exact_counts_at_every_stage(looser):
                 scale=scale,
                 key=key,
                 max_pulses=MAX_PULSES,
-            )  # fmt: skip
+            )
         )
         np.testing.assert_array_equal(counts, _float64_counts(x, d, scale, key), err_msg=f"call {call}")
     assert pending_total > 400, pending_total
