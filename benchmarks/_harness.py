@@ -131,10 +131,10 @@ def cross_core_write_ratio(repeats: int = 41) -> float:
     The read's DAC output and the update's float32 inputs are such buffers: this thread writes
     them, then the BLAS product reads them on both cores, so every write first invalidates the
     other core's copy.  On this VM the ratio was 1.4-2.4 while a core-to-core round trip took
-    50-95 ns (the two vCPUs close), and 11.8-11.9 while it took ~340-350 ns (the host had put
+    50-95 ns (the two vCPUs close), and 6.7-11.9 while it took ~340-390 ns (the host had put
     them far apart, for minutes at a time): then the read's DAC pass took 0.6 ms instead of
-    0.13 ms, the update's float32 cast 0.53 ms instead of 0.1 ms, and ``read_f32`` rose from
-    ~3.5x to 4.9x.
+    0.13 ms and ``read_f32`` rose from ~3.5x to 4.5-4.9x (the update's float32 cast took 0.53
+    ms instead of 0.1 in one run of that kind, before this probe existed).
     """
     import numpy as np
 

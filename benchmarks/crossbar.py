@@ -124,8 +124,8 @@ def main(argv=None) -> dict:
         "cache busy (the ratios' larger swings follow the cross-core writes below)",
         f"cross-core writes (1 MB that OpenBLAS's other thread had just read, against 1 MB this thread "
         f"alone touched) took {sharing_before:.1f}x as long before the figures, "
-        f"{cross_core_write_ratio():.1f}x after: 1.4-2.4x here with the two vCPUs close, ~12x with them "
-        "far apart, when read_f32 rose from ~3.5x to 4.9x (the DAC pass 0.6 ms instead of 0.13)",
+        f"{cross_core_write_ratio():.1f}x after: 1.4-2.4x here with the two vCPUs close, 7-12x with them "
+        "far apart, when read_f32 rose from ~3.5x to 4.5-4.9x (the DAC pass 0.6 ms instead of 0.13)",
     ]
     report(figures, title="benchmarks/crossbar.py", notes=notes, json_path=args.json)
     return figures
